@@ -1,0 +1,278 @@
+//! Blocking: candidate pairs as the union of blocking rules, without duplicates.
+//!
+//! A rule is a list of keys (columns or derived values such as phonetic codes or prefixes); two
+//! records form a candidate pair when they agree exactly on every key and the link type admits the
+//! pair. Missing values never form a key. Rule `k` emits a pair only if no earlier rule already
+//! did (Splink's semantics), so the union has no duplicates and needs no set of seen pairs.
+//!
+//! Work is cut into [`WorkUnit`]s of about [`UNIT_PAIRS`] pair visits each, independently of the
+//! number of threads, so results merged in unit order are identical for any thread count.
+
+use rustc_hash::FxHashMap;
+
+use crate::clean::encode_key_value;
+use crate::data::{Dataset, MISSING};
+use crate::error::{Error, Result};
+use crate::settings::{KeySpec, LinkType};
+
+/// Target number of pair visits per work unit.
+pub const UNIT_PAIRS: u64 = 1 << 16;
+
+/// One rule's index: a key per record and the records grouped by key.
+#[derive(Debug, Clone)]
+pub struct RuleIndex {
+    /// Human-readable rule, e.g. `surname & given_name`.
+    pub name: String,
+    /// Per record: the combined key, or [`MISSING`] if any part is missing.
+    pub keys: Vec<u32>,
+    /// Record indices sorted by (key, index), missing keys left out.
+    order: Vec<u32>,
+    /// Groups of two or more records: ranges into `order`.
+    groups: Vec<(u32, u32)>,
+}
+
+impl RuleIndex {
+    /// Number of pairs within groups before link-type and earlier-rule filtering.
+    pub fn raw_pairs(&self) -> u64 {
+        self.groups
+            .iter()
+            .map(|&(s, e)| {
+                let n = (e - s) as u64;
+                n * (n - 1) / 2
+            })
+            .sum()
+    }
+}
+
+/// Computes the per-record values of one key (column or derived).
+///
+/// # Errors
+/// [`Error::Usage`] if the column was not loaded (a settings/data mismatch).
+pub fn key_values(ds: &Dataset, key: &KeySpec) -> Result<Vec<u32>> {
+    let col = ds
+        .column_index(key.column())
+        .ok_or_else(|| Error::Usage(format!("column `{}` was not loaded", key.column())))?;
+    let c = &ds.columns[col];
+    Ok(match key {
+        KeySpec::Column(_) => c.values.clone(),
+        KeySpec::Derived(d) => {
+            c.map_values(key.describe(), |v| encode_key_value(v, d.encode, d.prefix))
+                .values
+        }
+    })
+}
+
+/// Combines several per-record key columns into one exact key per record ([`MISSING`] if any part is).
+pub fn combine_keys(parts: Vec<Vec<u32>>) -> Vec<u32> {
+    let mut it = parts.into_iter();
+    let Some(mut acc) = it.next() else {
+        return Vec::new();
+    };
+    for part in it {
+        let mut map: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+        for (a, &b) in acc.iter_mut().zip(&part) {
+            if *a == MISSING || b == MISSING {
+                *a = MISSING;
+                continue;
+            }
+            let next = map.len() as u32;
+            *a = *map.entry((*a, b)).or_insert(next);
+        }
+    }
+    acc
+}
+
+impl RuleIndex {
+    /// Builds the index of one rule over `ds`.
+    ///
+    /// # Errors
+    /// As [`key_values`].
+    pub fn build(ds: &Dataset, keys: &[KeySpec]) -> Result<RuleIndex> {
+        let parts = keys
+            .iter()
+            .map(|k| key_values(ds, k))
+            .collect::<Result<Vec<_>>>()?;
+        let keys_v = combine_keys(parts);
+        let mut order: Vec<u32> = (0..keys_v.len() as u32)
+            .filter(|&r| keys_v[r as usize] != MISSING)
+            .collect();
+        order.sort_unstable_by_key(|&r| (keys_v[r as usize], r));
+        let mut groups = Vec::new();
+        let mut s = 0usize;
+        while s < order.len() {
+            let k = keys_v[order[s] as usize];
+            let mut e = s + 1;
+            while e < order.len() && keys_v[order[e] as usize] == k {
+                e += 1;
+            }
+            if e - s >= 2 {
+                groups.push((s as u32, e as u32));
+            }
+            s = e;
+        }
+        Ok(RuleIndex {
+            name: keys
+                .iter()
+                .map(KeySpec::describe)
+                .collect::<Vec<_>>()
+                .join(" & "),
+            keys: keys_v,
+            order,
+            groups,
+        })
+    }
+}
+
+/// A slice of one rule's work: groups `g0..g1`, or part of one big group (rows `i0..i1`).
+#[derive(Debug, Clone, Copy)]
+pub struct WorkUnit {
+    /// Index of the rule.
+    pub rule: u32,
+    g0: u32,
+    g1: u32,
+    i0: u32,
+    i1: u32,
+}
+
+/// Candidate pairs from a list of rules under a link type.
+#[derive(Debug, Clone)]
+pub struct Blocker {
+    /// The rules' indices, in order.
+    pub rules: Vec<RuleIndex>,
+    link_type: LinkType,
+    source_of: Vec<u16>,
+}
+
+impl Blocker {
+    /// Indexes every rule.
+    ///
+    /// # Errors
+    /// As [`key_values`].
+    pub fn new(ds: &Dataset, rules: &[Vec<KeySpec>], link_type: LinkType) -> Result<Blocker> {
+        let rules = rules
+            .iter()
+            .map(|r| RuleIndex::build(ds, r))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Blocker {
+            rules,
+            link_type,
+            source_of: ds.source_of.clone(),
+        })
+    }
+
+    /// The work units, in a fixed order that does not depend on the thread count.
+    pub fn work_units(&self) -> Vec<WorkUnit> {
+        let mut units = Vec::new();
+        for (ri, rule) in self.rules.iter().enumerate() {
+            let ri = ri as u32;
+            let mut g0 = 0usize;
+            let mut acc = 0u64;
+            for (gi, &(s, e)) in rule.groups.iter().enumerate() {
+                let n = (e - s) as u64;
+                let pairs = n * (n - 1) / 2;
+                if pairs > UNIT_PAIRS {
+                    if g0 < gi {
+                        units.push(WorkUnit {
+                            rule: ri,
+                            g0: g0 as u32,
+                            g1: gi as u32,
+                            i0: 0,
+                            i1: 0,
+                        });
+                    }
+                    // Split the big group by rows.
+                    let mut i0 = 0u64;
+                    let mut got = 0u64;
+                    for i in 0..n {
+                        got += n - 1 - i;
+                        if got >= UNIT_PAIRS || i == n - 1 {
+                            units.push(WorkUnit {
+                                rule: ri,
+                                g0: gi as u32,
+                                g1: gi as u32 + 1,
+                                i0: i0 as u32,
+                                i1: (i + 1) as u32,
+                            });
+                            i0 = i + 1;
+                            got = 0;
+                        }
+                    }
+                    g0 = gi + 1;
+                    acc = 0;
+                    continue;
+                }
+                acc += pairs;
+                if acc >= UNIT_PAIRS {
+                    units.push(WorkUnit {
+                        rule: ri,
+                        g0: g0 as u32,
+                        g1: gi as u32 + 1,
+                        i0: 0,
+                        i1: 0,
+                    });
+                    g0 = gi + 1;
+                    acc = 0;
+                }
+            }
+            if g0 < rule.groups.len() {
+                units.push(WorkUnit {
+                    rule: ri,
+                    g0: g0 as u32,
+                    g1: rule.groups.len() as u32,
+                    i0: 0,
+                    i1: 0,
+                });
+            }
+        }
+        units
+    }
+
+    /// Calls `f(l, r)` for every candidate pair of the unit (record indices, `l < r`), skipping
+    /// pairs the link type does not admit and pairs an earlier rule already produced.
+    #[inline]
+    pub fn for_each_pair(&self, unit: &WorkUnit, mut f: impl FnMut(u32, u32)) {
+        let rule = &self.rules[unit.rule as usize];
+        let earlier = &self.rules[..unit.rule as usize];
+        let check_source = self.link_type == LinkType::Link;
+        for gi in unit.g0..unit.g1 {
+            let (s, e) = rule.groups[gi as usize];
+            let members = &rule.order[s as usize..e as usize];
+            let (i0, i1) = if unit.i1 > 0 {
+                (unit.i0 as usize, unit.i1 as usize)
+            } else {
+                (0, members.len())
+            };
+            for a in i0..i1 {
+                let l = members[a];
+                let sl = self.source_of[l as usize];
+                for &r in &members[a + 1..] {
+                    if check_source && self.source_of[r as usize] == sl {
+                        continue;
+                    }
+                    if earlier.iter().any(|er| {
+                        let k = er.keys[l as usize];
+                        k != MISSING && k == er.keys[r as usize]
+                    }) {
+                        continue;
+                    }
+                    f(l, r);
+                }
+            }
+        }
+    }
+}
+
+/// Number of admissible pairs in the full cross product for the given source sizes.
+pub fn total_pairs(link_type: LinkType, sizes: &[u64]) -> u128 {
+    let n: u128 = sizes.iter().map(|&s| s as u128).sum();
+    match link_type {
+        LinkType::Dedupe | LinkType::LinkAndDedupe => n * n.saturating_sub(1) / 2,
+        LinkType::Link => {
+            let within: u128 = sizes
+                .iter()
+                .map(|&s| s as u128 * (s as u128).saturating_sub(1) / 2)
+                .sum();
+            n * n.saturating_sub(1) / 2 - within
+        }
+    }
+}

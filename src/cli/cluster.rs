@@ -1,0 +1,106 @@
+//! `fellegi cluster`: scored pairs → clusters.csv (connected components at a threshold).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use fellegi::cluster::connected_components;
+use fellegi::output::Staged;
+
+use super::common::check_probability;
+
+/// Arguments of `fellegi cluster`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// pairs.csv from `fellegi predict` or `fellegi link`.
+    #[arg(long)]
+    pairs: PathBuf,
+    /// Join pairs with match probability at or above this.
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f64,
+    /// Output folder for clusters.csv (default: the folder of --pairs).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    check_probability("--threshold", a.threshold)?;
+    let mut rdr = csv::Reader::from_path(&a.pairs)
+        .with_context(|| format!("{}: cannot open", a.pairs.display()))?;
+    let header = rdr
+        .headers()
+        .with_context(|| format!("{}: no header", a.pairs.display()))?
+        .clone();
+    let col = |n: &str| -> anyhow::Result<usize> {
+        header.iter().position(|h| h == n).with_context(|| {
+            format!(
+                "{}: no column `{n}`; expected a pairs.csv written by fellegi",
+                a.pairs.display()
+            )
+        })
+    };
+    let (il, sl, ir, sr, pc) = (
+        col("id_l")?,
+        col("source_l")?,
+        col("id_r")?,
+        col("source_r")?,
+        col("match_probability")?,
+    );
+    // Records keyed by (source, id), numbered in order of first appearance.
+    let mut index: BTreeMap<(String, String), u32> = BTreeMap::new();
+    let mut keys: Vec<(String, String)> = Vec::new();
+    let mut edges = Vec::new();
+    let mut intern = |s: &str, i: &str, keys: &mut Vec<(String, String)>| -> u32 {
+        let k = (s.to_string(), i.to_string());
+        if let Some(&v) = index.get(&k) {
+            return v;
+        }
+        let v = keys.len() as u32;
+        index.insert(k.clone(), v);
+        keys.push(k);
+        v
+    };
+    for (n, rec) in rdr.records().enumerate() {
+        let line = n + 2;
+        let rec = rec.with_context(|| format!("{}:{line}: malformed row", a.pairs.display()))?;
+        let p: f64 = rec[pc].parse().with_context(|| {
+            format!(
+                "{}:{line}: match_probability `{}` is not a number",
+                a.pairs.display(),
+                &rec[pc]
+            )
+        })?;
+        if p.is_nan() {
+            bail!("{}:{line}: match_probability is NaN", a.pairs.display());
+        }
+        let l = intern(&rec[sl], &rec[il], &mut keys);
+        let r = intern(&rec[sr], &rec[ir], &mut keys);
+        if p >= a.threshold {
+            edges.push((l, r));
+        }
+    }
+    let clusters = connected_components(keys.len(), edges);
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| a.pairs.parent().map(PathBuf::from).unwrap_or_default());
+    let mut stage = Staged::new(&out)?;
+    stage.write("clusters.csv", |w| {
+        let mut cw = csv::Writer::from_writer(w);
+        cw.write_record(["id", "source", "cluster_id"])?;
+        for ((s, i), c) in keys.iter().zip(&clusters) {
+            cw.write_record([i.as_str(), s.as_str(), &c.to_string()])?;
+        }
+        cw.flush()
+    })?;
+    let written = stage.commit()?;
+    let n = clusters.iter().copied().max().map_or(0, |m| m + 1);
+    println!(
+        "{} records from pairs in {} clusters at threshold {}; wrote {}",
+        keys.len(),
+        n,
+        a.threshold,
+        written[0].display()
+    );
+    Ok(())
+}

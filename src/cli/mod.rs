@@ -1,0 +1,46 @@
+//! Subcommands; each file holds one command's `Args` and `run`.
+
+mod cluster;
+mod common;
+mod config;
+mod link;
+mod predict;
+mod train;
+
+use clap::{Parser, Subcommand};
+
+/// fellegi: probabilistic record linkage (Fellegi–Sunter with EM-estimated m and u).
+#[derive(Debug, Parser)]
+#[command(name = "fellegi", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train, predict, cluster and evaluate in one run.
+    Link(link::Args),
+    /// Fit a model (λ, m, u) and write model.json.
+    Train(train::Args),
+    /// Score candidate pairs with a fitted model and write pairs.csv.
+    Predict(predict::Args),
+    /// Cluster scored pairs at a threshold and write clusters.csv.
+    Cluster(cluster::Args),
+    /// Settings tools.
+    Config {
+        #[command(subcommand)]
+        command: config::Command,
+    },
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Link(a) => link::run(a),
+        Command::Train(a) => train::run(a),
+        Command::Predict(a) => predict::run(a),
+        Command::Cluster(a) => cluster::run(a),
+        Command::Config { command } => config::run(command),
+    }
+}

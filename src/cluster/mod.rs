@@ -1,0 +1,76 @@
+//! Clustering: connected components of the pairs at or above a threshold (union–find).
+//!
+//! Cluster ids are dense, numbered in order of each cluster's lowest record index, so they depend
+//! only on the data and the accepted pairs, never on thread count or hash order.
+
+/// Union–find with path halving and union by size.
+#[derive(Debug, Clone)]
+pub struct UnionFind {
+    parent: Vec<u32>,
+    size: Vec<u32>,
+}
+
+impl UnionFind {
+    /// `n` singletons.
+    pub fn new(n: usize) -> Self {
+        UnionFind {
+            parent: (0..n as u32).collect(),
+            size: vec![1; n],
+        }
+    }
+
+    /// The representative of `x`'s set.
+    pub fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let p = self.parent[x as usize];
+            self.parent[x as usize] = self.parent[p as usize];
+            x = self.parent[x as usize];
+        }
+        x
+    }
+
+    /// Merges the sets of `a` and `b`.
+    pub fn union(&mut self, a: u32, b: u32) {
+        let (mut a, mut b) = (self.find(a), self.find(b));
+        if a == b {
+            return;
+        }
+        if self.size[a as usize] < self.size[b as usize] {
+            std::mem::swap(&mut a, &mut b);
+        }
+        self.parent[b as usize] = a;
+        self.size[a as usize] += self.size[b as usize];
+    }
+}
+
+/// Connected components of `n` records under the edges `pairs`; returns a dense cluster id per
+/// record, numbered by each cluster's lowest record index.
+pub fn connected_components(n: usize, pairs: impl IntoIterator<Item = (u32, u32)>) -> Vec<u32> {
+    let mut uf = UnionFind::new(n);
+    for (a, b) in pairs {
+        uf.union(a, b);
+    }
+    let mut id_of_root = vec![u32::MAX; n];
+    let mut next = 0u32;
+    let mut out = vec![0u32; n];
+    for r in 0..n as u32 {
+        let root = uf.find(r);
+        if id_of_root[root as usize] == u32::MAX {
+            id_of_root[root as usize] = next;
+            next += 1;
+        }
+        out[r as usize] = id_of_root[root as usize];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn components_are_numbered_by_lowest_member() {
+        let c = connected_components(6, [(4, 5), (1, 3), (3, 4)]);
+        assert_eq!(c, vec![0, 1, 2, 1, 1, 1]);
+    }
+}

@@ -1,0 +1,181 @@
+//! Input data: a columnar [`Dataset`] of one or more sources, with interned values.
+//!
+//! Each compared column is stored as one `u32` per record indexing into the column's dictionary of
+//! distinct values ([`MISSING`] for an empty field), so exact comparison is an integer compare and
+//! string comparators run once per distinct value where they can. A record is keyed by
+//! (source, id): `source` is its file's stem, `id` its unique-id value verbatim.
+
+mod reader;
+
+pub use reader::{hex_sha256, read_csv_files, stem as stem_of, InputSpec, MAX_FIELD_BYTES};
+
+use rustc_hash::FxHashMap;
+
+/// Marker for a missing value in [`Column::values`].
+pub const MISSING: u32 = u32::MAX;
+
+/// One column of the dataset, interned.
+#[derive(Debug, Clone, Default)]
+pub struct Column {
+    /// Column name as in the CSV header.
+    pub name: String,
+    /// Per record: index into `dict`, or [`MISSING`].
+    pub values: Vec<u32>,
+    /// Distinct non-empty values, in order of first appearance.
+    pub dict: Vec<String>,
+}
+
+impl Column {
+    /// The value of record `r`, or `None` when missing.
+    pub fn get(&self, r: usize) -> Option<&str> {
+        match self.values[r] {
+            MISSING => None,
+            v => Some(&self.dict[v as usize]),
+        }
+    }
+
+    /// Applies `f` to every distinct value and re-interns the results; empty results become missing.
+    pub fn map_values(&self, name: String, f: impl Fn(&str) -> String) -> Column {
+        let mut interner = Interner::default();
+        let remap: Vec<u32> = self.dict.iter().map(|v| interner.intern(&f(v))).collect();
+        let values = self
+            .values
+            .iter()
+            .map(|&v| {
+                if v == MISSING {
+                    MISSING
+                } else {
+                    remap[v as usize]
+                }
+            })
+            .collect();
+        Column {
+            name,
+            values,
+            dict: interner.into_dict(),
+        }
+    }
+}
+
+/// Interns strings to dense `u32` ids in order of first appearance; the empty string is [`MISSING`].
+#[derive(Debug, Default)]
+pub struct Interner {
+    map: FxHashMap<String, u32>,
+    dict: Vec<String>,
+}
+
+impl Interner {
+    /// The id of `s`, adding it if new.
+    pub fn intern(&mut self, s: &str) -> u32 {
+        if s.is_empty() {
+            return MISSING;
+        }
+        if let Some(&id) = self.map.get(s) {
+            return id;
+        }
+        let id = self.dict.len() as u32;
+        self.map.insert(s.to_string(), id);
+        self.dict.push(s.to_string());
+        id
+    }
+
+    /// Number of distinct values so far.
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+
+    /// Whether nothing was interned.
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+
+    /// The distinct values in id order.
+    pub fn into_dict(self) -> Vec<String> {
+        self.dict
+    }
+}
+
+/// One input file.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The file's stem, used as the `source` of its records.
+    pub name: String,
+    /// The file read.
+    pub path: std::path::PathBuf,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+    /// Index of its first record in the dataset.
+    pub start: usize,
+    /// Number of records.
+    pub len: usize,
+}
+
+/// Compact storage of many short strings (one buffer plus offsets).
+#[derive(Debug, Clone, Default)]
+pub struct StringList {
+    buf: String,
+    ends: Vec<u32>,
+}
+
+impl StringList {
+    /// Appends a string.
+    pub fn push(&mut self, s: &str) {
+        self.buf.push_str(s);
+        self.ends.push(self.buf.len() as u32);
+    }
+    /// The `i`-th string.
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.buf[start..self.ends[i] as usize]
+    }
+    /// Number of strings.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+/// Records from one or more sources, columnar and interned.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    /// The input files, in the order given; records of source `s` are `sources[s].start..+len`.
+    pub sources: Vec<Source>,
+    /// Per record: index into `sources`.
+    pub source_of: Vec<u16>,
+    /// Per record: the unique id, verbatim.
+    pub ids: StringList,
+    /// Per record: interned ground-truth entity, [`MISSING`] where unknown; `None` without truth.
+    pub truth: Option<Vec<u32>>,
+    /// The columns read (those the settings use).
+    pub columns: Vec<Column>,
+}
+
+impl Dataset {
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.source_of.len()
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.source_of.is_empty()
+    }
+
+    /// Index of the column called `name`.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// The source name of record `r`.
+    pub fn source_name(&self, r: usize) -> &str {
+        &self.sources[self.source_of[r] as usize].name
+    }
+
+    /// Number of records in each source.
+    pub fn source_sizes(&self) -> Vec<u64> {
+        self.sources.iter().map(|s| s.len as u64).collect()
+    }
+}

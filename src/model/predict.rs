@@ -1,0 +1,120 @@
+//! Scoring candidate pairs: match weight and probability per pair.
+
+use rayon::prelude::*;
+
+use super::{probability, FsParams};
+use crate::block::Blocker;
+use crate::compare::Comparer;
+use crate::data::{Dataset, MISSING};
+use crate::progress::Progress;
+
+/// Scored pairs at or above a minimum probability, in a fixed order (rule, then work unit, then
+/// pair), with their comparison levels.
+#[derive(Debug, Clone, Default)]
+pub struct ScoredPairs {
+    /// Number of comparisons (levels per pair).
+    pub n_comparisons: usize,
+    /// Left record index of each kept pair.
+    pub left: Vec<u32>,
+    /// Right record index of each kept pair (`left < right`).
+    pub right: Vec<u32>,
+    /// Match weight (log2 Bayes factor plus prior log-odds).
+    pub weight: Vec<f64>,
+    /// Match probability.
+    pub probability: Vec<f64>,
+    /// Levels, `n_comparisons` per pair, flat.
+    pub levels: Vec<u8>,
+    /// All candidate pairs scored (kept or not).
+    pub candidates: u64,
+    /// Candidate pairs per blocking rule (after removing earlier rules' pairs).
+    pub candidates_per_rule: Vec<u64>,
+    /// Candidate pairs that are true matches (when truth is known).
+    pub candidates_true: Option<u64>,
+}
+
+impl ScoredPairs {
+    /// Number of kept pairs.
+    pub fn len(&self) -> usize {
+        self.left.len()
+    }
+
+    /// Whether no pair was kept.
+    pub fn is_empty(&self) -> bool {
+        self.left.is_empty()
+    }
+
+    /// Levels of kept pair `i`.
+    pub fn levels_of(&self, i: usize) -> &[u8] {
+        &self.levels[i * self.n_comparisons..(i + 1) * self.n_comparisons]
+    }
+}
+
+/// Scores every candidate pair of `blocker` and keeps those with probability ≥ `min_probability`.
+pub fn predict(
+    ds: &Dataset,
+    comparer: &Comparer,
+    blocker: &Blocker,
+    params: &FsParams,
+    min_probability: f64,
+    progress: &Progress,
+) -> ScoredPairs {
+    let weights = params.level_weights();
+    let prior = params.prior_weight();
+    let n_c = comparer.len();
+    let units = blocker.work_units();
+    let pb = progress.bar(units.len() as u64, "scoring pairs");
+    let truth = ds.truth.as_deref();
+    let parts: Vec<(ScoredPairs, u64)> = units
+        .par_iter()
+        .map(|u| {
+            let mut out = ScoredPairs {
+                n_comparisons: n_c,
+                ..Default::default()
+            };
+            let mut lv = vec![0u8; n_c];
+            let mut n_true = 0u64;
+            blocker.for_each_pair(u, |l, r| {
+                comparer.vector(ds, l, r, &mut lv);
+                let mut w = prior;
+                for (k, &x) in lv.iter().enumerate() {
+                    w += weights[k][x as usize];
+                }
+                out.candidates += 1;
+                if let Some(t) = truth {
+                    let (a, b) = (t[l as usize], t[r as usize]);
+                    n_true += (a != MISSING && a == b) as u64;
+                }
+                let p = probability(w);
+                if p >= min_probability {
+                    out.left.push(l);
+                    out.right.push(r);
+                    out.weight.push(w);
+                    out.probability.push(p);
+                    out.levels.extend_from_slice(&lv);
+                }
+            });
+            pb.inc(1);
+            (out, n_true)
+        })
+        .collect();
+    pb.finish_and_clear();
+    let mut all = ScoredPairs {
+        n_comparisons: n_c,
+        candidates_per_rule: vec![0; blocker.rules.len()],
+        candidates_true: truth.map(|_| 0),
+        ..Default::default()
+    };
+    for (u, (p, n_true)) in units.iter().zip(parts) {
+        all.candidates += p.candidates;
+        all.candidates_per_rule[u.rule as usize] += p.candidates;
+        if let Some(t) = all.candidates_true.as_mut() {
+            *t += n_true;
+        }
+        all.left.extend(p.left);
+        all.right.extend(p.right);
+        all.weight.extend(p.weight);
+        all.probability.extend(p.probability);
+        all.levels.extend(p.levels);
+    }
+    all
+}

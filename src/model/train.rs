@@ -1,0 +1,465 @@
+//! Training: λ, u and m following the plan in [`crate::settings::Training`].
+//!
+//! As in Splink: λ from deterministic rules with an assumed recall (or a value, or EM on the
+//! prediction candidates); u from seeded random sampling of admissible pairs; m from one or more
+//! EM sessions, each over the pairs of one training blocking rule, in which the comparisons of the
+//! columns the rule names are not estimated (inside the block they would all agree). A session
+//! keeps u fixed unless told otherwise, starts from the blocking-adjusted λ and never writes its
+//! within-block λ back as the global λ. A level trained in several sessions takes the median of
+//! its session estimates (then each comparison's m is renormalised).
+
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use super::em::{self, EmOptions};
+use super::{normalise, FitInfo, FsParams, InputDigest, SessionFit};
+use crate::block::{total_pairs, Blocker};
+use crate::compare::{merge_maps, Comparer, PatternCounts};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::settings::{KeySpec, LambdaSpec, LinkType, Predicate, Settings};
+
+/// Pairs per sampling chunk; each chunk has its own seeded stream, so results do not depend on
+/// the number of threads.
+const SAMPLE_CHUNK: u64 = 1 << 16;
+
+/// A fitted model: parameters plus how they were obtained.
+#[derive(Debug, Clone)]
+pub struct Fitted {
+    /// λ, m and u.
+    pub params: FsParams,
+    /// The fit record written into `model.json`.
+    pub fit: FitInfo,
+}
+
+/// Counts the pairs produced by a set of blocking rules, and builds their pattern counts if asked.
+pub fn count_patterns(
+    ds: &Dataset,
+    comparer: &Comparer,
+    blocker: &Blocker,
+    progress: &Progress,
+    msg: &str,
+) -> PatternCounts {
+    let units = blocker.work_units();
+    let pb = progress.bar(units.len() as u64, msg);
+    let maps: Vec<FxHashMap<u128, u64>> = units
+        .par_iter()
+        .map(|u| {
+            let mut map: FxHashMap<u128, u64> = FxHashMap::default();
+            blocker.for_each_pair(u, |l, r| {
+                *map.entry(comparer.pattern(ds, l, r)).or_insert(0) += 1;
+            });
+            pb.inc(1);
+            map
+        })
+        .collect();
+    pb.finish_and_clear();
+    PatternCounts::from_map(comparer.len(), merge_maps(maps))
+}
+
+/// Number of candidate pairs the rules produce (deduplicated).
+pub fn count_pairs(blocker: &Blocker) -> u64 {
+    let units = blocker.work_units();
+    units
+        .par_iter()
+        .map(|u| {
+            let mut n = 0u64;
+            blocker.for_each_pair(u, |_, _| n += 1);
+            n
+        })
+        .collect::<Vec<u64>>()
+        .iter()
+        .sum()
+}
+
+/// A portable seed for chunk `i` of a stream seeded with `seed` (SplitMix64 finaliser).
+pub fn chunk_seed(seed: u64, i: u64) -> u64 {
+    let mut z = seed ^ i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Estimates u by comparing `n_pairs` admissible pairs drawn uniformly at random (with
+/// replacement), or every admissible pair when there are no more than `n_pairs`. Levels never
+/// observed get half a count so that no weight is infinite. Returns u per comparison and level
+/// (null levels 1.0) and the number of pairs compared.
+pub fn estimate_u_by_sampling(
+    ds: &Dataset,
+    comparer: &Comparer,
+    link_type: LinkType,
+    n_pairs: u64,
+    seed: u64,
+    progress: &Progress,
+) -> (Vec<Vec<f64>>, u64) {
+    let n = ds.len() as u64;
+    let total = total_pairs(link_type, &ds.source_sizes());
+    let widths: Vec<usize> = comparer.comparisons.iter().map(|c| c.n_levels()).collect();
+    let offsets: Vec<usize> = widths
+        .iter()
+        .scan(0, |acc, &w| {
+            let o = *acc;
+            *acc += w;
+            Some(o)
+        })
+        .collect();
+    let width: usize = widths.iter().sum();
+    let exhaustive = total <= n_pairs as u128;
+    let n_chunks = if exhaustive {
+        n.div_ceil(256).max(1)
+    } else {
+        n_pairs.div_ceil(SAMPLE_CHUNK).max(1)
+    };
+    let pb = progress.bar(n_chunks, "sampling u");
+    let mut levels = vec![0u8; comparer.len()];
+    let _ = &mut levels;
+    let counts: Vec<Vec<u64>> = (0..n_chunks)
+        .into_par_iter()
+        .map(|chunk| {
+            let mut acc = vec![0u64; width];
+            let mut lv = vec![0u8; comparer.len()];
+            let mut add = |l: u32, r: u32, acc: &mut Vec<u64>| {
+                comparer.vector(ds, l, r, &mut lv);
+                for (k, &x) in lv.iter().enumerate() {
+                    acc[offsets[k] + x as usize] += 1;
+                }
+            };
+            if exhaustive {
+                let lo = chunk * 256;
+                let hi = (lo + 256).min(n);
+                for l in lo..hi {
+                    for r in l + 1..n {
+                        if link_type.admits(ds.source_of[l as usize], ds.source_of[r as usize]) {
+                            add(l as u32, r as u32, &mut acc);
+                        }
+                    }
+                }
+            } else {
+                let mut rng = ChaCha8Rng::seed_from_u64(chunk_seed(seed, chunk));
+                let want = SAMPLE_CHUNK.min(n_pairs - chunk * SAMPLE_CHUNK);
+                let mut got = 0;
+                while got < want {
+                    let l = rng.random_range(0..n) as u32;
+                    let r = rng.random_range(0..n) as u32;
+                    if l == r
+                        || !link_type.admits(ds.source_of[l as usize], ds.source_of[r as usize])
+                    {
+                        continue;
+                    }
+                    add(l.min(r), l.max(r), &mut acc);
+                    got += 1;
+                }
+            }
+            pb.inc(1);
+            acc
+        })
+        .collect();
+    pb.finish_and_clear();
+    let mut total_counts = vec![0u64; width];
+    for c in &counts {
+        for (t, x) in total_counts.iter_mut().zip(c) {
+            *t += x;
+        }
+    }
+    let compared = if exhaustive { total as u64 } else { n_pairs };
+    let u = comparer
+        .comparisons
+        .iter()
+        .enumerate()
+        .map(|(k, cmp)| {
+            let mut u: Vec<f64> = (0..widths[k])
+                .map(|l| {
+                    if Some(l) == cmp.null_level {
+                        1.0
+                    } else {
+                        (total_counts[offsets[k] + l] as f64).max(0.5)
+                    }
+                })
+                .collect();
+            normalise(&mut u, cmp.null_level);
+            u
+        })
+        .collect();
+    (u, compared)
+}
+
+fn columns_of(rule: &[KeySpec]) -> Vec<&str> {
+    rule.iter().map(KeySpec::column).collect()
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Fits λ, m and u on `ds` following `settings.training` (settings must be expanded).
+///
+/// # Errors
+/// [`Error::Settings`] when λ cannot be determined from the plan; errors from blocking.
+pub fn train(
+    settings: &Settings,
+    ds: &Dataset,
+    comparer: &Comparer,
+    seed: u64,
+    progress: &Progress,
+) -> Result<Fitted> {
+    let t = &settings.training;
+    let link_type = settings.link_type;
+    let total = total_pairs(link_type, &ds.source_sizes());
+    if total == 0 {
+        return Err(Error::Usage(format!(
+            "no admissible pairs: link type `{}` over {} record(s) in {} source(s)",
+            link_type.name(),
+            ds.len(),
+            ds.sources.len()
+        )));
+    }
+    let n_c = comparer.len();
+    let levels: Vec<usize> = comparer.comparisons.iter().map(|c| c.n_levels()).collect();
+    let mut params = FsParams::initial(settings, comparer, 1e-4);
+
+    // u by random sampling, unless every u is fixed or u is left to EM.
+    let all_u_fixed = settings.comparisons.iter().all(|c| {
+        c.levels
+            .iter()
+            .all(|l| l.fix_u || l.predicate == Predicate::Null)
+    });
+    let u_from_em = t.u.random_pairs == 0;
+    let u_method = if all_u_fixed {
+        "fixed in settings".to_string()
+    } else if u_from_em {
+        "EM".to_string()
+    } else {
+        let (u, compared) =
+            estimate_u_by_sampling(ds, comparer, link_type, t.u.random_pairs, seed, progress);
+        for (c, uc) in u.into_iter().enumerate() {
+            for (l, v) in uc.into_iter().enumerate() {
+                if !settings.comparisons[c].levels[l].fix_u {
+                    params.u[c][l] = v;
+                }
+            }
+        }
+        if compared as u128 == total {
+            format!("all {compared} admissible pairs")
+        } else {
+            format!("random sampling of {compared} pairs (seed {seed})")
+        }
+    };
+
+    // λ.
+    let (mut lambda, mut lambda_method) = match &t.lambda {
+        Some(LambdaSpec::Value(v)) => (Some(*v), format!("fixed at {v}")),
+        Some(LambdaSpec::Deterministic {
+            deterministic_rules,
+            recall,
+        }) => {
+            let b = Blocker::new(ds, deterministic_rules, link_type)?;
+            let n = count_pairs(&b);
+            let l = ((n as f64 / recall) / total as f64).clamp(super::PROB_FLOOR, 0.5);
+            (
+                Some(l),
+                format!("deterministic rules with recall {recall}: {n} of {total} pairs"),
+            )
+        }
+        None => (None, String::new()),
+    };
+    if let Some(l) = lambda {
+        params.lambda = l;
+    }
+
+    let fixed_m: Vec<Vec<bool>> = settings
+        .comparisons
+        .iter()
+        .map(|c| c.levels.iter().map(|l| l.fix_m).collect())
+        .collect();
+    let fixed_u: Vec<Vec<bool>> = settings
+        .comparisons
+        .iter()
+        .map(|c| c.levels.iter().map(|l| l.fix_u).collect())
+        .collect();
+    let prediction_rules: Vec<Vec<KeySpec>> =
+        settings.blocking.iter().map(|b| b.keys.clone()).collect();
+    let default_session = [crate::settings::EmSession {
+        blocking: None,
+        fix_u: None,
+    }];
+    let sessions: &[crate::settings::EmSession] = if t.em.is_empty() {
+        &default_session
+    } else {
+        &t.em
+    };
+
+    let mut m_est: Vec<Vec<Vec<f64>>> = vec![Vec::new(); n_c];
+    let mut u_est: Vec<Vec<Vec<f64>>> = vec![Vec::new(); n_c];
+    let mut fits = Vec::new();
+    for (si, s) in sessions.iter().enumerate() {
+        let (rules, label, fixed_cols): (Vec<Vec<KeySpec>>, String, Vec<&str>) = match &s.blocking {
+            Some(keys) => (
+                vec![keys.clone()],
+                keys.iter()
+                    .map(KeySpec::describe)
+                    .collect::<Vec<_>>()
+                    .join(" & "),
+                columns_of(keys),
+            ),
+            None => {
+                if prediction_rules.is_empty() {
+                    return Err(Error::settings(
+                        "training",
+                        format!("training.em[{si}].blocking"),
+                        "this session has no blocking rule and the settings have no [[blocking]] rules; give one of them",
+                    ));
+                }
+                (
+                    prediction_rules.clone(),
+                    "prediction candidates".to_string(),
+                    Vec::new(),
+                )
+            }
+        };
+        let active: Vec<bool> = settings
+            .comparisons
+            .iter()
+            .map(|c| !fixed_cols.contains(&c.column.as_str()))
+            .collect();
+        let blocker = Blocker::new(ds, &rules, link_type)?;
+        let counts = count_patterns(
+            ds,
+            comparer,
+            &blocker,
+            progress,
+            &format!("EM session {}", si + 1),
+        );
+        let pairs = counts.total();
+        // Blocking-adjusted starting λ: the global prior odds times the Bayes factors of the
+        // fixed comparisons at their exact level (Splink's adjustment).
+        let mut init = params.clone();
+        let start_lambda = lambda.unwrap_or(1e-4);
+        let mut odds = start_lambda / (1.0 - start_lambda);
+        for (c, on) in active.iter().enumerate() {
+            if !on {
+                let preds = &comparer.comparisons[c].predicates;
+                if let Some(l) = preds
+                    .iter()
+                    .position(|p| *p == Predicate::Exact)
+                    .or_else(|| preds.iter().position(|p| *p != Predicate::Null))
+                {
+                    odds *= params.m[c][l].max(super::PROB_FLOOR)
+                        / params.u[c][l].max(super::PROB_FLOOR);
+                }
+            }
+        }
+        init.lambda = (odds / (1.0 + odds)).clamp(1e-6, 0.99);
+        let opt = EmOptions {
+            max_iterations: t.max_iterations,
+            tolerance: t.tolerance,
+            active: active.clone(),
+            fix_u: s.fix_u.unwrap_or(!u_from_em),
+            fix_lambda: false,
+            fixed_m: fixed_m.clone(),
+            fixed_u: fixed_u.clone(),
+        };
+        let _ = &levels;
+        let res = em::run(&counts, &init, &opt);
+        for c in 0..n_c {
+            if active[c] {
+                m_est[c].push(res.params.m[c].clone());
+                if !opt.fix_u {
+                    u_est[c].push(res.params.u[c].clone());
+                }
+            }
+        }
+        if s.blocking.is_none() && lambda.is_none() {
+            let l = (res.params.lambda * pairs as f64 / total as f64).clamp(super::PROB_FLOOR, 0.5);
+            lambda = Some(l);
+            lambda_method =
+                format!("EM on the prediction candidates: {pairs} pairs, scaled to all {total}");
+        }
+        fits.push(SessionFit {
+            blocking: label,
+            pairs,
+            patterns: counts.len(),
+            estimated: settings
+                .comparisons
+                .iter()
+                .zip(&active)
+                .filter(|(_, &a)| a)
+                .map(|(c, _)| c.output_name().to_string())
+                .collect(),
+            converged: res.converged,
+            lambda_in_block: res.params.lambda,
+            trace: res.trace,
+        });
+    }
+    let Some(lambda) = lambda else {
+        return Err(Error::settings(
+            "training",
+            "training.lambda",
+            "λ is not determined: give `lambda = 0.001`, `lambda = { deterministic_rules = [[...]], recall = 0.8 }`, or an EM session without `blocking`",
+        ));
+    };
+    params.lambda = lambda;
+    for (c, ests) in m_est.iter().enumerate() {
+        combine(&mut params.m[c], ests, &fixed_m[c], params.null_level[c]);
+    }
+    for (c, ests) in u_est.iter().enumerate() {
+        combine(&mut params.u[c], ests, &fixed_u[c], params.null_level[c]);
+    }
+    let fit = FitInfo {
+        tool: format!("fellegi {}", env!("CARGO_PKG_VERSION")),
+        seed,
+        converged: fits.iter().all(|f| f.converged),
+        iterations: fits.iter().map(|f| f.trace.len()).sum(),
+        lambda_method,
+        u_method,
+        inputs: ds
+            .sources
+            .iter()
+            .map(|s| InputDigest {
+                source: s.name.clone(),
+                records: s.len as u64,
+                sha256: s.sha256.clone(),
+            })
+            .collect(),
+        sessions: fits,
+    };
+    Ok(Fitted { params, fit })
+}
+
+/// Median of session estimates per level; fixed levels keep their value; free levels are then
+/// renormalised to the mass the fixed ones leave.
+fn combine(target: &mut [f64], ests: &[Vec<f64>], fixed: &[bool], null: Option<usize>) {
+    if ests.is_empty() {
+        return;
+    }
+    let mut free_sum = 0.0;
+    let mut fixed_sum = 0.0;
+    for l in 0..target.len() {
+        if Some(l) == null {
+            continue;
+        }
+        if fixed[l] {
+            fixed_sum += target[l];
+        } else {
+            let mut v: Vec<f64> = ests.iter().map(|e| e[l]).collect();
+            target[l] = median(&mut v);
+            free_sum += target[l];
+        }
+    }
+    if free_sum > 0.0 {
+        let scale = (1.0 - fixed_sum).max(0.0) / free_sum;
+        for l in 0..target.len() {
+            if Some(l) != null && !fixed[l] {
+                target[l] *= scale;
+            }
+        }
+    }
+}

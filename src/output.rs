@@ -1,0 +1,138 @@
+//! Output files, written under temporary names and renamed into place only when every file of a
+//! command is complete, so a failed run never leaves half-written output looking complete.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::compare::Comparer;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::model::predict::ScoredPairs;
+
+/// A set of files being written into one folder.
+#[derive(Debug)]
+pub struct Staged {
+    dir: PathBuf,
+    pending: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Staged {
+    /// Creates `dir` if needed.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the folder cannot be created.
+    pub fn new(dir: &Path) -> Result<Staged> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        Ok(Staged {
+            dir: dir.to_path_buf(),
+            pending: Vec::new(),
+        })
+    }
+
+    /// Writes `name` through `f` into a temporary file, to be renamed by [`Staged::commit`].
+    ///
+    /// # Errors
+    /// [`Error::Io`] on write failure (the temporary file is removed).
+    pub fn write(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let final_path = self.dir.join(name);
+        let tmp = self.dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let res = (|| {
+            let file = std::fs::File::create(&tmp)?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+            f(&mut w)?;
+            w.flush()?;
+            Ok(())
+        })();
+        if let Err(e) = res {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::io(final_path, e));
+        }
+        self.pending.push((tmp, final_path));
+        Ok(())
+    }
+
+    /// Renames every staged file into place.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if a rename fails.
+    pub fn commit(mut self) -> Result<Vec<PathBuf>> {
+        let mut done = Vec::new();
+        for (tmp, fin) in std::mem::take(&mut self.pending) {
+            std::fs::rename(&tmp, &fin).map_err(|e| Error::io(&fin, e))?;
+            done.push(fin);
+        }
+        Ok(done)
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        for (tmp, _) in &self.pending {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+/// Writes `pairs.csv`: `id_l, source_l, id_r, source_r, match_weight, match_probability`, then
+/// `gamma_<name>` per comparison in Splink's convention (null −1, else 0, best n − 1).
+pub fn write_pairs(
+    w: &mut dyn Write,
+    ds: &Dataset,
+    comparer: &Comparer,
+    pairs: &ScoredPairs,
+) -> std::io::Result<()> {
+    let mut cw = csv::WriterBuilder::new().from_writer(w);
+    let mut header = vec![
+        "id_l".to_string(),
+        "source_l".into(),
+        "id_r".into(),
+        "source_r".into(),
+        "match_weight".into(),
+        "match_probability".into(),
+    ];
+    header.extend(
+        comparer
+            .comparisons
+            .iter()
+            .map(|c| format!("gamma_{}", c.name)),
+    );
+    cw.write_record(&header)?;
+    let mut row: Vec<String> = Vec::with_capacity(header.len());
+    for i in 0..pairs.len() {
+        let (l, r) = (pairs.left[i] as usize, pairs.right[i] as usize);
+        row.clear();
+        row.push(ds.ids.get(l).to_string());
+        row.push(ds.source_name(l).to_string());
+        row.push(ds.ids.get(r).to_string());
+        row.push(ds.source_name(r).to_string());
+        row.push(format!("{}", pairs.weight[i]));
+        row.push(format!("{}", pairs.probability[i]));
+        for (c, &lv) in comparer.comparisons.iter().zip(pairs.levels_of(i)) {
+            row.push(c.gamma(lv).to_string());
+        }
+        cw.write_record(&row)?;
+    }
+    cw.flush()?;
+    Ok(())
+}
+
+/// Writes `clusters.csv`: `id, source, cluster_id`, one row per record in input order.
+pub fn write_clusters(w: &mut dyn Write, ds: &Dataset, clusters: &[u32]) -> std::io::Result<()> {
+    let mut cw = csv::WriterBuilder::new().from_writer(w);
+    cw.write_record(["id", "source", "cluster_id"])?;
+    for (r, c) in clusters.iter().enumerate() {
+        cw.write_record([ds.ids.get(r), ds.source_name(r), &c.to_string()])?;
+    }
+    cw.flush()?;
+    Ok(())
+}
+
+/// Writes a value as pretty JSON with a trailing newline.
+pub fn write_json<T: serde::Serialize>(w: &mut dyn Write, v: &T) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, v).map_err(std::io::Error::other)?;
+    w.write_all(b"\n")
+}

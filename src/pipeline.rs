@@ -1,0 +1,87 @@
+//! The pipeline as library calls: load → clean → train → predict → cluster → evaluate.
+
+use std::path::PathBuf;
+
+use crate::block::Blocker;
+use crate::clean::apply_transforms;
+use crate::compare::Comparer;
+use crate::data::{read_csv_files, Dataset, InputSpec};
+use crate::error::{Error, Result};
+use crate::model::predict::{predict, ScoredPairs};
+use crate::model::train::{train, Fitted};
+use crate::model::FsParams;
+use crate::progress::Progress;
+use crate::settings::{LinkType, Settings};
+
+/// Reads the inputs the settings need and applies the settings' transforms.
+///
+/// # Errors
+/// Input errors (see [`read_csv_files`]), and [`Error::Usage`] when the number of inputs does not
+/// fit the link type.
+pub fn load(settings: &Settings, paths: &[PathBuf]) -> Result<Dataset> {
+    match (settings.link_type, paths.len()) {
+        (LinkType::Link, n) if n < 2 => {
+            return Err(Error::Usage(format!(
+                "link_type = \"link\" needs two or more inputs, got {n}; use link_type = \"dedupe\" for one file"
+            )))
+        }
+        (LinkType::Dedupe, n) if n != 1 => {
+            return Err(Error::Usage(format!(
+                "link_type = \"dedupe\" takes one input, got {n}; use \"link\" or \"link_and_dedupe\" for several"
+            )))
+        }
+        _ => {}
+    }
+    let spec = InputSpec {
+        paths: paths.to_vec(),
+        unique_id: settings.unique_id.clone(),
+        truth: settings.truth.clone(),
+        columns: settings.columns_used(),
+    };
+    let mut ds = read_csv_files(&spec)?;
+    apply_transforms(&mut ds, &settings.transforms)?;
+    Ok(ds)
+}
+
+/// Fits the model; returns the fitted model as settings (with `lambda`, `m`, `u`, `fit`).
+///
+/// # Errors
+/// As [`train`].
+pub fn fit(
+    settings: &Settings,
+    ds: &Dataset,
+    seed: u64,
+    progress: &Progress,
+) -> Result<(Settings, Fitted)> {
+    let comparer = Comparer::new(&settings.comparisons, ds)?;
+    let fitted = train(settings, ds, &comparer, seed, progress)?;
+    let mut model = settings.clone();
+    fitted.params.write_into(&mut model);
+    model.fit = Some(fitted.fit.clone());
+    Ok((model, fitted))
+}
+
+/// Scores the prediction candidates of a fitted model.
+///
+/// # Errors
+/// [`Error::Settings`] when the model lacks parameters or blocking rules.
+pub fn score(
+    model: &Settings,
+    ds: &Dataset,
+    min_probability: f64,
+    progress: &Progress,
+) -> Result<(Comparer, ScoredPairs)> {
+    let params = FsParams::from_settings(model, "model")?;
+    if model.blocking.is_empty() {
+        return Err(Error::settings(
+            "model",
+            "blocking",
+            "no [[blocking]] rules: prediction needs at least one, e.g. [[blocking]] keys = [\"surname\"]",
+        ));
+    }
+    let comparer = Comparer::new(&model.comparisons, ds)?;
+    let rules: Vec<_> = model.blocking.iter().map(|b| b.keys.clone()).collect();
+    let blocker = Blocker::new(ds, &rules, model.link_type)?;
+    let pairs = predict(ds, &comparer, &blocker, &params, min_probability, progress);
+    Ok((comparer, pairs))
+}

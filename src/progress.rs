@@ -1,0 +1,29 @@
+//! Progress bars on stderr (hidden when stderr is not a terminal or when quiet).
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Creates progress bars for the phases of a run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    /// Show bars (default false in the library; the CLI turns them on).
+    pub enabled: bool,
+}
+
+impl Progress {
+    /// A bar of `len` steps labelled `msg`; a hidden one when disabled.
+    pub fn bar(&self, len: u64, msg: &str) -> ProgressBar {
+        if !self.enabled {
+            return ProgressBar::hidden();
+        }
+        let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+        pb.set_style(
+            ProgressStyle::with_template(
+                "{msg:>22} [{bar:30}] {percent:>3}% {elapsed_precise} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        pb.set_message(msg.to_string());
+        pb
+    }
+}
