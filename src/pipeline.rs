@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use crate::block::Blocker;
 use crate::clean::apply_transforms;
 use crate::compare::Comparer;
-use crate::data::{read_csv_files, Dataset, InputSpec};
+use crate::data::{Dataset, InputSpec, read_csv_files};
 use crate::error::{Error, Result};
-use crate::model::predict::{predict, ScoredPairs};
-use crate::model::train::{train, Fitted};
 use crate::model::FsParams;
+use crate::model::predict::{ScoredPairs, predict};
+use crate::model::train::{Fitted, train};
 use crate::progress::Progress;
 use crate::settings::{LinkType, Settings};
 
@@ -23,12 +23,12 @@ pub fn load(settings: &Settings, paths: &[PathBuf]) -> Result<Dataset> {
         (LinkType::Link, n) if n < 2 => {
             return Err(Error::Usage(format!(
                 "link_type = \"link\" needs two or more inputs, got {n}; use link_type = \"dedupe\" for one file"
-            )))
+            )));
         }
         (LinkType::Dedupe, n) if n != 1 => {
             return Err(Error::Usage(format!(
                 "link_type = \"dedupe\" takes one input, got {n}; use \"link\" or \"link_and_dedupe\" for several"
-            )))
+            )));
         }
         _ => {}
     }

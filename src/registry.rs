@@ -93,7 +93,10 @@ impl Registry {
             name: "registry".into(),
             message: format!(
                 "no datasets/registry.toml found; looked in: {}. Pass --data-dir or set FELLEGI_DATA",
-                dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+                dirs.iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         })
     }

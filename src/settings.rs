@@ -562,7 +562,9 @@ impl Settings {
                     return Err(Error::settings(
                         origin,
                         format!("{key}.thresholds"),
-                        format!("builder `{b:?}` needs a non-empty `thresholds` list, e.g. thresholds = [0.9, 0.8]"),
+                        format!(
+                            "builder `{b:?}` needs a non-empty `thresholds` list, e.g. thresholds = [0.9, 0.8]"
+                        ),
                     ));
                 }
                 let mut levels = vec![
@@ -588,7 +590,7 @@ impl Settings {
                                 origin,
                                 &tkey,
                                 "exact_match takes no thresholds",
-                            ))
+                            ));
                         }
                         Builder::JaroWinklerAtThresholds => Predicate::JaroWinklerAtLeast(t),
                         Builder::JaroAtThresholds => Predicate::JaroAtLeast(t),
@@ -875,14 +877,14 @@ fn validate_levels(origin: &str, key: &str, c: &ComparisonSpec) -> Result<()> {
                     origin,
                     format!("{lk}.predicate"),
                     "the null level must come first",
-                ))
+                ));
             }
             Predicate::Else if li != n - 1 => {
                 return Err(Error::settings(
                     origin,
                     format!("{lk}.predicate"),
                     "the else level must come last",
-                ))
+                ));
             }
             Predicate::JaroWinklerAtLeast(t)
             | Predicate::JaroAtLeast(t)
@@ -893,7 +895,7 @@ fn validate_levels(origin: &str, key: &str, c: &ComparisonSpec) -> Result<()> {
                     origin,
                     format!("{lk}.predicate"),
                     format!("{t} must be in (0, 1]"),
-                ))
+                ));
             }
             Predicate::AbsDiffAtMost(t) | Predicate::RelDiffAtMost(t)
                 if !(t.is_finite() && *t >= 0.0) =>
@@ -902,14 +904,14 @@ fn validate_levels(origin: &str, key: &str, c: &ComparisonSpec) -> Result<()> {
                     origin,
                     format!("{lk}.predicate"),
                     format!("{t} must be >= 0"),
-                ))
+                ));
             }
             Predicate::DateDiffDaysAtMost(_) if c.date_format.is_none() => {
                 return Err(Error::settings(
                     origin,
                     format!("{key}.date_format"),
                     "date predicates need date_format, e.g. date_format = \"%Y%m%d\"",
-                ))
+                ));
             }
             _ => {}
         }

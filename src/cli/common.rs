@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use fellegi::registry::{DatasetEntry, Registry};
 use fellegi::settings::Settings;
 
@@ -74,7 +74,9 @@ impl InputArgs {
             });
         }
         if self.input.is_empty() {
-            bail!("no input: give --dataset NAME or --input FILE.csv (repeat --input for several sources)");
+            bail!(
+                "no input: give --dataset NAME or --input FILE.csv (repeat --input for several sources)"
+            );
         }
         let name = fellegi::data::stem_of(&self.input[0]);
         Ok(Resolved {

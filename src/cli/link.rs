@@ -6,10 +6,10 @@ use std::time::Instant;
 use anyhow::bail;
 use fellegi::cluster::connected_components;
 use fellegi::eval;
-use fellegi::output::{write_clusters, write_json, write_pairs, Staged};
+use fellegi::output::{Staged, write_clusters, write_json, write_pairs};
 use fellegi::pipeline;
 
-use super::common::{check_probability, load_settings, thousands, InputArgs, RunArgs};
+use super::common::{InputArgs, RunArgs, check_probability, load_settings, thousands};
 
 /// Arguments of `fellegi link`.
 #[derive(Debug, clap::Args)]

@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use fellegi::output::{write_pairs, Staged};
+use fellegi::output::{Staged, write_pairs};
 use fellegi::pipeline;
 use fellegi::settings::Settings;
 
-use super::common::{check_probability, InputArgs, RunArgs};
+use super::common::{InputArgs, RunArgs, check_probability};
 
 /// Arguments of `fellegi predict`.
 #[derive(Debug, clap::Args)]

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use fellegi::output::{write_json, Staged};
+use fellegi::output::{Staged, write_json};
 use fellegi::pipeline;
 
-use super::common::{load_settings, InputArgs, RunArgs};
+use super::common::{InputArgs, RunArgs, load_settings};
 
 /// Arguments of `fellegi train`.
 #[derive(Debug, clap::Args)]

@@ -13,6 +13,9 @@ pub mod jaro;
 pub mod levenshtein;
 pub mod numeric;
 pub mod osa;
+#[cfg(test)]
+mod testutil;
+mod util;
 
 use rustc_hash::FxHashMap;
 
@@ -172,7 +175,8 @@ impl Comparison {
                             return Some(1.0);
                         }
                         let (pa, pb) = (&self.profiles[a as usize], &self.profiles[b as usize]);
-                        jaro::jaro_at_least(pa, pb, self.min_jaro)
+                        let s = jaro::jaro_p(pa, pb);
+                        (s >= self.min_jaro).then_some(s)
                     });
                     s.is_some_and(|s| s >= *t)
                 }

@@ -7,7 +7,7 @@
 
 mod reader;
 
-pub use reader::{hex_sha256, read_csv_files, stem as stem_of, InputSpec, MAX_FIELD_BYTES};
+pub use reader::{InputSpec, MAX_FIELD_BYTES, hex_sha256, read_csv_files, stem as stem_of};
 
 use rustc_hash::FxHashMap;
 

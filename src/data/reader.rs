@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
-use super::{Column, Dataset, Interner, Source, StringList, MISSING};
+use super::{Column, Dataset, Interner, MISSING, Source, StringList};
 use crate::error::{Error, Result};
 
 /// Largest accepted field, in bytes (1 MiB). Longer fields are almost always a broken quote.
@@ -83,7 +83,9 @@ pub fn read_csv_files(spec: &InputSpec) -> Result<Dataset> {
         if ds.sources.iter().any(|s| s.name == name) {
             return Err(Error::Input {
                 path: path.clone(),
-                message: format!("two inputs share the name `{name}`; records are keyed by (file stem, id), so rename one file"),
+                message: format!(
+                    "two inputs share the name `{name}`; records are keyed by (file stem, id), so rename one file"
+                ),
             });
         }
         let find = |col: &str, key: &str| -> Result<usize> {
@@ -210,10 +212,11 @@ pub fn read_csv_files(spec: &InputSpec) -> Result<Dataset> {
             dict: int.into_dict(),
         })
         .collect();
-    debug_assert!(ds.columns.iter().all(|c| c
-        .values
-        .iter()
-        .all(|&v| v == MISSING || (v as usize) < c.dict.len())));
+    debug_assert!(ds.columns.iter().all(|c| {
+        c.values
+            .iter()
+            .all(|&v| v == MISSING || (v as usize) < c.dict.len())
+    }));
     Ok(ds)
 }
 
@@ -265,10 +268,14 @@ fn read_header(path: &Path, bytes: &[u8]) -> Result<Vec<String>> {
 fn csv_error(path: &Path, e: csv::Error) -> Error {
     let line = e.position().map_or(0, |p| p.line());
     let message = match e.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!(
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!(
             "row has {len} fields but the header has {expected_len}; quote fields that contain commas"
         ),
-        csv::ErrorKind::Utf8 { err, .. } => format!("not valid UTF-8 ({err}); re-encode the file as UTF-8"),
+        csv::ErrorKind::Utf8 { err, .. } => {
+            format!("not valid UTF-8 ({err}); re-encode the file as UTF-8")
+        }
         _ => e.to_string(),
     };
     Error::Csv {

@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::{probability, FsParams};
+use super::{FsParams, probability};
 use crate::block::Blocker;
 use crate::compare::Comparer;
 use crate::data::{Dataset, MISSING};

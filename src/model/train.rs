@@ -14,9 +14,9 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::em::{self, EmOptions};
-use super::{normalise, FitInfo, FsParams, InputDigest, SessionFit};
-use crate::block::{total_pairs, Blocker};
-use crate::compare::{merge_maps, Comparer, PatternCounts};
+use super::{FitInfo, FsParams, InputDigest, SessionFit, normalise};
+use crate::block::{Blocker, total_pairs};
+use crate::compare::{Comparer, PatternCounts, merge_maps};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -391,7 +391,7 @@ pub fn train(
                 .comparisons
                 .iter()
                 .zip(&active)
-                .filter(|(_, &a)| a)
+                .filter(|(_, a)| **a)
                 .map(|(c, _)| c.output_name().to_string())
                 .collect(),
             converged: res.converged,
