@@ -271,6 +271,8 @@ fn jw_params(c: &JwConfig) -> JwParams {
 pub struct Comparer {
     /// The comparisons, in settings order.
     pub comparisons: Vec<Comparison>,
+    /// Compared values row-major (record × comparison), so one pair touches two cache lines.
+    rows: Vec<u32>,
 }
 
 impl Comparer {
@@ -288,7 +290,14 @@ impl Comparer {
                 Comparison::compile(s, ci, &ds.columns[ci])
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Comparer { comparisons })
+        let k = comparisons.len();
+        let mut rows = vec![0u32; ds.len() * k];
+        for (i, c) in comparisons.iter().enumerate() {
+            for (r, &v) in ds.columns[c.column].values.iter().enumerate() {
+                rows[r * k + i] = v;
+            }
+        }
+        Ok(Comparer { comparisons, rows })
     }
 
     /// Number of comparisons.
@@ -301,15 +310,27 @@ impl Comparer {
         self.comparisons.is_empty()
     }
 
+    /// Copies record `r`'s compared values (one per comparison) into `out`.
+    #[inline]
+    pub fn row_values(&self, r: u32, out: &mut [u32]) {
+        out.copy_from_slice(self.row(r));
+    }
+
+    #[inline]
+    fn row(&self, r: u32) -> &[u32] {
+        let k = self.comparisons.len();
+        &self.rows[r as usize * k..(r as usize + 1) * k]
+    }
+
     /// Fills `out` with the levels of records `l` and `r` and returns the packed pattern key.
     #[inline]
     pub fn vector(&self, ds: &crate::data::Dataset, l: u32, r: u32, out: &mut [u8]) -> u128 {
+        let (a, b) = (self.row(l), self.row(r));
         let mut key = 0u128;
-        for (k, c) in self.comparisons.iter().enumerate() {
-            let col = &ds.columns[c.column];
-            let lv = c.level(col, col.values[l as usize], col.values[r as usize]);
-            out[k] = lv;
-            key |= (lv as u128) << (4 * k);
+        for (i, c) in self.comparisons.iter().enumerate() {
+            let lv = c.level(&ds.columns[c.column], a[i], b[i]);
+            out[i] = lv;
+            key |= (lv as u128) << (4 * i);
         }
         key
     }
@@ -317,11 +338,10 @@ impl Comparer {
     /// The packed pattern key of records `l` and `r`.
     #[inline]
     pub fn pattern(&self, ds: &crate::data::Dataset, l: u32, r: u32) -> u128 {
+        let (a, b) = (self.row(l), self.row(r));
         let mut key = 0u128;
-        for (k, c) in self.comparisons.iter().enumerate() {
-            let col = &ds.columns[c.column];
-            key |=
-                (c.level(col, col.values[l as usize], col.values[r as usize]) as u128) << (4 * k);
+        for (i, c) in self.comparisons.iter().enumerate() {
+            key |= (c.level(&ds.columns[c.column], a[i], b[i]) as u128) << (4 * i);
         }
         key
     }

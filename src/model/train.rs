@@ -9,7 +9,7 @@
 //! its session estimates (then each comparison's m is renormalised).
 
 use rand::rngs::ChaCha8Rng;
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -22,8 +22,7 @@ use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::settings::{KeySpec, LambdaSpec, LinkType, Predicate, Settings};
 
-/// Pairs per sampling chunk; each chunk has its own seeded stream, so results do not depend on
-/// the number of threads.
+/// Pairs per chunk of the u-sampling loop (fixed, so results do not depend on the thread count).
 const SAMPLE_CHUNK: u64 = 1 << 16;
 
 /// A fitted model: parameters plus how they were obtained.
@@ -83,10 +82,12 @@ pub fn chunk_seed(seed: u64, i: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Estimates u by comparing `n_pairs` admissible pairs drawn uniformly at random (with
-/// replacement), or every admissible pair when there are no more than `n_pairs`. Levels never
-/// observed get half a count so that no weight is infinite. Returns u per comparison and level
-/// (null levels 1.0) and the number of pairs compared.
+/// Estimates u from a seeded random sample of records, comparing every admissible pair among
+/// them (Splink's `estimate_u_using_random_sampling`): the sample size is chosen so that about
+/// `n_pairs` admissible pairs are compared; when the data have no more than `n_pairs` admissible
+/// pairs, all of them are compared. Levels never observed get half a count so that no weight is
+/// infinite. Returns u per comparison and level (null levels 1.0), the number of pairs compared
+/// and the number of records sampled.
 pub fn estimate_u_by_sampling(
     ds: &Dataset,
     comparer: &Comparer,
@@ -94,9 +95,31 @@ pub fn estimate_u_by_sampling(
     n_pairs: u64,
     seed: u64,
     progress: &Progress,
-) -> (Vec<Vec<f64>>, u64) {
-    let n = ds.len() as u64;
+) -> (Vec<Vec<f64>>, u64, usize) {
+    let n = ds.len();
     let total = total_pairs(link_type, &ds.source_sizes());
+    let sample: Vec<u32> = if total <= n_pairs as u128 {
+        (0..n as u32).collect()
+    } else {
+        // Admissible share of all pairs, so that the sample yields about n_pairs admissible pairs.
+        let all = (n as f64) * (n as f64 - 1.0) / 2.0;
+        let share = (total as f64 / all).clamp(1e-12, 1.0);
+        let want = n_pairs as f64 / share;
+        let size = (((1.0 + (1.0 + 8.0 * want).sqrt()) / 2.0).ceil() as usize).clamp(2, n);
+        let mut rng = ChaCha8Rng::seed_from_u64(chunk_seed(seed, 0));
+        let mut v: Vec<u32> = rand::seq::index::sample(&mut rng, n, size).into_iter().map(|i| i as u32).collect();
+        v.sort_unstable();
+        v
+    };
+    let s = sample.len();
+    let n_c = comparer.len();
+    // Gather the sample's values row-major so the all-pairs loop stays in cache.
+    let mut vals = vec![0u32; s * n_c];
+    let mut src = vec![0u16; s];
+    for (a, &r) in sample.iter().enumerate() {
+        comparer.row_values(r, &mut vals[a * n_c..(a + 1) * n_c]);
+        src[a] = ds.source_of[r as usize];
+    }
     let widths: Vec<usize> = comparer.comparisons.iter().map(|c| c.n_levels()).collect();
     let offsets: Vec<usize> = widths
         .iter()
@@ -107,64 +130,54 @@ pub fn estimate_u_by_sampling(
         })
         .collect();
     let width: usize = widths.iter().sum();
-    let exhaustive = total <= n_pairs as u128;
-    let n_chunks = if exhaustive {
-        n.div_ceil(256).max(1)
-    } else {
-        n_pairs.div_ceil(SAMPLE_CHUNK).max(1)
-    };
-    let pb = progress.bar(n_chunks, "sampling u");
-    let mut levels = vec![0u8; comparer.len()];
-    let _ = &mut levels;
-    let counts: Vec<Vec<u64>> = (0..n_chunks)
+    // Fixed row chunks of about SAMPLE_CHUNK pairs each, independent of the thread count.
+    let mut bounds = vec![0usize];
+    let mut acc_pairs = 0u64;
+    for a in 0..s {
+        acc_pairs += (s - 1 - a) as u64;
+        if acc_pairs >= SAMPLE_CHUNK {
+            bounds.push(a + 1);
+            acc_pairs = 0;
+        }
+    }
+    if *bounds.last().unwrap_or(&0) != s {
+        bounds.push(s);
+    }
+    let pb = progress.bar(bounds.len() as u64 - 1, "sampling u");
+    let parts: Vec<(Vec<u64>, u64)> = bounds
+        .windows(2)
+        .collect::<Vec<_>>()
         .into_par_iter()
-        .map(|chunk| {
+        .map(|w| {
             let mut acc = vec![0u64; width];
-            let mut lv = vec![0u8; comparer.len()];
-            let mut add = |l: u32, r: u32, acc: &mut Vec<u64>| {
-                comparer.vector(ds, l, r, &mut lv);
-                for (k, &x) in lv.iter().enumerate() {
-                    acc[offsets[k] + x as usize] += 1;
-                }
-            };
-            if exhaustive {
-                let lo = chunk * 256;
-                let hi = (lo + 256).min(n);
-                for l in lo..hi {
-                    for r in l + 1..n {
-                        if link_type.admits(ds.source_of[l as usize], ds.source_of[r as usize]) {
-                            add(l as u32, r as u32, &mut acc);
-                        }
-                    }
-                }
-            } else {
-                let mut rng = ChaCha8Rng::seed_from_u64(chunk_seed(seed, chunk));
-                let want = SAMPLE_CHUNK.min(n_pairs - chunk * SAMPLE_CHUNK);
-                let mut got = 0;
-                while got < want {
-                    let l = rng.random_range(0..n) as u32;
-                    let r = rng.random_range(0..n) as u32;
-                    if l == r
-                        || !link_type.admits(ds.source_of[l as usize], ds.source_of[r as usize])
-                    {
+            let mut compared = 0u64;
+            for a in w[0]..w[1] {
+                let ra = &vals[a * n_c..(a + 1) * n_c];
+                for b in a + 1..s {
+                    if !link_type.admits(src[a], src[b]) {
                         continue;
                     }
-                    add(l.min(r), l.max(r), &mut acc);
-                    got += 1;
+                    let rb = &vals[b * n_c..(b + 1) * n_c];
+                    for (k, c) in comparer.comparisons.iter().enumerate() {
+                        let lv = c.level(&ds.columns[c.column], ra[k], rb[k]);
+                        acc[offsets[k] + lv as usize] += 1;
+                    }
+                    compared += 1;
                 }
             }
             pb.inc(1);
-            acc
+            (acc, compared)
         })
         .collect();
     pb.finish_and_clear();
-    let mut total_counts = vec![0u64; width];
-    for c in &counts {
-        for (t, x) in total_counts.iter_mut().zip(c) {
+    let mut counts = vec![0u64; width];
+    let mut compared = 0u64;
+    for (c, k) in &parts {
+        compared += k;
+        for (t, x) in counts.iter_mut().zip(c) {
             *t += x;
         }
     }
-    let compared = if exhaustive { total as u64 } else { n_pairs };
     let u = comparer
         .comparisons
         .iter()
@@ -175,7 +188,7 @@ pub fn estimate_u_by_sampling(
                     if Some(l) == cmp.null_level {
                         1.0
                     } else {
-                        (total_counts[offsets[k] + l] as f64).max(0.5)
+                        (counts[offsets[k] + l] as f64).max(0.5)
                     }
                 })
                 .collect();
@@ -183,7 +196,7 @@ pub fn estimate_u_by_sampling(
             u
         })
         .collect();
-    (u, compared)
+    (u, compared, s)
 }
 
 fn columns_of(rule: &[KeySpec]) -> Vec<&str> {
@@ -225,6 +238,7 @@ pub fn train(
     let n_c = comparer.len();
     let levels: Vec<usize> = comparer.comparisons.iter().map(|c| c.n_levels()).collect();
     let mut params = FsParams::initial(settings, comparer, 1e-4);
+    let tt = std::time::Instant::now();
 
     // u by random sampling, unless every u is fixed or u is left to EM.
     let all_u_fixed = settings.comparisons.iter().all(|c| {
@@ -238,7 +252,7 @@ pub fn train(
     } else if u_from_em {
         "EM".to_string()
     } else {
-        let (u, compared) =
+        let (u, compared, sampled) =
             estimate_u_by_sampling(ds, comparer, link_type, t.u.random_pairs, seed, progress);
         for (c, uc) in u.into_iter().enumerate() {
             for (l, v) in uc.into_iter().enumerate() {
@@ -250,10 +264,11 @@ pub fn train(
         if compared as u128 == total {
             format!("all {compared} admissible pairs")
         } else {
-            format!("random sampling of {compared} pairs (seed {seed})")
+            format!("all {compared} admissible pairs among {sampled} randomly sampled records (seed {seed})")
         }
     };
 
+    eprintln!("TIMING u {:.2}", tt.elapsed().as_secs_f64());
     // λ.
     let (mut lambda, mut lambda_method) = match &t.lambda {
         Some(LambdaSpec::Value(v)) => (Some(*v), format!("fixed at {v}")),
@@ -274,6 +289,7 @@ pub fn train(
     if let Some(l) = lambda {
         params.lambda = l;
     }
+    eprintln!("TIMING lambda {:.2}", tt.elapsed().as_secs_f64());
 
     let fixed_m: Vec<Vec<bool>> = settings
         .comparisons
@@ -339,6 +355,7 @@ pub fn train(
             &format!("EM session {}", si + 1),
         );
         let pairs = counts.total();
+        eprintln!("TIMING session {si} {:.2} pairs {pairs} patterns {}", tt.elapsed().as_secs_f64(), counts.len());
         // Blocking-adjusted starting λ: the global prior odds times the Bayes factors of the
         // fixed comparisons at their exact level (Splink's adjustment).
         let mut init = params.clone();
