@@ -42,5 +42,6 @@ pub mod pipeline;
 pub mod progress;
 pub mod registry;
 pub mod settings;
+pub mod synth;
 
 pub use error::{Error, Result};
