@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use crate::block::Blocker;
 use crate::clean::apply_transforms;
 use crate::compare::Comparer;
+use crate::compare::candidates::CandidatePatterns;
 use crate::data::{Dataset, InputSpec, read_csv_files};
 use crate::error::{Error, Result};
 use crate::model::FsParams;
-use crate::model::predict::{ScoredPairs, predict};
+use crate::model::predict::{ScoredPairs, predict, predict_cached};
 use crate::model::train::{Fitted, train};
 use crate::progress::Progress;
 use crate::settings::{LinkType, Settings};
@@ -54,7 +55,7 @@ pub fn fit(
     progress: &Progress,
 ) -> Result<(Settings, Fitted)> {
     let comparer = Comparer::new(&settings.comparisons, ds)?;
-    let fitted = train(settings, ds, &comparer, seed, progress)?;
+    let fitted = train(settings, ds, &comparer, seed, progress, None)?;
     let mut model = settings.clone();
     fitted.params.write_into(&mut model);
     model.fit = Some(fitted.fit.clone());
@@ -84,4 +85,54 @@ pub fn score(
     let blocker = Blocker::new(ds, &rules, model.link_type)?;
     let pairs = predict(ds, &comparer, &blocker, &params, min_probability, progress);
     Ok((comparer, pairs))
+}
+
+/// Most candidate pairs whose pattern ids are kept in memory (4 bytes each) by [`link`].
+pub const CACHE_MAX_PAIRS: u64 = 400_000_000;
+
+/// Train and score in one go, comparing each prediction candidate once: the fitted model (as
+/// settings), the fit, the compiled comparisons and the pairs at or above `min_probability`.
+///
+/// # Errors
+/// As [`fit`] and [`score`].
+pub fn link(
+    settings: &Settings,
+    ds: &Dataset,
+    seed: u64,
+    min_probability: f64,
+    progress: &Progress,
+) -> Result<(Settings, Fitted, Comparer, ScoredPairs)> {
+    if settings.blocking.is_empty() {
+        return Err(Error::settings(
+            "settings",
+            "blocking",
+            "no [[blocking]] rules: prediction needs at least one, e.g. [[blocking]] keys = [\"surname\"]",
+        ));
+    }
+    let comparer = Comparer::new(&settings.comparisons, ds)?;
+    let rules: Vec<_> = settings.blocking.iter().map(|b| b.keys.clone()).collect();
+    let blocker = Blocker::new(ds, &rules, settings.link_type)?;
+    let n = crate::model::train::count_pairs(&blocker);
+    if n > CACHE_MAX_PAIRS {
+        let fitted = train(settings, ds, &comparer, seed, progress, None)?;
+        let mut model = settings.clone();
+        fitted.params.write_into(&mut model);
+        model.fit = Some(fitted.fit.clone());
+        let pairs = predict(
+            ds,
+            &comparer,
+            &blocker,
+            &fitted.params,
+            min_probability,
+            progress,
+        );
+        return Ok((model, fitted, comparer, pairs));
+    }
+    let cache = CandidatePatterns::build(ds, &comparer, blocker, progress);
+    let fitted = train(settings, ds, &comparer, seed, progress, Some(&cache))?;
+    let mut model = settings.clone();
+    fitted.params.write_into(&mut model);
+    model.fit = Some(fitted.fit.clone());
+    let pairs = predict_cached(ds, &cache, &fitted.params, min_probability);
+    Ok((model, fitted, comparer, pairs))
 }

@@ -7,6 +7,7 @@
 //! each similarity at most once, skipping it when an exact upper bound shows that no level can be
 //! reached. Levels are tried in order; the first that holds wins.
 
+pub mod candidates;
 pub mod date;
 pub mod jaccard;
 pub mod jaro;

@@ -2,10 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
-use super::{Column, Dataset, Interner, MISSING, Source, StringList};
+use super::{Column, Dataset, MISSING, Source, StringList};
 use crate::error::{Error, Result};
 
 /// Largest accepted field, in bytes (1 MiB). Longer fields are almost always a broken quote.
@@ -50,10 +51,6 @@ pub fn read_csv_files(spec: &InputSpec) -> Result<Dataset> {
             wanted.push((c.clone(), k.clone()));
         }
     }
-    let mut interners: Vec<Interner> = wanted.iter().map(|_| Interner::default()).collect();
-    let mut values: Vec<Vec<u32>> = wanted.iter().map(|_| Vec::new()).collect();
-    let mut truth_interner = Interner::default();
-    let mut truth: Vec<u32> = Vec::new();
     let mut has_truth = spec.truth.is_some();
     let mut ds = Dataset::default();
     let mut ids = StringList::default();
@@ -78,11 +75,14 @@ pub fn read_csv_files(spec: &InputSpec) -> Result<Dataset> {
         readers.push((path, bytes, header));
     }
 
-    for (path, bytes, header) in readers {
+    // Parse every file in fixed chunks, in parallel, then merge the chunk dictionaries in order:
+    // ids are then assigned in first-appearance order exactly as a sequential reader would.
+    let mut chunks: Vec<Chunk> = Vec::new();
+    for (path, bytes, header) in &readers {
         let name = stem(path);
         if ds.sources.iter().any(|s| s.name == name) {
             return Err(Error::Input {
-                path: path.clone(),
+                path: (*path).clone(),
                 message: format!(
                     "two inputs share the name `{name}`; records are keyed by (file stem, id), so rename one file"
                 ),
@@ -93,7 +93,7 @@ pub fn read_csv_files(spec: &InputSpec) -> Result<Dataset> {
                 .iter()
                 .position(|h| h == col)
                 .ok_or_else(|| Error::Input {
-                    path: path.clone(),
+                    path: (*path).clone(),
                     message: format!(
                         "no column `{col}` (asked for by `{key}`); the header has: {}",
                         header.join(", ")
@@ -105,118 +105,69 @@ pub fn read_csv_files(spec: &InputSpec) -> Result<Dataset> {
             (Some(t), true) => Some(find(t, "truth")?),
             _ => None,
         };
-        let col_idx: Vec<usize> = wanted
-            .iter()
-            .map(|(c, k)| find(c, k))
-            .collect::<Result<_>>()?;
-
+        let mut fields: Vec<usize> = vec![id_idx];
+        for (c, k) in &wanted {
+            fields.push(find(c, k)?);
+        }
+        if let Some(t) = truth_idx {
+            fields.push(t);
+        }
+        let (body_start, first_line) = body_offset(path, bytes)?;
+        let ranges = split_chunks(&bytes[body_start..], body_start);
+        let parsed: Vec<Result<Chunk>> = ranges
+            .par_iter()
+            .map(|&(s, e)| parse_chunk(path, &bytes[s..e], header, &fields))
+            .collect();
+        let mut line = first_line;
         let start = ds.source_of.len();
-        let src_no = ds.sources.len() as u16;
-        let mut seen: FxHashMap<Vec<u8>, u64> = FxHashMap::default();
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(false)
-            .from_reader(bytes.as_slice());
-        let mut rec = csv::ByteRecord::new();
-        loop {
-            match rdr.read_byte_record(&mut rec) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => return Err(csv_error(path, e)),
-            }
-            let line = rec.position().map_or(0, |p| p.line());
-            for (fi, field) in rec.iter().enumerate() {
-                if field.len() > MAX_FIELD_BYTES {
-                    return Err(Error::Csv {
-                        path: path.clone(),
-                        line,
-                        message: format!(
-                            "field `{}` is {} bytes, over the {} byte limit; check for an unclosed quote",
-                            header.get(fi).map_or("?", |s| s.as_str()),
-                            field.len(),
-                            MAX_FIELD_BYTES
-                        ),
-                    });
-                }
-            }
-            let text = |i: usize| -> Result<&str> {
-                std::str::from_utf8(&rec[i]).map_err(|e| Error::Csv {
-                    path: path.clone(),
-                    line,
-                    message: format!(
-                        "column `{}` is not valid UTF-8 (byte {}); re-encode the file as UTF-8",
-                        header[i],
-                        e.valid_up_to()
-                    ),
-                })
-            };
-            let id = text(id_idx)?;
-            if id.is_empty() {
-                return Err(Error::Csv {
-                    path: path.clone(),
-                    line,
-                    message: format!(
-                        "empty id in column `{}`; every record needs a unique id",
-                        spec.unique_id
-                    ),
-                });
-            }
-            if let Some(first) = seen.insert(id.as_bytes().to_vec(), line) {
-                return Err(Error::Csv {
-                    path: path.clone(),
-                    line,
-                    message: format!(
-                        "duplicate id `{id}` in column `{}` (first on line {first}); ids must be unique within a file",
-                        spec.unique_id
-                    ),
-                });
-            }
-            ids.push(id);
-            for (k, &ci) in col_idx.iter().enumerate() {
-                let v = text(ci)?;
-                values[k].push(interners[k].intern(v));
-            }
-            if let Some(ti) = truth_idx {
-                truth.push(truth_interner.intern(text(ti)?));
-            }
-            ds.source_of.push(src_no);
+        let mut file_chunks = Vec::with_capacity(parsed.len());
+        for (c, &(s, e)) in parsed.into_iter().zip(&ranges) {
+            let c = c.map_err(|err| shift_line(err, line - 1))?;
+            line += bytes[s..e].iter().filter(|&&b| b == b'\n').count() as u64;
+            ds.source_of
+                .extend(std::iter::repeat_n(ds.sources.len() as u16, c.n));
+            file_chunks.push(c);
         }
         let len = ds.source_of.len() - start;
         if len == 0 {
             return Err(Error::Input {
-                path: path.clone(),
+                path: (*path).clone(),
                 message: "the file has a header but no records".into(),
             });
         }
+        check_unique_ids(path, bytes, &file_chunks, &spec.unique_id)?;
+        for c in &file_chunks {
+            for i in 0..c.ids.len() {
+                ids.push(c.ids.get(i));
+            }
+        }
+        chunks.extend(file_chunks);
         ds.sources.push(Source {
             name,
-            path: path.clone(),
-            sha256: hex_sha256(&bytes),
+            path: (*path).clone(),
+            sha256: String::new(),
             start,
             len,
         });
     }
+    // Checksums in parallel with the merge.
+    let digests: Vec<String> = readers.par_iter().map(|(_, b, _)| hex_sha256(b)).collect();
+    for (s, d) in ds.sources.iter_mut().zip(digests) {
+        s.sha256 = d;
+    }
+    let n_fields = wanted.len() + usize::from(has_truth && spec.truth.is_some());
+    let merged: Vec<(Vec<u32>, Vec<String>)> = (0..n_fields)
+        .into_par_iter()
+        .map(|f| merge_field(&chunks, f))
+        .collect();
+    let mut merged = merged.into_iter();
     ds.ids = ids;
-    ds.truth = if has_truth && spec.truth.is_some() {
-        Some(truth)
-    } else {
-        None
-    };
     ds.columns = wanted
         .into_iter()
-        .zip(values)
-        .zip(interners)
-        .map(|(((name, _), values), int)| Column {
-            name,
-            values,
-            dict: int.into_dict(),
-        })
+        .zip(merged.by_ref())
+        .map(|((name, _), (values, dict))| Column { name, values, dict })
         .collect();
-    debug_assert!(ds.columns.iter().all(|c| {
-        c.values
-            .iter()
-            .all(|&v| v == MISSING || (v as usize) < c.dict.len())
-    }));
+    ds.truth = merged.next().map(|(v, _)| v);
     Ok(ds)
 }
 
@@ -289,4 +240,243 @@ fn csv_error(path: &Path, e: csv::Error) -> Error {
 pub fn hex_sha256(bytes: &[u8]) -> String {
     let d = Sha256::digest(bytes);
     d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One parsed chunk of a file: ids and, per wanted field, local ids into a local dictionary.
+struct Chunk {
+    n: usize,
+    ids: StringList,
+    /// Per field after the id: local values and the local dictionary (first-appearance order).
+    fields: Vec<(Vec<u32>, Vec<Box<str>>)>,
+}
+
+/// Byte offset where the records start, and the line number of the first record.
+fn body_offset(path: &Path, bytes: &[u8]) -> Result<(usize, u64)> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(bytes);
+    rdr.byte_headers().map_err(|e| csv_error(path, e))?;
+    let p = rdr.position();
+    Ok((p.byte() as usize, p.line()))
+}
+
+/// Splits `body` (starting at absolute offset `base`) into about 16 ranges ending at newlines
+/// outside quoted fields. The split is a function of the bytes only.
+fn split_chunks(body: &[u8], base: usize) -> Vec<(usize, usize)> {
+    const CHUNKS: usize = 16;
+    let n = body.len();
+    if n < (1 << 16) {
+        return vec![(base, base + n)];
+    }
+    let mut cuts = vec![0usize];
+    if !body.contains(&b'"') {
+        for i in 1..CHUNKS {
+            let t = n * i / CHUNKS;
+            if t <= *cuts.last().unwrap_or(&0) {
+                continue;
+            }
+            if let Some(p) = body[t..].iter().position(|&b| b == b'\n') {
+                cuts.push(t + p + 1);
+            }
+        }
+    } else {
+        let mut in_quote = false;
+        let mut next = 1usize;
+        for (i, &b) in body.iter().enumerate() {
+            if b == b'"' {
+                in_quote = !in_quote;
+            } else if b == b'\n' && !in_quote && i >= n * next / CHUNKS {
+                cuts.push(i + 1);
+                next += 1;
+                if next == CHUNKS {
+                    break;
+                }
+            }
+        }
+    }
+    cuts.push(n);
+    cuts.dedup();
+    cuts.windows(2)
+        .map(|w| (base + w[0], base + w[1]))
+        .collect()
+}
+
+fn parse_chunk(path: &Path, bytes: &[u8], header: &[String], fields: &[usize]) -> Result<Chunk> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut rec = csv::ByteRecord::new();
+    let mut maps: Vec<FxHashMap<Box<str>, u32>> = vec![FxHashMap::default(); fields.len() - 1];
+    let mut out = Chunk {
+        n: 0,
+        ids: StringList::default(),
+        fields: vec![(Vec::new(), Vec::new()); fields.len() - 1],
+    };
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(path, e)),
+        }
+        let line = rec.position().map_or(0, |p| p.line());
+        if rec.len() != header.len() {
+            if rec.len() == 1 && rec[0].is_empty() {
+                continue; // a blank line
+            }
+            return Err(Error::Csv {
+                path: path.to_path_buf(),
+                line,
+                message: format!(
+                    "row has {} fields but the header has {}; quote fields that contain commas",
+                    rec.len(),
+                    header.len()
+                ),
+            });
+        }
+        for (fi, field) in rec.iter().enumerate() {
+            if field.len() > MAX_FIELD_BYTES {
+                return Err(Error::Csv {
+                    path: path.to_path_buf(),
+                    line,
+                    message: format!(
+                        "field `{}` is {} bytes, over the {} byte limit; check for an unclosed quote",
+                        header[fi],
+                        field.len(),
+                        MAX_FIELD_BYTES
+                    ),
+                });
+            }
+        }
+        for (k, &fi) in fields.iter().enumerate() {
+            let v = std::str::from_utf8(&rec[fi]).map_err(|e| Error::Csv {
+                path: path.to_path_buf(),
+                line,
+                message: format!(
+                    "column `{}` is not valid UTF-8 (byte {}); re-encode the file as UTF-8",
+                    header[fi],
+                    e.valid_up_to()
+                ),
+            })?;
+            if k == 0 {
+                if v.is_empty() {
+                    return Err(Error::Csv {
+                        path: path.to_path_buf(),
+                        line,
+                        message: format!(
+                            "empty id in column `{}`; every record needs a unique id",
+                            header[fi]
+                        ),
+                    });
+                }
+                out.ids.push(v);
+                continue;
+            }
+            let (vals, dict) = &mut out.fields[k - 1];
+            if v.is_empty() {
+                vals.push(MISSING);
+                continue;
+            }
+            let map = &mut maps[k - 1];
+            let id = match map.get(v) {
+                Some(&id) => id,
+                None => {
+                    let id = dict.len() as u32;
+                    map.insert(v.into(), id);
+                    dict.push(v.into());
+                    id
+                }
+            };
+            vals.push(id);
+        }
+        out.n += 1;
+    }
+    Ok(out)
+}
+
+/// Adds `offset` lines to a chunk-relative CSV error.
+fn shift_line(e: Error, offset: u64) -> Error {
+    match e {
+        Error::Csv {
+            path,
+            line,
+            message,
+        } => Error::Csv {
+            path,
+            line: line + offset,
+            message,
+        },
+        other => other,
+    }
+}
+
+/// Interns field `f` of every chunk into one dictionary, in chunk order.
+fn merge_field(chunks: &[Chunk], f: usize) -> (Vec<u32>, Vec<String>) {
+    let mut map: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut dict: Vec<String> = Vec::new();
+    let mut values = Vec::with_capacity(chunks.iter().map(|c| c.n).sum());
+    for c in chunks {
+        let (vals, local) = &c.fields[f];
+        let remap: Vec<u32> = local
+            .iter()
+            .map(|v| {
+                *map.entry(v).or_insert_with(|| {
+                    dict.push(v.to_string());
+                    dict.len() as u32 - 1
+                })
+            })
+            .collect();
+        values.extend(vals.iter().map(|&v| {
+            if v == MISSING {
+                MISSING
+            } else {
+                remap[v as usize]
+            }
+        }));
+    }
+    (values, dict)
+}
+
+/// Fails on the first repeated id of a file, naming both lines.
+fn check_unique_ids(path: &Path, bytes: &[u8], chunks: &[Chunk], id_col: &str) -> Result<()> {
+    let n: usize = chunks.iter().map(|c| c.n).sum();
+    let mut seen: FxHashMap<&str, usize> =
+        FxHashMap::with_capacity_and_hasher(n, Default::default());
+    let mut k = 0usize;
+    for c in chunks {
+        for i in 0..c.ids.len() {
+            let id = c.ids.get(i);
+            if let Some(first) = seen.insert(id, k) {
+                let lines = record_lines(bytes);
+                let at = |r: usize| lines.get(r).copied().unwrap_or(0);
+                return Err(Error::Csv {
+                    path: path.to_path_buf(),
+                    line: at(k),
+                    message: format!(
+                        "duplicate id `{id}` in column `{id_col}` (first on line {}); ids must be unique within a file",
+                        at(first)
+                    ),
+                });
+            }
+            k += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Line number of every record (error path only).
+fn record_lines(bytes: &[u8]) -> Vec<u64> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut rec = csv::ByteRecord::new();
+    let mut out = Vec::new();
+    while let Ok(true) = rdr.read_byte_record(&mut rec) {
+        if rec.len() == 1 && rec[0].is_empty() {
+            continue;
+        }
+        out.push(rec.position().map_or(0, |p| p.line()));
+    }
+    out
 }

@@ -5,6 +5,7 @@ use rayon::prelude::*;
 use super::{FsParams, probability};
 use crate::block::Blocker;
 use crate::compare::Comparer;
+use crate::compare::candidates::CandidatePatterns;
 use crate::data::{Dataset, MISSING};
 use crate::progress::Progress;
 
@@ -49,6 +50,17 @@ impl ScoredPairs {
     }
 }
 
+/// Match weight of a level vector: the prior weight plus each level's weight, summed in
+/// comparison order (one order everywhere, so every path gives the same bits).
+#[inline]
+pub fn pattern_weight(prior: f64, level_weights: &[Vec<f64>], levels: &[u8]) -> f64 {
+    let mut w = prior;
+    for (k, &x) in levels.iter().enumerate() {
+        w += level_weights[k][x as usize];
+    }
+    w
+}
+
 /// Scores every candidate pair of `blocker` and keeps those with probability ≥ `min_probability`.
 pub fn predict(
     ds: &Dataset,
@@ -75,10 +87,7 @@ pub fn predict(
             let mut n_true = 0u64;
             blocker.for_each_pair(u, |l, r| {
                 comparer.vector(ds, l, r, &mut lv);
-                let mut w = prior;
-                for (k, &x) in lv.iter().enumerate() {
-                    w += weights[k][x as usize];
-                }
+                let w = pattern_weight(prior, &weights, &lv);
                 out.candidates += 1;
                 if let Some(t) = truth {
                     let (a, b) = (t[l as usize], t[r as usize]);
@@ -107,6 +116,72 @@ pub fn predict(
     for (u, (p, n_true)) in units.iter().zip(parts) {
         all.candidates += p.candidates;
         all.candidates_per_rule[u.rule as usize] += p.candidates;
+        if let Some(t) = all.candidates_true.as_mut() {
+            *t += n_true;
+        }
+        all.left.extend(p.left);
+        all.right.extend(p.right);
+        all.weight.extend(p.weight);
+        all.probability.extend(p.probability);
+        all.levels.extend(p.levels);
+    }
+    all
+}
+
+/// Scores the cached candidates: one weight per distinct pattern, then a pass over the pairs.
+pub fn predict_cached(
+    ds: &Dataset,
+    cache: &CandidatePatterns,
+    params: &FsParams,
+    min_probability: f64,
+) -> ScoredPairs {
+    let weights = params.level_weights();
+    let prior = params.prior_weight();
+    let n_c = cache.n_comparisons;
+    let levels_of =
+        |p: u128| -> Vec<u8> { (0..n_c).map(|k| ((p >> (4 * k)) & 0xF) as u8).collect() };
+    let pw: Vec<f64> = cache
+        .patterns
+        .iter()
+        .map(|&p| pattern_weight(prior, &weights, &levels_of(p)))
+        .collect();
+    let pp: Vec<f64> = pw.iter().map(|&w| probability(w)).collect();
+    let truth = ds.truth.as_deref();
+    let parts = cache.map_units(
+        |acc: &mut (ScoredPairs, u64), l, r, id| {
+            let (out, n_true) = acc;
+            out.candidates += 1;
+            if let Some(t) = truth {
+                let (a, b) = (t[l as usize], t[r as usize]);
+                *n_true += (a != MISSING && a == b) as u64;
+            }
+            let p = pp[id as usize];
+            if p >= min_probability {
+                out.left.push(l);
+                out.right.push(r);
+                out.weight.push(pw[id as usize]);
+                out.probability.push(p);
+                out.levels.extend(levels_of(cache.patterns[id as usize]));
+            }
+        },
+        || {
+            (
+                ScoredPairs {
+                    n_comparisons: n_c,
+                    ..Default::default()
+                },
+                0u64,
+            )
+        },
+    );
+    let mut all = ScoredPairs {
+        n_comparisons: n_c,
+        candidates_per_rule: cache.per_rule(),
+        candidates_true: truth.map(|_| 0),
+        ..Default::default()
+    };
+    for (p, n_true) in parts {
+        all.candidates += p.candidates;
         if let Some(t) = all.candidates_true.as_mut() {
             *t += n_true;
         }

@@ -8,14 +8,15 @@
 //! within-block λ back as the global λ. A level trained in several sessions takes the median of
 //! its session estimates (then each comparison's m is renormalised).
 
-use rand::rngs::ChaCha8Rng;
 use rand::SeedableRng;
+use rand::rngs::ChaCha8Rng;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::em::{self, EmOptions};
 use super::{FitInfo, FsParams, InputDigest, SessionFit, normalise};
 use crate::block::{Blocker, total_pairs};
+use crate::compare::candidates::CandidatePatterns;
 use crate::compare::{Comparer, PatternCounts, merge_maps};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -107,7 +108,10 @@ pub fn estimate_u_by_sampling(
         let want = n_pairs as f64 / share;
         let size = (((1.0 + (1.0 + 8.0 * want).sqrt()) / 2.0).ceil() as usize).clamp(2, n);
         let mut rng = ChaCha8Rng::seed_from_u64(chunk_seed(seed, 0));
-        let mut v: Vec<u32> = rand::seq::index::sample(&mut rng, n, size).into_iter().map(|i| i as u32).collect();
+        let mut v: Vec<u32> = rand::seq::index::sample(&mut rng, n, size)
+            .into_iter()
+            .map(|i| i as u32)
+            .collect();
         v.sort_unstable();
         v
     };
@@ -217,12 +221,16 @@ fn median(v: &mut [f64]) -> f64 {
 ///
 /// # Errors
 /// [`Error::Settings`] when λ cannot be determined from the plan; errors from blocking.
+///
+/// With `cache` (the prediction candidates' patterns), sessions whose blocking rule implies a
+/// prediction rule count patterns from it instead of comparing pairs again; the result is the same.
 pub fn train(
     settings: &Settings,
     ds: &Dataset,
     comparer: &Comparer,
     seed: u64,
     progress: &Progress,
+    cache: Option<&CandidatePatterns>,
 ) -> Result<Fitted> {
     let t = &settings.training;
     let link_type = settings.link_type;
@@ -238,7 +246,6 @@ pub fn train(
     let n_c = comparer.len();
     let levels: Vec<usize> = comparer.comparisons.iter().map(|c| c.n_levels()).collect();
     let mut params = FsParams::initial(settings, comparer, 1e-4);
-    let tt = std::time::Instant::now();
 
     // u by random sampling, unless every u is fixed or u is left to EM.
     let all_u_fixed = settings.comparisons.iter().all(|c| {
@@ -264,11 +271,12 @@ pub fn train(
         if compared as u128 == total {
             format!("all {compared} admissible pairs")
         } else {
-            format!("all {compared} admissible pairs among {sampled} randomly sampled records (seed {seed})")
+            format!(
+                "all {compared} admissible pairs among {sampled} randomly sampled records (seed {seed})"
+            )
         }
     };
 
-    eprintln!("TIMING u {:.2}", tt.elapsed().as_secs_f64());
     // λ.
     let (mut lambda, mut lambda_method) = match &t.lambda {
         Some(LambdaSpec::Value(v)) => (Some(*v), format!("fixed at {v}")),
@@ -289,7 +297,6 @@ pub fn train(
     if let Some(l) = lambda {
         params.lambda = l;
     }
-    eprintln!("TIMING lambda {:.2}", tt.elapsed().as_secs_f64());
 
     let fixed_m: Vec<Vec<bool>> = settings
         .comparisons
@@ -346,16 +353,23 @@ pub fn train(
             .iter()
             .map(|c| !fixed_cols.contains(&c.column.as_str()))
             .collect();
-        let blocker = Blocker::new(ds, &rules, link_type)?;
-        let counts = count_patterns(
-            ds,
-            comparer,
-            &blocker,
-            progress,
-            &format!("EM session {}", si + 1),
-        );
+        let counts = match (cache, &s.blocking) {
+            (Some(c), None) => c.counts(),
+            (Some(c), Some(keys)) if c.covers(&prediction_rules, keys) => {
+                c.counts_within(&crate::block::RuleIndex::build(ds, keys)?)
+            }
+            _ => {
+                let blocker = Blocker::new(ds, &rules, link_type)?;
+                count_patterns(
+                    ds,
+                    comparer,
+                    &blocker,
+                    progress,
+                    &format!("EM session {}", si + 1),
+                )
+            }
+        };
         let pairs = counts.total();
-        eprintln!("TIMING session {si} {:.2} pairs {pairs} patterns {}", tt.elapsed().as_secs_f64(), counts.len());
         // Blocking-adjusted starting λ: the global prior odds times the Bayes factors of the
         // fixed comparisons at their exact level (Splink's adjustment).
         let mut init = params.clone();

@@ -1,0 +1,197 @@
+//! Comparison patterns of every prediction candidate, computed once.
+//!
+//! `fellegi link` compares each candidate pair once and keeps only a `u32` pattern id per pair
+//! (in the blocker's fixed enumeration order). Training sessions whose blocking rule implies a
+//! prediction rule (every pair they would see is a candidate) count patterns from these ids by
+//! re-checking their keys, and scoring computes one weight per distinct pattern, not per pair.
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use super::{Comparer, PatternCounts};
+use crate::block::{Blocker, RuleIndex, WorkUnit};
+use crate::data::{Dataset, MISSING};
+use crate::progress::Progress;
+use crate::settings::KeySpec;
+
+/// Pattern ids of all candidate pairs of a blocker.
+#[derive(Debug, Clone)]
+pub struct CandidatePatterns {
+    /// The blocker that produced the candidates.
+    pub blocker: Blocker,
+    units: Vec<WorkUnit>,
+    /// Per unit: index of its first pair in `ids`.
+    offsets: Vec<usize>,
+    /// Per candidate pair: index into `patterns`.
+    ids: Vec<u32>,
+    /// Distinct packed patterns, ascending.
+    pub patterns: Vec<u128>,
+    /// Number of comparisons.
+    pub n_comparisons: usize,
+}
+
+impl CandidatePatterns {
+    /// Compares every candidate pair once.
+    pub fn build(
+        ds: &Dataset,
+        comparer: &Comparer,
+        blocker: Blocker,
+        progress: &Progress,
+    ) -> CandidatePatterns {
+        let units = blocker.work_units();
+        let pb = progress.bar(units.len() as u64, "comparing pairs");
+        let parts: Vec<(Vec<u32>, Vec<u128>)> = units
+            .par_iter()
+            .map(|u| {
+                let mut map: FxHashMap<u128, u32> = FxHashMap::default();
+                let mut local = Vec::new();
+                let mut ids = Vec::new();
+                blocker.for_each_pair(u, |l, r| {
+                    let p = comparer.pattern(ds, l, r);
+                    let id = *map.entry(p).or_insert_with(|| {
+                        local.push(p);
+                        local.len() as u32 - 1
+                    });
+                    ids.push(id);
+                });
+                pb.inc(1);
+                (ids, local)
+            })
+            .collect();
+        pb.finish_and_clear();
+        // Global ids in ascending pattern order.
+        let mut all: Vec<u128> = parts.iter().flat_map(|(_, l)| l.iter().copied()).collect();
+        all.sort_unstable();
+        all.dedup();
+        let index: FxHashMap<u128, u32> = all
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| (p, i as u32))
+            .collect();
+        let mut offsets = Vec::with_capacity(parts.len());
+        let mut total = 0usize;
+        for (ids, _) in &parts {
+            offsets.push(total);
+            total += ids.len();
+        }
+        let mut ids = vec![0u32; total];
+        let mut rest: &mut [u32] = &mut ids;
+        let mut slices = Vec::with_capacity(parts.len());
+        for (pids, _) in &parts {
+            let (head, tail) = rest.split_at_mut(pids.len());
+            slices.push(head);
+            rest = tail;
+        }
+        slices
+            .into_par_iter()
+            .zip(parts.par_iter())
+            .for_each(|(dst, (pids, local))| {
+                let remap: Vec<u32> = local.iter().map(|p| index[p]).collect();
+                for (d, &s) in dst.iter_mut().zip(pids) {
+                    *d = remap[s as usize];
+                }
+            });
+        CandidatePatterns {
+            blocker,
+            units,
+            offsets,
+            ids,
+            patterns: all,
+            n_comparisons: comparer.len(),
+        }
+    }
+
+    /// Number of candidate pairs.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are no candidates.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Whether every pair agreeing on `keys` is a candidate: some prediction rule's keys are a
+    /// subset of `keys`.
+    pub fn covers(&self, rules: &[Vec<KeySpec>], keys: &[KeySpec]) -> bool {
+        rules.iter().any(|r| r.iter().all(|k| keys.contains(k)))
+    }
+
+    /// Calls `f(unit index, l, r, pattern id)` for every candidate, units in parallel; returns
+    /// the per-unit results in unit order.
+    pub fn map_units<T: Send>(
+        &self,
+        f: impl Fn(&mut T, u32, u32, u32) + Sync,
+        init: impl Fn() -> T + Sync,
+    ) -> Vec<T> {
+        self.units
+            .par_iter()
+            .enumerate()
+            .map(|(ui, u)| {
+                let mut acc = init();
+                let mut k = self.offsets[ui];
+                self.blocker.for_each_pair(u, |l, r| {
+                    f(&mut acc, l, r, self.ids[k]);
+                    k += 1;
+                });
+                acc
+            })
+            .collect()
+    }
+
+    /// Pattern counts of the candidates that agree on every key of `session` (an index built
+    /// over the same data).
+    pub fn counts_within(&self, session: &RuleIndex) -> PatternCounts {
+        let n_p = self.patterns.len();
+        let parts = self.map_units(
+            |acc: &mut Vec<u64>, l, r, id| {
+                let k = session.keys[l as usize];
+                if k != MISSING && k == session.keys[r as usize] {
+                    acc[id as usize] += 1;
+                }
+            },
+            || vec![0u64; n_p],
+        );
+        let mut counts = vec![0u64; n_p];
+        for p in parts {
+            for (c, x) in counts.iter_mut().zip(p) {
+                *c += x;
+            }
+        }
+        let (patterns, counts): (Vec<u128>, Vec<u64>) = self
+            .patterns
+            .iter()
+            .zip(counts)
+            .filter(|(_, c)| *c > 0)
+            .map(|(p, c)| (*p, c))
+            .unzip();
+        PatternCounts {
+            n_comparisons: self.n_comparisons,
+            patterns,
+            counts,
+        }
+    }
+
+    /// Pattern counts of all candidates.
+    pub fn counts(&self) -> PatternCounts {
+        let mut counts = vec![0u64; self.patterns.len()];
+        for &id in &self.ids {
+            counts[id as usize] += 1;
+        }
+        PatternCounts {
+            n_comparisons: self.n_comparisons,
+            patterns: self.patterns.clone(),
+            counts,
+        }
+    }
+
+    /// Candidate pairs per rule of the blocker.
+    pub fn per_rule(&self) -> Vec<u64> {
+        let mut v = vec![0u64; self.blocker.rules.len()];
+        for (ui, u) in self.units.iter().enumerate() {
+            let end = self.offsets.get(ui + 1).copied().unwrap_or(self.ids.len());
+            v[u.rule as usize] += (end - self.offsets[ui]) as u64;
+        }
+        v
+    }
+}
