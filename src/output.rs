@@ -1,6 +1,7 @@
 //! Output files, written under temporary names and renamed into place only when every file of a
 //! command is complete, so a failed run never leaves half-written output looking complete.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -101,20 +102,25 @@ pub fn write_pairs(
             .map(|c| format!("gamma_{}", c.name)),
     );
     cw.write_record(&header)?;
-    let mut row: Vec<String> = Vec::with_capacity(header.len());
+    // Field by field into one reusable buffer: no allocation per row.
+    let mut num = String::new();
     for i in 0..pairs.len() {
         let (l, r) = (pairs.left[i] as usize, pairs.right[i] as usize);
-        row.clear();
-        row.push(ds.ids.get(l).to_string());
-        row.push(ds.source_name(l).to_string());
-        row.push(ds.ids.get(r).to_string());
-        row.push(ds.source_name(r).to_string());
-        row.push(format!("{}", pairs.weight[i]));
-        row.push(format!("{}", pairs.probability[i]));
-        for (c, &lv) in comparer.comparisons.iter().zip(pairs.levels_of(i)) {
-            row.push(c.gamma(lv).to_string());
+        cw.write_field(ds.ids.get(l))?;
+        cw.write_field(ds.source_name(l))?;
+        cw.write_field(ds.ids.get(r))?;
+        cw.write_field(ds.source_name(r))?;
+        for x in [pairs.weight[i], pairs.probability[i]] {
+            num.clear();
+            let _ = write!(num, "{x}");
+            cw.write_field(&num)?;
         }
-        cw.write_record(&row)?;
+        for (c, &lv) in comparer.comparisons.iter().zip(pairs.levels_of(i)) {
+            num.clear();
+            let _ = write!(num, "{}", c.gamma(lv));
+            cw.write_field(&num)?;
+        }
+        cw.write_record(None::<&[u8]>)?;
     }
     cw.flush()?;
     Ok(())
@@ -124,8 +130,11 @@ pub fn write_pairs(
 pub fn write_clusters(w: &mut dyn Write, ds: &Dataset, clusters: &[u32]) -> std::io::Result<()> {
     let mut cw = csv::WriterBuilder::new().from_writer(w);
     cw.write_record(["id", "source", "cluster_id"])?;
+    let mut num = String::new();
     for (r, c) in clusters.iter().enumerate() {
-        cw.write_record([ds.ids.get(r), ds.source_name(r), &c.to_string()])?;
+        num.clear();
+        let _ = write!(num, "{c}");
+        cw.write_record([ds.ids.get(r), ds.source_name(r), &num])?;
     }
     cw.flush()?;
     Ok(())

@@ -62,7 +62,10 @@ impl Comparison {
         let needs_profiles = has(&|p| {
             matches!(
                 p,
-                Predicate::JaroWinklerAtLeast(_) | Predicate::JaroAtLeast(_)
+                Predicate::JaroWinklerAtLeast(_)
+                    | Predicate::JaroAtLeast(_)
+                    | Predicate::LevenshteinAtMost(_)
+                    | Predicate::DamerauLevenshteinAtMost(_)
             )
         });
         let profiles = if needs_profiles {
@@ -186,11 +189,13 @@ impl Comparison {
                         if a == b {
                             return Some(0);
                         }
-                        levenshtein::levenshtein_within(
-                            &col.dict[a as usize],
-                            &col.dict[b as usize],
-                            self.max_lev.unwrap_or(0),
-                        )
+                        let (pa, pb) = (&self.profiles[a as usize], &self.profiles[b as usize]);
+                        let kmax = self.max_lev.unwrap_or(0);
+                        // Exact lower bound first: most value pairs are far apart.
+                        if jaro::levenshtein_lower_bound(pa, pb) > kmax {
+                            return None;
+                        }
+                        levenshtein::levenshtein_within(pa.as_str(), pb.as_str(), kmax)
                     });
                     d.is_some_and(|d| d <= *k as usize)
                 }
@@ -199,11 +204,13 @@ impl Comparison {
                         if a == b {
                             return Some(0);
                         }
-                        osa::osa_within(
-                            &col.dict[a as usize],
-                            &col.dict[b as usize],
-                            self.max_osa.unwrap_or(0),
-                        )
+                        let (pa, pb) = (&self.profiles[a as usize], &self.profiles[b as usize]);
+                        let kmax = self.max_osa.unwrap_or(0);
+                        // A transposition fixes two characters at cost 1: half the bound holds.
+                        if jaro::levenshtein_lower_bound(pa, pb).div_ceil(2) > kmax {
+                            return None;
+                        }
+                        osa::osa_within(pa.as_str(), pb.as_str(), kmax)
                     });
                     d.is_some_and(|d| d <= *k as usize)
                 }

@@ -146,6 +146,7 @@ pub fn predict_cached(
         .map(|&p| pattern_weight(prior, &weights, &levels_of(p)))
         .collect();
     let pp: Vec<f64> = pw.iter().map(|&w| probability(w)).collect();
+    let flat: Vec<u8> = cache.patterns.iter().flat_map(|&p| levels_of(p)).collect();
     let truth = ds.truth.as_deref();
     let parts = cache.map_units(
         |acc: &mut (ScoredPairs, u64), l, r, id| {
@@ -161,7 +162,7 @@ pub fn predict_cached(
                 out.right.push(r);
                 out.weight.push(pw[id as usize]);
                 out.probability.push(p);
-                out.levels.extend(levels_of(cache.patterns[id as usize]));
+                out.levels.extend_from_slice(&flat[id as usize * n_c..(id as usize + 1) * n_c]);
             }
         },
         || {
