@@ -19,7 +19,7 @@ use crate::settings::{LinkType, Settings};
 /// # Errors
 /// Input errors (see [`read_csv_files`]), and [`Error::Usage`] when the number of inputs does not
 /// fit the link type.
-pub fn load(settings: &Settings, paths: &[PathBuf]) -> Result<Dataset> {
+pub fn load(settings: &Settings, paths: &[PathBuf], progress: &Progress) -> Result<Dataset> {
     match (settings.link_type, paths.len()) {
         (LinkType::Link, n) if n < 2 => {
             return Err(Error::Usage(format!(
@@ -39,7 +39,7 @@ pub fn load(settings: &Settings, paths: &[PathBuf]) -> Result<Dataset> {
         truth: settings.truth.clone(),
         columns: settings.columns_used(),
     };
-    let mut ds = read_csv_files(&spec)?;
+    let mut ds = read_csv_files(&spec, progress)?;
     apply_transforms(&mut ds, &settings.transforms)?;
     Ok(ds)
 }

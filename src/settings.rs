@@ -722,6 +722,22 @@ impl Settings {
                     "`thresholds` only go with `use = ...`".into(),
                 );
             }
+            if let Some(b) = c.builder {
+                if b.needs_thresholds() && c.thresholds.as_ref().is_none_or(|t| t.is_empty()) {
+                    return err(
+                        format!("{key}.thresholds"),
+                        format!(
+                            "builder `{b:?}` needs a non-empty `thresholds` list, e.g. thresholds = [0.9, 0.8]"
+                        ),
+                    );
+                }
+                if !b.needs_thresholds() && c.thresholds.as_ref().is_some_and(|t| !t.is_empty()) {
+                    return err(
+                        format!("{key}.thresholds"),
+                        "exact_match takes no thresholds".into(),
+                    );
+                }
+            }
             if let Some(q) = c.q {
                 if q == 0 || q > 16 {
                     return err(format!("{key}.q"), format!("{q} must be in 1..=16"));
@@ -745,6 +761,20 @@ impl Settings {
                                 | Builder::JaccardAtThresholds
                         )
                     );
+                    let count = matches!(
+                        c.builder,
+                        Some(
+                            Builder::LevenshteinAtThresholds
+                                | Builder::DamerauLevenshteinAtThresholds
+                                | Builder::DateDifferenceAtThresholds
+                        )
+                    );
+                    if count && (v.fract() != 0.0 || !v.is_finite() || *v < 0.0) {
+                        return err(
+                            format!("{key}.thresholds[{ti}]"),
+                            format!("{v} must be a whole number >= 0"),
+                        );
+                    }
                     if !v.is_finite() || *v < 0.0 || (similarity && (*v <= 0.0 || *v > 1.0)) {
                         return err(
                             format!("{key}.thresholds[{ti}]"),
@@ -918,7 +948,7 @@ fn validate_levels(origin: &str, key: &str, c: &ComparisonSpec) -> Result<()> {
         if l.predicate == Predicate::Null && (l.m.is_some() || l.u.is_some()) {
             return Err(Error::settings(
                 origin,
-                format!("{lk}"),
+                lk.clone(),
                 "the null level carries no m or u",
             ));
         }

@@ -51,7 +51,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(&resolved.name));
 
-    let ds = pipeline::load(&settings, &resolved.paths)?;
+    let ds = pipeline::load(&settings, &resolved.paths, &progress)?;
     if let Some(e) = &resolved.entry {
         fellegi::registry::verify(e, &ds)?;
     }

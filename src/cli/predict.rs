@@ -35,7 +35,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(&resolved.name));
-    let ds = pipeline::load(&model, &resolved.paths)?;
+    let ds = pipeline::load(&model, &resolved.paths, &progress)?;
     if let Some(e) = &resolved.entry {
         fellegi::registry::verify(e, &ds)?;
     }

@@ -31,7 +31,7 @@ pub struct InputSpec {
 /// [`Error::Io`] for unreadable files; [`Error::Csv`] (file and line) for a missing header, ragged
 /// rows, bytes that are not UTF-8 or fields over [`MAX_FIELD_BYTES`]; [`Error::Input`] for an empty
 /// file, a missing column, an empty or duplicate id, or two files with the same stem.
-pub fn read_csv_files(spec: &InputSpec) -> Result<Dataset> {
+pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) -> Result<Dataset> {
     if spec.paths.is_empty() {
         return Err(Error::Usage(
             "no input files: give --input FILE (repeatable) or --dataset NAME".into(),
@@ -114,10 +114,16 @@ pub fn read_csv_files(spec: &InputSpec) -> Result<Dataset> {
         }
         let (body_start, first_line) = body_offset(path, bytes)?;
         let ranges = split_chunks(&bytes[body_start..], body_start);
+        let pb = progress.bar(ranges.len() as u64, &format!("reading {name}"));
         let parsed: Vec<Result<Chunk>> = ranges
             .par_iter()
-            .map(|&(s, e)| parse_chunk(path, &bytes[s..e], header, &fields))
+            .map(|&(s, e)| {
+                let c = parse_chunk(path, &bytes[s..e], header, &fields);
+                pb.inc(1);
+                c
+            })
             .collect();
+        pb.finish_and_clear();
         let mut line = first_line;
         let start = ds.source_of.len();
         let mut file_chunks = Vec::with_capacity(parsed.len());

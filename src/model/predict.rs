@@ -162,7 +162,8 @@ pub fn predict_cached(
                 out.right.push(r);
                 out.weight.push(pw[id as usize]);
                 out.probability.push(p);
-                out.levels.extend_from_slice(&flat[id as usize * n_c..(id as usize + 1) * n_c]);
+                out.levels
+                    .extend_from_slice(&flat[id as usize * n_c..(id as usize + 1) * n_c]);
             }
         },
         || {

@@ -1,0 +1,179 @@
+//! Settings: builder expansion, validation errors naming their key path, TOML round trip.
+
+use fellegi::settings::{Predicate, Settings};
+
+const BASE: &str = r#"
+link_type = "link"
+[[blocking]]
+keys = ["surname"]
+"#;
+
+fn parse(extra: &str) -> Result<Settings, String> {
+    Settings::from_toml(&format!("{BASE}{extra}"), "test.toml").map_err(|e| e.to_string())
+}
+
+fn err(extra: &str) -> String {
+    parse(extra).expect_err("settings should be rejected")
+}
+
+#[test]
+fn builders_expand_like_splink_comparison_library() {
+    let s = parse(
+        r#"
+[[comparison]]
+column = "given_name"
+use = "jaro_winkler_at_thresholds"
+thresholds = [0.9, 0.8]
+[[comparison]]
+column = "dob"
+use = "date_difference_at_thresholds"
+date_format = "%Y-%m-%d"
+thresholds = [30, 365]
+[[comparison]]
+column = "postcode"
+use = "exact_match"
+"#,
+    )
+    .unwrap();
+    let e = s.expanded("t").unwrap();
+    let preds = |i: usize| {
+        e.comparisons[i]
+            .levels
+            .iter()
+            .map(|l| l.predicate.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        preds(0),
+        vec![
+            Predicate::Null,
+            Predicate::Exact,
+            Predicate::JaroWinklerAtLeast(0.9),
+            Predicate::JaroWinklerAtLeast(0.8),
+            Predicate::Else
+        ]
+    );
+    assert_eq!(
+        preds(1),
+        vec![
+            Predicate::Null,
+            Predicate::Exact,
+            Predicate::DateDiffDaysAtMost(30),
+            Predicate::DateDiffDaysAtMost(365),
+            Predicate::Else
+        ]
+    );
+    assert_eq!(
+        preds(2),
+        vec![Predicate::Null, Predicate::Exact, Predicate::Else]
+    );
+    assert!(
+        e.comparisons
+            .iter()
+            .all(|c| c.builder.is_none() && c.thresholds.is_none())
+    );
+    // The expanded TOML parses back to the same settings.
+    let again = Settings::from_toml(&e.to_toml(), "expanded").unwrap();
+    assert_eq!(again.to_toml(), e.to_toml());
+}
+
+#[test]
+fn explicit_levels_and_phonetic_predicates_parse() {
+    let s = parse(
+        r#"
+[[comparison]]
+column = "surname"
+levels = [
+  { predicate = "null" },
+  { predicate = "exact", m = 0.9, fix_m = true },
+  { predicate = { phonetic_match = "double_metaphone" } },
+  { predicate = { levenshtein_at_most = 2 } },
+  { predicate = "else" },
+]
+"#,
+    )
+    .unwrap();
+    let l = &s.comparisons[0].levels;
+    assert_eq!(
+        l[2].predicate,
+        Predicate::PhoneticMatch(fellegi::clean::PhoneticEncoder::DoubleMetaphone)
+    );
+    assert!(l[1].fix_m && l[1].m == Some(0.9));
+}
+
+#[test]
+fn each_error_names_its_key() {
+    let cases: &[(&str, &str)] = &[
+        ("[[comparison]]\ncolum = \"x\"\n", "colum"),
+        (
+            "[[comparison]]\ncolumn = \"x\"\nuse = \"jaro_winkler_at_thresholds\"\n",
+            "comparison[0].thresholds",
+        ),
+        (
+            "[[comparison]]\ncolumn = \"x\"\nuse = \"jaro_winkler_at_thresholds\"\nthresholds = [1.5]\n",
+            "comparison[0].thresholds[0]",
+        ),
+        (
+            "[[comparison]]\ncolumn = \"x\"\nuse = \"levenshtein_at_thresholds\"\nthresholds = [1.5]\n",
+            "comparison[0].thresholds[0]",
+        ),
+        (
+            "[[comparison]]\ncolumn = \"x\"\nuse = \"no_such_builder\"\nthresholds = [1]\n",
+            "no_such_builder",
+        ),
+        ("[[comparison]]\ncolumn = \"x\"\n", "comparison[0]"),
+        (
+            "[[comparison]]\ncolumn = \"x\"\nlevels = [{ predicate = \"exact\" }, { predicate = \"null\" }, { predicate = \"else\" }]\n",
+            "comparison[0].levels[1].predicate",
+        ),
+        (
+            "[[comparison]]\ncolumn = \"x\"\nlevels = [{ predicate = \"exact\" }, { predicate = { jaro_winkler_at_least = 0.9 } }]\n",
+            "comparison[0].levels[1]",
+        ),
+        (
+            "[[comparison]]\ncolumn = \"x\"\nlevels = [{ predicate = \"exact\" }, { predicate = { jaro_at_least = 1.5 } }, { predicate = \"else\" }]\n",
+            "comparison[0].levels[1].predicate",
+        ),
+        (
+            "[[comparison]]\ncolumn = \"x\"\nlevels = [{ predicate = \"exact\", fix_u = true }, { predicate = \"else\" }]\n",
+            "comparison[0].levels[0].fix_u",
+        ),
+        (
+            "[[comparison]]\ncolumn = \"x\"\nuse = \"date_difference_at_thresholds\"\nthresholds = [1]\n",
+            "comparison[0].date_format",
+        ),
+        (
+            "[[comparison]]\ncolumn = \"x\"\nuse = \"exact_match\"\ndate_format = \"%Y/%d\"\n",
+            "comparison[0].date_format",
+        ),
+        (
+            "[training]\nlambda = 1.5\n[[comparison]]\ncolumn = \"x\"\nuse = \"exact_match\"\n",
+            "training.lambda",
+        ),
+        (
+            "[training]\nlambda = { deterministic_rules = [[\"x\"]], recall = 0 }\n[[comparison]]\ncolumn = \"x\"\nuse = \"exact_match\"\n",
+            "training.lambda.recall",
+        ),
+        (
+            "[training]\nmax_iteration = 3\n[[comparison]]\ncolumn = \"x\"\nuse = \"exact_match\"\n",
+            "max_iteration",
+        ),
+        (
+            "[[comparison]]\ncolumn = \"x\"\nuse = \"exact_match\"\n[[comparison]]\ncolumn = \"x\"\nuse = \"exact_match\"\n",
+            "comparison[1].name",
+        ),
+    ];
+    for (extra, key) in cases {
+        let e = err(extra);
+        assert!(
+            e.contains(key),
+            "error for {extra:?} should name `{key}`: {e}"
+        );
+        assert!(e.contains("test.toml"), "error should name the file: {e}");
+    }
+}
+
+#[test]
+fn empty_comparisons_rejected() {
+    assert!(err("").contains("comparison"));
+}
