@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use std::borrow::Cow;
+
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
@@ -115,7 +117,7 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
         let (body_start, first_line) = body_offset(path, bytes)?;
         let ranges = split_chunks(&bytes[body_start..], body_start);
         let pb = progress.bar(ranges.len() as u64, &format!("reading {name}"));
-        let parsed: Vec<Result<Chunk>> = ranges
+        let parsed: Vec<Result<Chunk<'_>>> = ranges
             .par_iter()
             .map(|&(s, e)| {
                 let c = parse_chunk(path, &bytes[s..e], header, &fields);
@@ -249,11 +251,45 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
 }
 
 /// One parsed chunk of a file: ids and, per wanted field, local ids into a local dictionary.
-struct Chunk {
+struct Chunk<'a> {
     n: usize,
     ids: StringList,
-    /// Per field after the id: local values and the local dictionary (first-appearance order).
-    fields: Vec<(Vec<u32>, Vec<Box<str>>)>,
+    /// Per field after the id: local values and the local dictionary (first-appearance order),
+    /// borrowing from the file's bytes where the field needed no unescaping.
+    fields: Vec<(Vec<u32>, Vec<Cow<'a, str>>)>,
+    maps: Vec<FxHashMap<Cow<'a, str>, u32>>,
+}
+
+impl<'a> Chunk<'a> {
+    fn new(n_fields: usize) -> Self {
+        Chunk {
+            n: 0,
+            ids: StringList::default(),
+            fields: vec![(Vec::new(), Vec::new()); n_fields],
+            maps: vec![FxHashMap::default(); n_fields],
+        }
+    }
+
+    /// Adds value `v` of field `k` (after the id); `borrowed` when it lives as long as the file.
+    #[inline]
+    fn push(&mut self, k: usize, v: Cow<'a, str>) {
+        let (vals, dict) = &mut self.fields[k];
+        if v.is_empty() {
+            vals.push(MISSING);
+            return;
+        }
+        let map = &mut self.maps[k];
+        let id = match map.get(v.as_ref()) {
+            Some(&id) => id,
+            None => {
+                let id = dict.len() as u32;
+                dict.push(v.clone());
+                map.insert(v, id);
+                id
+            }
+        };
+        vals.push(id);
+    }
 }
 
 /// Byte offset where the records start, and the line number of the first record.
@@ -307,18 +343,21 @@ fn split_chunks(body: &[u8], base: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-fn parse_chunk(path: &Path, bytes: &[u8], header: &[String], fields: &[usize]) -> Result<Chunk> {
+fn parse_chunk<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+    header: &[String],
+    fields: &[usize],
+) -> Result<Chunk<'a>> {
+    if !bytes.contains(&b'"') {
+        return parse_plain(path, bytes, header, fields);
+    }
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(bytes);
     let mut rec = csv::ByteRecord::new();
-    let mut maps: Vec<FxHashMap<Box<str>, u32>> = vec![FxHashMap::default(); fields.len() - 1];
-    let mut out = Chunk {
-        n: 0,
-        ids: StringList::default(),
-        fields: vec![(Vec::new(), Vec::new()); fields.len() - 1],
-    };
+    let mut out = Chunk::new(fields.len() - 1);
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
@@ -326,78 +365,133 @@ fn parse_chunk(path: &Path, bytes: &[u8], header: &[String], fields: &[usize]) -
             Err(e) => return Err(csv_error(path, e)),
         }
         let line = rec.position().map_or(0, |p| p.line());
-        if rec.len() != header.len() {
-            if rec.len() == 1 && rec[0].is_empty() {
-                continue; // a blank line
-            }
-            return Err(Error::Csv {
-                path: path.to_path_buf(),
-                line,
-                message: format!(
-                    "row has {} fields but the header has {}; quote fields that contain commas",
-                    rec.len(),
-                    header.len()
-                ),
-            });
+        if rec.len() == 1 && rec[0].is_empty() && header.len() > 1 {
+            continue; // a blank line
         }
-        for (fi, field) in rec.iter().enumerate() {
-            if field.len() > MAX_FIELD_BYTES {
-                return Err(Error::Csv {
-                    path: path.to_path_buf(),
-                    line,
-                    message: format!(
-                        "field `{}` is {} bytes, over the {} byte limit; check for an unclosed quote",
-                        header[fi],
-                        field.len(),
-                        MAX_FIELD_BYTES
-                    ),
-                });
-            }
-        }
+        check_row(path, line, header, rec.len(), rec.iter().map(|f| f.len()))?;
         for (k, &fi) in fields.iter().enumerate() {
-            let v = std::str::from_utf8(&rec[fi]).map_err(|e| Error::Csv {
-                path: path.to_path_buf(),
-                line,
-                message: format!(
-                    "column `{}` is not valid UTF-8 (byte {}); re-encode the file as UTF-8",
-                    header[fi],
-                    e.valid_up_to()
-                ),
-            })?;
+            let v = field_str(path, line, header, fi, &rec[fi])?;
             if k == 0 {
-                if v.is_empty() {
-                    return Err(Error::Csv {
-                        path: path.to_path_buf(),
-                        line,
-                        message: format!(
-                            "empty id in column `{}`; every record needs a unique id",
-                            header[fi]
-                        ),
-                    });
-                }
-                out.ids.push(v);
-                continue;
+                push_id(&mut out, path, line, header, fi, v)?;
+            } else {
+                out.push(k - 1, Cow::Owned(v.to_string()));
             }
-            let (vals, dict) = &mut out.fields[k - 1];
-            if v.is_empty() {
-                vals.push(MISSING);
-                continue;
-            }
-            let map = &mut maps[k - 1];
-            let id = match map.get(v) {
-                Some(&id) => id,
-                None => {
-                    let id = dict.len() as u32;
-                    map.insert(v.into(), id);
-                    dict.push(v.into());
-                    id
-                }
-            };
-            vals.push(id);
         }
         out.n += 1;
     }
     Ok(out)
+}
+
+/// The fast path for text without quote characters: fields are plain slices of the file.
+fn parse_plain<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+    header: &[String],
+    fields: &[usize],
+) -> Result<Chunk<'a>> {
+    let mut out = Chunk::new(fields.len() - 1);
+    // Which wanted field (k) each column feeds, if any.
+    let mut want: Vec<Vec<usize>> = vec![Vec::new(); header.len()];
+    for (k, &fi) in fields.iter().enumerate() {
+        want[fi].push(k);
+    }
+    let mut line = 0u64;
+    let mut cols: Vec<&'a [u8]> = Vec::with_capacity(header.len());
+    for raw in bytes.split(|&b| b == b'\n') {
+        line += 1;
+        let rec = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if rec.is_empty() {
+            continue; // a blank line (or the end of the chunk)
+        }
+        cols.clear();
+        cols.extend(rec.split(|&b| b == b','));
+        check_row(path, line, header, cols.len(), cols.iter().map(|f| f.len()))?;
+        for (fi, ks) in want.iter().enumerate() {
+            for &k in ks {
+                let v = field_str(path, line, header, fi, cols[fi])?;
+                if k == 0 {
+                    push_id(&mut out, path, line, header, fi, v)?;
+                } else {
+                    out.push(k - 1, Cow::Borrowed(v));
+                }
+            }
+        }
+        out.n += 1;
+    }
+    Ok(out)
+}
+
+/// Checks the field count and field sizes of one row.
+fn check_row(
+    path: &Path,
+    line: u64,
+    header: &[String],
+    n: usize,
+    sizes: impl Iterator<Item = usize>,
+) -> Result<()> {
+    if n != header.len() {
+        return Err(Error::Csv {
+            path: path.to_path_buf(),
+            line,
+            message: format!(
+                "row has {n} fields but the header has {}; quote fields that contain commas",
+                header.len()
+            ),
+        });
+    }
+    for (fi, len) in sizes.enumerate() {
+        if len > MAX_FIELD_BYTES {
+            return Err(Error::Csv {
+                path: path.to_path_buf(),
+                line,
+                message: format!(
+                    "field `{}` is {len} bytes, over the {MAX_FIELD_BYTES} byte limit; check for an unclosed quote",
+                    header[fi]
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn field_str<'b>(
+    path: &Path,
+    line: u64,
+    header: &[String],
+    fi: usize,
+    f: &'b [u8],
+) -> Result<&'b str> {
+    std::str::from_utf8(f).map_err(|e| Error::Csv {
+        path: path.to_path_buf(),
+        line,
+        message: format!(
+            "column `{}` is not valid UTF-8 (byte {}); re-encode the file as UTF-8",
+            header[fi],
+            e.valid_up_to()
+        ),
+    })
+}
+
+fn push_id(
+    out: &mut Chunk<'_>,
+    path: &Path,
+    line: u64,
+    header: &[String],
+    fi: usize,
+    v: &str,
+) -> Result<()> {
+    if v.is_empty() {
+        return Err(Error::Csv {
+            path: path.to_path_buf(),
+            line,
+            message: format!(
+                "empty id in column `{}`; every record needs a unique id",
+                header[fi]
+            ),
+        });
+    }
+    out.ids.push(v);
+    Ok(())
 }
 
 /// Adds `offset` lines to a chunk-relative CSV error.
@@ -417,7 +511,7 @@ fn shift_line(e: Error, offset: u64) -> Error {
 }
 
 /// Interns field `f` of every chunk into one dictionary, in chunk order.
-fn merge_field(chunks: &[Chunk], f: usize) -> (Vec<u32>, Vec<String>) {
+fn merge_field(chunks: &[Chunk<'_>], f: usize) -> (Vec<u32>, Vec<String>) {
     let mut map: FxHashMap<&str, u32> = FxHashMap::default();
     let mut dict: Vec<String> = Vec::new();
     let mut values = Vec::with_capacity(chunks.iter().map(|c| c.n).sum());
@@ -426,7 +520,7 @@ fn merge_field(chunks: &[Chunk], f: usize) -> (Vec<u32>, Vec<String>) {
         let remap: Vec<u32> = local
             .iter()
             .map(|v| {
-                *map.entry(v).or_insert_with(|| {
+                *map.entry(v.as_ref()).or_insert_with(|| {
                     dict.push(v.to_string());
                     dict.len() as u32 - 1
                 })
@@ -444,7 +538,7 @@ fn merge_field(chunks: &[Chunk], f: usize) -> (Vec<u32>, Vec<String>) {
 }
 
 /// Fails on the first repeated id of a file, naming both lines.
-fn check_unique_ids(path: &Path, bytes: &[u8], chunks: &[Chunk], id_col: &str) -> Result<()> {
+fn check_unique_ids(path: &Path, bytes: &[u8], chunks: &[Chunk<'_>], id_col: &str) -> Result<()> {
     let n: usize = chunks.iter().map(|c| c.n).sum();
     let mut seen: FxHashMap<&str, usize> =
         FxHashMap::with_capacity_and_hasher(n, Default::default());
