@@ -68,14 +68,15 @@ pub fn fit(
 /// [`Error::Settings`] when the model lacks parameters or blocking rules.
 pub fn score(
     model: &Settings,
+    origin: &str,
     ds: &Dataset,
     min_probability: f64,
     progress: &Progress,
 ) -> Result<(Comparer, ScoredPairs)> {
-    let params = FsParams::from_settings(model, "model")?;
+    let params = FsParams::from_settings(model, origin)?;
     if model.blocking.is_empty() {
         return Err(Error::settings(
-            "model",
+            origin,
             "blocking",
             "no [[blocking]] rules: prediction needs at least one, e.g. [[blocking]] keys = [\"surname\"]",
         ));

@@ -200,13 +200,18 @@ pub enum LambdaSpec {
     Value(f64),
     /// From the number of pairs that deterministic rules accept, divided by the assumed recall
     /// of those rules (Splink's `estimate_probability_two_random_records_match`).
-    Deterministic {
-        /// Each rule is a list of keys that must all agree; a pair counts once if any rule holds.
-        deterministic_rules: Vec<Vec<KeySpec>>,
-        /// Assumed share of true matches the rules find, in (0, 1]; default 1.
-        #[serde(default = "one")]
-        recall: f64,
-    },
+    Deterministic(DeterministicLambda),
+}
+
+/// λ from deterministic rules: `{ deterministic_rules = [[...]], recall = 0.8 }`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeterministicLambda {
+    /// Each rule is a list of keys that must all agree; a pair counts once if any rule holds.
+    pub deterministic_rules: Vec<Vec<KeySpec>>,
+    /// Assumed share of true matches the rules find, in (0, 1]; default 1.
+    #[serde(default = "one")]
+    pub recall: f64,
 }
 
 fn one() -> f64 {
@@ -655,10 +660,10 @@ impl Settings {
             Some(LambdaSpec::Value(v)) if !(*v > 0.0 && *v < 1.0) => {
                 return err("training.lambda".into(), format!("{v} must be in (0, 1)"));
             }
-            Some(LambdaSpec::Deterministic {
+            Some(LambdaSpec::Deterministic(DeterministicLambda {
                 deterministic_rules,
                 recall,
-            }) => {
+            })) => {
                 if !(*recall > 0.0 && *recall <= 1.0) {
                     return err(
                         "training.lambda.recall".into(),
@@ -821,10 +826,10 @@ impl Settings {
                 out.push((key.column().to_string(), format!("blocking[{i}].keys[{k}]")));
             }
         }
-        if let Some(LambdaSpec::Deterministic {
+        if let Some(LambdaSpec::Deterministic(DeterministicLambda {
             deterministic_rules,
             ..
-        }) = &self.training.lambda
+        })) = &self.training.lambda
         {
             for (i, r) in deterministic_rules.iter().enumerate() {
                 for (k, key) in r.iter().enumerate() {
@@ -954,11 +959,12 @@ fn validate_levels(origin: &str, key: &str, c: &ComparisonSpec) -> Result<()> {
         }
         for (name, v, fixed) in [("m", l.m, l.fix_m), ("u", l.u, l.fix_u)] {
             if let Some(v) = v {
-                if !(v > 0.0 && v <= 1.0) {
+                // 0 is a legitimate fitted value (a level never seen among matches).
+                if !(0.0..=1.0).contains(&v) {
                     return Err(Error::settings(
                         origin,
                         format!("{lk}.{name}"),
-                        format!("{v} must be in (0, 1]"),
+                        format!("{v} must be in [0, 1]"),
                     ));
                 }
             } else if fixed {

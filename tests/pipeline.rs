@@ -28,7 +28,7 @@ fn cached_link_equals_train_then_predict() {
     let ds = pipeline::load(&s, &paths, &p).unwrap();
     let (model_a, _, _, pairs_a) = pipeline::link(&s, &ds, 7, 0.01, &p).unwrap();
     let (model_b, _) = pipeline::fit(&s, &ds, 7, &p).unwrap();
-    let (_, pairs_b) = pipeline::score(&model_b, &ds, 0.01, &p).unwrap();
+    let (_, pairs_b) = pipeline::score(&model_b, "model", &ds, 0.01, &p).unwrap();
     assert_eq!(
         serde_json::to_string(&model_a).unwrap(),
         serde_json::to_string(&model_b).unwrap()
@@ -110,8 +110,8 @@ fn model_json_round_trips() {
         panic!("first difference: {a} vs {b}");
     }
     assert_eq!(again, json);
-    let (_, a) = pipeline::score(&model, &ds, 0.5, &p).unwrap();
-    let (_, b) = pipeline::score(&back, &ds, 0.5, &p).unwrap();
+    let (_, a) = pipeline::score(&model, "model", &ds, 0.5, &p).unwrap();
+    let (_, b) = pipeline::score(&back, "model", &ds, 0.5, &p).unwrap();
     assert_eq!(a.left, b.left);
     assert_eq!(a.probability, b.probability);
 }

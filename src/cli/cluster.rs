@@ -16,7 +16,7 @@ pub struct Args {
     #[arg(long)]
     pairs: PathBuf,
     /// Join pairs with match probability at or above this.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
     threshold: f64,
     /// Output folder for clusters.csv (default: the folder of --pairs).
     #[arg(long)]

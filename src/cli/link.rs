@@ -23,10 +23,10 @@ pub struct Args {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Match threshold on the match probability, for clusters and metrics.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
     threshold: f64,
     /// Write pairs with at least this match probability to pairs.csv.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     min_probability: f64,
     #[command(flatten)]
     run: RunArgs,

@@ -20,7 +20,7 @@ pub struct Args {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Write pairs with at least this match probability.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     min_probability: f64,
     #[command(flatten)]
     run: RunArgs,
@@ -39,7 +39,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if let Some(e) = &resolved.entry {
         fellegi::registry::verify(e, &ds)?;
     }
-    let (comparer, pairs) = pipeline::score(&model, &ds, a.min_probability, &progress)?;
+    let (comparer, pairs) = pipeline::score(
+        &model,
+        &a.model.display().to_string(),
+        &ds,
+        a.min_probability,
+        &progress,
+    )?;
     let mut stage = Staged::new(&out)?;
     stage.write("pairs.csv", |w| write_pairs(w, &ds, &comparer, &pairs))?;
     let written = stage.commit()?;

@@ -322,18 +322,36 @@ fn split_chunks(body: &[u8], base: usize) -> Vec<(usize, usize)> {
             }
         }
     } else {
-        let mut in_quote = false;
+        // RFC 4180 as the csv crate reads it: a quote opens a quoted field only at the start of
+        // a field; inside one, `""` is an escaped quote; elsewhere a quote is data.
+        #[derive(PartialEq)]
+        enum St {
+            FieldStart,
+            Unquoted,
+            Quoted,
+            QuoteInQuoted,
+        }
+        let mut st = St::FieldStart;
         let mut next = 1usize;
         for (i, &b) in body.iter().enumerate() {
-            if b == b'"' {
-                in_quote = !in_quote;
-            } else if b == b'\n' && !in_quote && i >= n * next / CHUNKS {
-                cuts.push(i + 1);
-                next += 1;
-                if next == CHUNKS {
-                    break;
+            st = match (st, b) {
+                (St::FieldStart, b'"') => St::Quoted,
+                (St::Quoted, b'"') => St::QuoteInQuoted,
+                (St::Quoted, _) => St::Quoted,
+                (St::QuoteInQuoted, b'"') => St::Quoted,
+                (_, b',') => St::FieldStart,
+                (_, b'\n') => {
+                    if i >= n * next / CHUNKS {
+                        cuts.push(i + 1);
+                        next += 1;
+                        if next == CHUNKS {
+                            break;
+                        }
+                    }
+                    St::FieldStart
                 }
-            }
+                _ => St::Unquoted,
+            };
         }
     }
     cuts.push(n);
@@ -349,7 +367,13 @@ fn parse_chunk<'a>(
     header: &[String],
     fields: &[usize],
 ) -> Result<Chunk<'a>> {
-    if !bytes.contains(&b'"') {
+    let lone_cr = || {
+        bytes
+            .iter()
+            .enumerate()
+            .any(|(i, &b)| b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+    };
+    if !bytes.contains(&b'"') && !(bytes.contains(&b'\r') && lone_cr()) {
         return parse_plain(path, bytes, header, fields);
     }
     let mut rdr = csv::ReaderBuilder::new()

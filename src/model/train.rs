@@ -21,7 +21,7 @@ use crate::compare::{Comparer, PatternCounts, merge_maps};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::settings::{KeySpec, LambdaSpec, LinkType, Predicate, Settings};
+use crate::settings::{DeterministicLambda, KeySpec, LambdaSpec, LinkType, Predicate, Settings};
 
 /// Pairs per chunk of the u-sampling loop (fixed, so results do not depend on the thread count).
 const SAMPLE_CHUNK: u64 = 1 << 16;
@@ -280,10 +280,10 @@ pub fn train(
     // λ.
     let (mut lambda, mut lambda_method) = match &t.lambda {
         Some(LambdaSpec::Value(v)) => (Some(*v), format!("fixed at {v}")),
-        Some(LambdaSpec::Deterministic {
+        Some(LambdaSpec::Deterministic(DeterministicLambda {
             deterministic_rules,
             recall,
-        }) => {
+        })) => {
             let b = Blocker::new(ds, deterministic_rules, link_type)?;
             let n = count_pairs(&b);
             let l = ((n as f64 / recall) / total as f64).clamp(super::PROB_FLOOR, 0.5);
