@@ -115,3 +115,23 @@ fn model_json_round_trips() {
     assert_eq!(a.left, b.left);
     assert_eq!(a.probability, b.probability);
 }
+
+#[test]
+fn comparisons_fixed_by_every_session_keep_their_starting_m() {
+    let (mut s, paths) = febrl4();
+    // One session blocked on given_name & surname: those two are never estimated.
+    s.training.em.truncate(1);
+    let p = Progress::default();
+    let ds = pipeline::load(&s, &paths, &p).unwrap();
+    let comparer = fellegi::compare::Comparer::new(&s.comparisons, &ds).unwrap();
+    let init = fellegi::model::FsParams::initial(&s, &comparer, 1e-4);
+    let (_, fitted) = pipeline::fit(&s, &ds, 5, &p).unwrap();
+    for c in 0..2 {
+        assert_eq!(
+            fitted.params.m[c], init.m[c],
+            "comparison {c} must keep its starting m"
+        );
+    }
+    // The others moved away from their starting values.
+    assert_ne!(fitted.params.m[2], init.m[2]);
+}

@@ -373,7 +373,8 @@ fn parse_chunk<'a>(
             .enumerate()
             .any(|(i, &b)| b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
     };
-    if !bytes.contains(&b'"') && !(bytes.contains(&b'\r') && lone_cr()) {
+    let needs_csv = bytes.contains(&b'"') || (bytes.contains(&b'\r') && lone_cr());
+    if !needs_csv {
         return parse_plain(path, bytes, header, fields);
     }
     let mut rdr = csv::ReaderBuilder::new()
