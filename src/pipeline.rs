@@ -110,10 +110,14 @@ pub fn link(
             "no [[blocking]] rules: prediction needs at least one, e.g. [[blocking]] keys = [\"surname\"]",
         ));
     }
+    let t = std::time::Instant::now();
     let comparer = Comparer::new(&settings.comparisons, ds)?;
+    progress.phase("compile comparisons", t);
+    let t = std::time::Instant::now();
     let rules: Vec<_> = settings.blocking.iter().map(|b| b.keys.clone()).collect();
     let blocker = Blocker::new(ds, &rules, settings.link_type)?;
     let n = crate::model::train::count_pairs(&blocker);
+    progress.phase("index blocking rules", t);
     if n > CACHE_MAX_PAIRS {
         let fitted = train(settings, ds, &comparer, seed, progress, None)?;
         let mut model = settings.clone();
@@ -129,11 +133,17 @@ pub fn link(
         );
         return Ok((model, fitted, comparer, pairs));
     }
+    let t = std::time::Instant::now();
     let cache = CandidatePatterns::build(ds, &comparer, blocker, progress);
+    progress.phase("compare candidates", t);
+    let t = std::time::Instant::now();
     let fitted = train(settings, ds, &comparer, seed, progress, Some(&cache))?;
+    progress.phase("train", t);
+    let t = std::time::Instant::now();
     let mut model = settings.clone();
     fitted.params.write_into(&mut model);
     model.fit = Some(fitted.fit.clone());
     let pairs = predict_cached(ds, &cache, &fitted.params, min_probability);
+    progress.phase("score", t);
     Ok((model, fitted, comparer, pairs))
 }

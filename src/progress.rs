@@ -10,6 +10,14 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// Prints `phase: seconds` to stderr when the environment variable `FELLEGI_TIMING` is set
+    /// (for profiling; never part of any output file).
+    pub fn phase(&self, name: &str, since: std::time::Instant) {
+        if std::env::var_os("FELLEGI_TIMING").is_some() {
+            eprintln!("[timing] {name}: {:.3} s", since.elapsed().as_secs_f64());
+        }
+    }
+
     /// A bar of `len` steps labelled `msg`; a hidden one when disabled.
     pub fn bar(&self, len: u64, msg: &str) -> ProgressBar {
         if !self.enabled {

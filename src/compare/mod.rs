@@ -40,6 +40,10 @@ pub struct Comparison {
     jw: JwParams,
     q: usize,
     profiles: Vec<StrProfile>,
+    /// Dense first-stage bound data per distinct value (see [`quick_profile`]).
+    quick: Vec<[u8; 16]>,
+    /// A specialised evaluator for the common level shapes, when one applies.
+    fast: Fast,
     numbers: Vec<Option<f64>>,
     dates: Vec<Option<i32>>,
     phonetic: Vec<(PhoneticEncoder, Vec<u32>)>,
@@ -70,6 +74,11 @@ impl Comparison {
         });
         let profiles = if needs_profiles {
             col.dict.iter().map(|v| StrProfile::new(v)).collect()
+        } else {
+            Vec::new()
+        };
+        let quick = if needs_profiles {
+            col.dict.iter().map(|v| quick_profile(v)).collect()
         } else {
             Vec::new()
         };
@@ -114,7 +123,7 @@ impl Comparison {
         };
         let fold_max =
             |f: &dyn Fn(&Predicate) -> Option<usize>| predicates.iter().filter_map(f).max();
-        Ok(Comparison {
+        let mut c = Comparison {
             name: spec.output_name().to_string(),
             column,
             null_level: predicates.iter().position(|p| *p == Predicate::Null),
@@ -137,11 +146,15 @@ impl Comparison {
             predicates,
             jw,
             q: spec.q.unwrap_or(2),
+            fast: Fast::None,
             profiles,
+            quick,
             numbers,
             dates,
             phonetic,
-        })
+        };
+        c.fast = Fast::build(&c);
+        Ok(c)
     }
 
     /// Number of levels (the null level included).
@@ -151,6 +164,14 @@ impl Comparison {
 
     /// The level of the value pair (`a`, `b`) (interned ids of this comparison's column).
     pub fn level(&self, col: &Column, a: u32, b: u32) -> u8 {
+        match &self.fast {
+            Fast::None => self.level_generic(col, a, b),
+            f => f.level(self, a, b),
+        }
+    }
+
+    /// The generic evaluator: every predicate in order, each similarity computed at most once.
+    fn level_generic(&self, col: &Column, a: u32, b: u32) -> u8 {
         let missing = a == MISSING || b == MISSING;
         // Per-pair caches: each similarity is computed at most once.
         let mut jw: Option<Option<f64>> = None;
@@ -167,6 +188,10 @@ impl Comparison {
                     let s = *jw.get_or_insert_with(|| {
                         if a == b {
                             return Some(1.0);
+                        }
+                        let (qa, qb) = (&self.quick[a as usize], &self.quick[b as usize]);
+                        if quick_jw_below(qa, qb, &self.jw, self.min_jw) {
+                            return None;
                         }
                         let (pa, pb) = (&self.profiles[a as usize], &self.profiles[b as usize]);
                         jaro::jaro_winkler_at_least(pa, pb, &self.jw, self.min_jw)
@@ -191,8 +216,11 @@ impl Comparison {
                         }
                         let (pa, pb) = (&self.profiles[a as usize], &self.profiles[b as usize]);
                         let kmax = self.max_lev.unwrap_or(0);
-                        // Exact lower bound first: most value pairs are far apart.
-                        if jaro::levenshtein_lower_bound(pa, pb) > kmax {
+                        // Exact lower bounds first: most value pairs are far apart.
+                        if quick_edit_lower_bound(&self.quick[a as usize], &self.quick[b as usize])
+                            > kmax
+                            || jaro::levenshtein_lower_bound(pa, pb) > kmax
+                        {
                             return None;
                         }
                         levenshtein::levenshtein_within(pa.as_str(), pb.as_str(), kmax)
@@ -263,6 +291,245 @@ impl Comparison {
             return -1;
         }
         (self.predicates.len() - 1 - level) as i32
+    }
+}
+
+/// Number of character classes in a [`quick_profile`].
+const QUICK_BUCKETS: usize = 15;
+
+/// A 16-byte summary of a string for cheap exact bounds: counts of characters by class (code
+/// point modulo 15; digits fall in distinct classes) in bytes 0..15, and the length in characters
+/// in byte 15 (255 when the string is longer than 254 characters, which disables the bounds).
+/// Merging characters into classes can only raise the count of common characters, so bounds
+/// built from it stay exact (never reject a pair the full comparator would keep).
+pub fn quick_profile(s: &str) -> [u8; 16] {
+    let mut q = [0u8; 16];
+    let mut n = 0usize;
+    for c in s.chars() {
+        let k = c as usize % QUICK_BUCKETS;
+        q[k] = q[k].saturating_add(1);
+        n += 1;
+    }
+    q[15] = n.min(255) as u8;
+    q
+}
+
+/// Upper bound on the number of characters two strings can have in common.
+#[inline]
+fn quick_common(a: &[u8; 16], b: &[u8; 16]) -> u32 {
+    let mut u = 0u32;
+    for k in 0..QUICK_BUCKETS {
+        u += u32::from(a[k].min(b[k]));
+    }
+    u
+}
+
+/// True when Jaro–Winkler of the two strings is certainly below `t` (never wrongly true).
+#[inline]
+pub fn quick_jw_below(a: &[u8; 16], b: &[u8; 16], p: &JwParams, t: f64) -> bool {
+    let (la, lb) = (a[15] as u32, b[15] as u32);
+    if la == 255 || lb == 255 || la == 0 || lb == 0 {
+        return false;
+    }
+    let u = quick_common(a, b).min(la.min(lb));
+    let jaro_ub = if u == 0 {
+        0.0
+    } else {
+        (u as f64 / la as f64 + u as f64 / lb as f64 + 1.0) / 3.0
+    };
+    let boosted = p.boost_threshold.is_none_or(|bt| jaro_ub > bt);
+    let jw_ub = if boosted {
+        let l = p.max_prefix.min(la.min(lb) as usize) as f64;
+        let w = (l * p.prefix_scale).min(1.0);
+        jaro_ub + w * (1.0 - jaro_ub)
+    } else {
+        jaro_ub
+    };
+    // A small margin keeps the bound safe from floating-point rounding.
+    jw_ub < t - 1e-9
+}
+
+/// Lower bound on the Levenshtein distance: max(|a|, |b|) minus the common-character bound
+/// (0 when a length is unknown).
+#[inline]
+pub fn quick_edit_lower_bound(a: &[u8; 16], b: &[u8; 16]) -> usize {
+    let (la, lb) = (a[15] as u32, b[15] as u32);
+    if la == 255 || lb == 255 {
+        return 0;
+    }
+    (la.max(lb) - quick_common(a, b).min(la.max(lb))) as usize
+}
+
+/// Specialised evaluators for the level shapes the builders produce: `[null], exact, else`;
+/// `[null], exact, jaro_winkler >= t..., else`; `[null], exact, levenshtein <= k..., else`. They
+/// give exactly the levels of the generic evaluator (a test checks this), only faster.
+#[derive(Debug, Clone)]
+enum Fast {
+    /// No specialisation: use the generic evaluator.
+    None,
+    /// `[null], exact, else`.
+    Exact { null: u8, exact: u8, other: u8 },
+    /// `[null], exact, jaro_winkler >= t_i..., else`, with a table of quick rejections.
+    Jw {
+        null: u8,
+        exact: u8,
+        levels: Vec<(f64, u8)>,
+        other: u8,
+        /// `reject[(la * 32 + lb) * 32 + u]` for lengths below 32: the quick bound is below every t.
+        reject: Vec<bool>,
+    },
+    /// `[null], exact, levenshtein <= k_i..., else`.
+    Lev {
+        null: u8,
+        exact: u8,
+        levels: Vec<(usize, u8)>,
+        other: u8,
+    },
+}
+
+const TABLE_LEN: usize = 32;
+
+impl Fast {
+    fn build(c: &Comparison) -> Fast {
+        let p = &c.predicates;
+        let n = p.len();
+        let start = usize::from(c.null_level == Some(0));
+        // Without a null level, missing values fall through to else.
+        let null = c.null_level.map_or((n - 1) as u8, |l| l as u8);
+        if n < start + 2 || p[start] != Predicate::Exact || p[n - 1] != Predicate::Else {
+            return Fast::None;
+        }
+        let exact = start as u8;
+        let other = (n - 1) as u8;
+        let mid = &p[start + 1..n - 1];
+        if mid.is_empty() {
+            return Fast::Exact { null, exact, other };
+        }
+        if let Some(levels) = mid
+            .iter()
+            .enumerate()
+            .map(|(i, q)| match q {
+                Predicate::JaroWinklerAtLeast(t) => Some((*t, (start + 1 + i) as u8)),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+        {
+            let mut reject = vec![false; TABLE_LEN * TABLE_LEN * TABLE_LEN];
+            for la in 1..TABLE_LEN {
+                for lb in 1..TABLE_LEN {
+                    for u in 0..=la.min(lb) {
+                        let mut qa = [0u8; 16];
+                        let mut qb = [0u8; 16];
+                        qa[0] = u as u8;
+                        qb[0] = u as u8;
+                        qa[15] = la as u8;
+                        qb[15] = lb as u8;
+                        reject[(la * TABLE_LEN + lb) * TABLE_LEN + u] =
+                            quick_jw_below(&qa, &qb, &c.jw, c.min_jw);
+                    }
+                }
+            }
+            return Fast::Jw {
+                null,
+                exact,
+                levels,
+                other,
+                reject,
+            };
+        }
+        if let Some(levels) = mid
+            .iter()
+            .enumerate()
+            .map(|(i, q)| match q {
+                Predicate::LevenshteinAtMost(k) => Some((*k as usize, (start + 1 + i) as u8)),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+        {
+            return Fast::Lev {
+                null,
+                exact,
+                levels,
+                other,
+            };
+        }
+        Fast::None
+    }
+
+    #[inline]
+    fn level(&self, c: &Comparison, a: u32, b: u32) -> u8 {
+        match self {
+            Fast::None => unreachable!("dispatched to the generic evaluator"),
+            Fast::Exact { null, exact, other } => {
+                if a == MISSING || b == MISSING {
+                    *null
+                } else if a == b {
+                    *exact
+                } else {
+                    *other
+                }
+            }
+            Fast::Jw {
+                null,
+                exact,
+                levels,
+                other,
+                reject,
+            } => {
+                if a == MISSING || b == MISSING {
+                    return *null;
+                }
+                if a == b {
+                    return *exact;
+                }
+                let (qa, qb) = (&c.quick[a as usize], &c.quick[b as usize]);
+                let (la, lb) = (qa[15] as usize, qb[15] as usize);
+                if la < TABLE_LEN && lb < TABLE_LEN {
+                    let u = (quick_common(qa, qb) as usize).min(la.min(lb));
+                    if reject[(la * TABLE_LEN + lb) * TABLE_LEN + u] {
+                        return *other;
+                    }
+                } else if quick_jw_below(qa, qb, &c.jw, c.min_jw) {
+                    return *other;
+                }
+                let (pa, pb) = (&c.profiles[a as usize], &c.profiles[b as usize]);
+                match jaro::jaro_winkler_at_least(pa, pb, &c.jw, c.min_jw) {
+                    Some(s) => levels
+                        .iter()
+                        .find(|(t, _)| s >= *t)
+                        .map_or(*other, |&(_, l)| l),
+                    None => *other,
+                }
+            }
+            Fast::Lev {
+                null,
+                exact,
+                levels,
+                other,
+            } => {
+                if a == MISSING || b == MISSING {
+                    return *null;
+                }
+                if a == b {
+                    return *exact;
+                }
+                let kmax = c.max_lev.unwrap_or(0);
+                if quick_edit_lower_bound(&c.quick[a as usize], &c.quick[b as usize]) > kmax {
+                    return *other;
+                }
+                let (pa, pb) = (&c.profiles[a as usize], &c.profiles[b as usize]);
+                if jaro::levenshtein_lower_bound(pa, pb) > kmax {
+                    return *other;
+                }
+                match levenshtein::levenshtein_within(pa.as_str(), pb.as_str(), kmax) {
+                    Some(d) => levels
+                        .iter()
+                        .find(|(k, _)| d <= *k)
+                        .map_or(*other, |&(_, l)| l),
+                    None => *other,
+                }
+            }
+        }
     }
 }
 
@@ -433,4 +700,92 @@ pub fn merge_maps(parts: Vec<FxHashMap<u128, u64>>) -> FxHashMap<u128, u64> {
         }
     }
     acc
+}
+
+#[cfg(test)]
+mod quick_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        /// The quick filters never reject a pair the full comparators keep.
+        #[test]
+        fn quick_bounds_are_exact(a in "[a-zA-Z0-9 éß]{0,20}", b in "[a-zA-Z0-9 éß]{0,20}", t in 0.5f64..1.0) {
+            let (qa, qb) = (quick_profile(&a), quick_profile(&b));
+            for p in [JwParams::default(), JwParams { boost_threshold: None, ..JwParams::default() }] {
+                if quick_jw_below(&qa, &qb, &p, t) {
+                    prop_assert!(jaro::jaro_winkler(&a, &b, &p) < t);
+                }
+            }
+            let d = levenshtein::levenshtein(&a, &b);
+            prop_assert!(quick_edit_lower_bound(&qa, &qb) <= d);
+            prop_assert!(quick_edit_lower_bound(&qa, &qb).div_ceil(2) <= osa::osa_distance(&a, &b));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        /// The specialised evaluators give exactly the generic evaluator's levels.
+        #[test]
+        fn fast_paths_equal_generic(words in proptest::collection::vec("[a-e]{0,6}|[a-z ]{0,12}|[0-9]{5,8}", 2..30)) {
+            use crate::settings::{Builder, ComparisonSpec, Settings};
+            let mut col = Column { name: "x".into(), ..Default::default() };
+            let mut int = crate::data::Interner::default();
+            for w in &words {
+                col.values.push(int.intern(w));
+            }
+            col.dict = int.into_dict();
+            for (b, t) in [
+                (Builder::JaroWinklerAtThresholds, vec![0.95, 0.9, 0.8]),
+                (Builder::JaroWinklerAtThresholds, vec![0.7]),
+                (Builder::LevenshteinAtThresholds, vec![1.0, 2.0]),
+                (Builder::ExactMatch, vec![]),
+            ] {
+                let spec = ComparisonSpec {
+                    column: "x".into(), name: None, builder: Some(b),
+                    thresholds: (!t.is_empty()).then_some(t), date_format: None, q: None, jaro_winkler: None, levels: vec![],
+                };
+                let mut set: Settings = Settings::from_toml("[[comparison]]\ncolumn = \"x\"\nuse = \"exact_match\"\n", "t").unwrap();
+                set.comparisons = vec![spec];
+                let e = set.expanded("t").unwrap();
+                for drop_null in [false, true] {
+                    let mut spec = e.comparisons[0].clone();
+                    if drop_null {
+                        spec.levels.remove(0);
+                    }
+                    let c = Comparison::compile(&spec, 0, &col).unwrap();
+                    prop_assert!(!matches!(c.fast, Fast::None));
+                    for &x in &col.values {
+                        for &y in &col.values {
+                            prop_assert_eq!(c.level(&col, x, y), c.level_generic(&col, x, y));
+                        }
+                        prop_assert_eq!(c.level(&col, x, MISSING), c.level_generic(&col, x, MISSING));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn quick_filter_rejects_dissimilar_names() {
+        let p = JwParams::default();
+        assert!(quick_jw_below(
+            &quick_profile("smith"),
+            &quick_profile("zuckerberg"),
+            &p,
+            0.8
+        ));
+        assert!(!quick_jw_below(
+            &quick_profile("martha"),
+            &quick_profile("marhta"),
+            &p,
+            0.96
+        ));
+        assert_eq!(
+            quick_edit_lower_bound(&quick_profile("1234567"), &quick_profile("7654321")),
+            0
+        );
+        assert!(quick_edit_lower_bound(&quick_profile("1111111"), &quick_profile("2222222")) >= 7);
+    }
 }

@@ -254,6 +254,7 @@ pub fn train(
             .all(|l| l.fix_u || l.predicate == Predicate::Null)
     });
     let u_from_em = t.u.random_pairs == 0;
+    let t_u = std::time::Instant::now();
     let u_method = if all_u_fixed {
         "fixed in settings".to_string()
     } else if u_from_em {
@@ -277,6 +278,8 @@ pub fn train(
         }
     };
 
+    progress.phase("u sampling", t_u);
+    let t_l = std::time::Instant::now();
     // λ.
     let (mut lambda, mut lambda_method) = match &t.lambda {
         Some(LambdaSpec::Value(v)) => (Some(*v), format!("fixed at {v}")),
@@ -297,6 +300,7 @@ pub fn train(
     if let Some(l) = lambda {
         params.lambda = l;
     }
+    progress.phase("lambda", t_l);
 
     let fixed_m: Vec<Vec<bool>> = settings
         .comparisons
