@@ -2,6 +2,8 @@
 //! command is complete, so a failed run never leaves half-written output looking complete.
 
 use std::fmt::Write as _;
+
+use rayon::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -78,6 +80,50 @@ impl Drop for Staged {
     }
 }
 
+/// Rows per formatting chunk: chunks are formatted in parallel and written in order, so the
+/// bytes do not depend on the thread count.
+const WRITE_CHUNK: usize = 1 << 14;
+
+/// Formats rows `0..n` through `row` (one CSV record each, via a `csv::Writer` over a buffer) in
+/// parallel chunks and writes them in order after `header`.
+fn write_rows_parallel(
+    w: &mut dyn Write,
+    header: &[String],
+    n: usize,
+    row: impl Fn(&mut csv::Writer<&mut Vec<u8>>, usize, &mut String) -> csv::Result<()> + Sync,
+) -> std::io::Result<()> {
+    let mut head = Vec::new();
+    {
+        let mut cw = csv::Writer::from_writer(&mut head);
+        cw.write_record(header)?;
+        cw.flush()?;
+    }
+    w.write_all(&head)?;
+    let starts: Vec<usize> = (0..n).step_by(WRITE_CHUNK).collect();
+    // Bounded batches of chunks keep memory flat for very large outputs.
+    for batch in starts.chunks(64) {
+        let parts: Vec<std::io::Result<Vec<u8>>> = batch
+            .par_iter()
+            .map(|&s| {
+                let mut buf = Vec::with_capacity(WRITE_CHUNK * 64);
+                {
+                    let mut cw = csv::Writer::from_writer(&mut buf);
+                    let mut num = String::new();
+                    for i in s..(s + WRITE_CHUNK).min(n) {
+                        row(&mut cw, i, &mut num)?;
+                    }
+                    cw.flush()?;
+                }
+                Ok(buf)
+            })
+            .collect();
+        for p in parts {
+            w.write_all(&p?)?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes `pairs.csv`: `id_l, source_l, id_r, source_r, match_weight, match_probability`, then
 /// `gamma_<name>` per comparison in Splink's convention (null −1, else 0, best n − 1).
 pub fn write_pairs(
@@ -86,7 +132,6 @@ pub fn write_pairs(
     comparer: &Comparer,
     pairs: &ScoredPairs,
 ) -> std::io::Result<()> {
-    let mut cw = csv::WriterBuilder::new().from_writer(w);
     let mut header = vec![
         "id_l".to_string(),
         "source_l".into(),
@@ -101,10 +146,7 @@ pub fn write_pairs(
             .iter()
             .map(|c| format!("gamma_{}", c.name)),
     );
-    cw.write_record(&header)?;
-    // Field by field into one reusable buffer: no allocation per row.
-    let mut num = String::new();
-    for i in 0..pairs.len() {
+    write_rows_parallel(w, &header, pairs.len(), |cw, i, num| {
         let (l, r) = (pairs.left[i] as usize, pairs.right[i] as usize);
         cw.write_field(ds.ids.get(l))?;
         cw.write_field(ds.source_name(l))?;
@@ -113,31 +155,25 @@ pub fn write_pairs(
         for x in [pairs.weight[i], pairs.probability[i]] {
             num.clear();
             let _ = write!(num, "{x}");
-            cw.write_field(&num)?;
+            cw.write_field(&*num)?;
         }
         for (c, &lv) in comparer.comparisons.iter().zip(pairs.levels_of(i)) {
             num.clear();
             let _ = write!(num, "{}", c.gamma(lv));
-            cw.write_field(&num)?;
+            cw.write_field(&*num)?;
         }
-        cw.write_record(None::<&[u8]>)?;
-    }
-    cw.flush()?;
-    Ok(())
+        cw.write_record(None::<&[u8]>)
+    })
 }
 
 /// Writes `clusters.csv`: `id, source, cluster_id`, one row per record in input order.
 pub fn write_clusters(w: &mut dyn Write, ds: &Dataset, clusters: &[u32]) -> std::io::Result<()> {
-    let mut cw = csv::WriterBuilder::new().from_writer(w);
-    cw.write_record(["id", "source", "cluster_id"])?;
-    let mut num = String::new();
-    for (r, c) in clusters.iter().enumerate() {
+    let header = ["id".to_string(), "source".into(), "cluster_id".into()];
+    write_rows_parallel(w, &header, clusters.len(), |cw, r, num| {
         num.clear();
-        let _ = write!(num, "{c}");
-        cw.write_record([ds.ids.get(r), ds.source_name(r), &num])?;
-    }
-    cw.flush()?;
-    Ok(())
+        let _ = write!(num, "{}", clusters[r]);
+        cw.write_record([ds.ids.get(r), ds.source_name(r), num.as_str()])
+    })
 }
 
 /// Writes a value as pretty JSON with a trailing newline.

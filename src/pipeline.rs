@@ -116,7 +116,9 @@ pub fn link(
     let t = std::time::Instant::now();
     let rules: Vec<_> = settings.blocking.iter().map(|b| b.keys.clone()).collect();
     let blocker = Blocker::new(ds, &rules, settings.link_type)?;
-    let n = crate::model::train::count_pairs(&blocker);
+    // An upper bound (pairs within groups, before link-type and earlier-rule filtering) is
+    // enough to decide whether the pattern ids fit in memory.
+    let n: u64 = blocker.rules.iter().map(|r| r.raw_pairs()).sum();
     progress.phase("index blocking rules", t);
     if n > CACHE_MAX_PAIRS {
         let fitted = train(settings, ds, &comparer, seed, progress, None)?;

@@ -8,6 +8,7 @@
 //! Work is cut into [`WorkUnit`]s of about [`UNIT_PAIRS`] pair visits each, independently of the
 //! number of threads, so results merged in unit order are identical for any thread count.
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::clean::encode_key_value;
@@ -150,7 +151,7 @@ impl Blocker {
     /// As [`key_values`].
     pub fn new(ds: &Dataset, rules: &[Vec<KeySpec>], link_type: LinkType) -> Result<Blocker> {
         let rules = rules
-            .iter()
+            .par_iter()
             .map(|r| RuleIndex::build(ds, r))
             .collect::<Result<Vec<_>>>()?;
         Ok(Blocker {

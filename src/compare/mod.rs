@@ -18,6 +18,7 @@ pub mod osa;
 mod testutil;
 mod util;
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::clean::PhoneticEncoder;
@@ -73,12 +74,12 @@ impl Comparison {
             )
         });
         let profiles = if needs_profiles {
-            col.dict.iter().map(|v| StrProfile::new(v)).collect()
+            col.dict.par_iter().map(|v| StrProfile::new(v)).collect()
         } else {
             Vec::new()
         };
         let quick = if needs_profiles {
-            col.dict.iter().map(|v| quick_profile(v)).collect()
+            col.dict.par_iter().map(|v| quick_profile(v)).collect()
         } else {
             Vec::new()
         };

@@ -114,6 +114,7 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
         if let Some(t) = truth_idx {
             fields.push(t);
         }
+        let t0 = std::time::Instant::now();
         let (body_start, first_line) = body_offset(path, bytes)?;
         let ranges = split_chunks(&bytes[body_start..], body_start);
         let pb = progress.bar(ranges.len() as u64, &format!("reading {name}"));
@@ -143,7 +144,10 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
                 message: "the file has a header but no records".into(),
             });
         }
+        progress.phase("parse", t0);
+        let t0 = std::time::Instant::now();
         check_unique_ids(path, bytes, &file_chunks, &spec.unique_id)?;
+        progress.phase("unique ids", t0);
         for c in &file_chunks {
             for i in 0..c.ids.len() {
                 ids.push(c.ids.get(i));
@@ -159,15 +163,19 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
         });
     }
     // Checksums in parallel with the merge.
+    let t0 = std::time::Instant::now();
     let digests: Vec<String> = readers.par_iter().map(|(_, b, _)| hex_sha256(b)).collect();
     for (s, d) in ds.sources.iter_mut().zip(digests) {
         s.sha256 = d;
     }
     let n_fields = wanted.len() + usize::from(has_truth && spec.truth.is_some());
+    progress.phase("sha256", t0);
+    let t0 = std::time::Instant::now();
     let merged: Vec<(Vec<u32>, Vec<String>)> = (0..n_fields)
         .into_par_iter()
         .map(|f| merge_field(&chunks, f))
         .collect();
+    progress.phase("merge dictionaries", t0);
     let mut merged = merged.into_iter();
     ds.ids = ids;
     ds.columns = wanted
