@@ -3,6 +3,8 @@
 mod cluster;
 mod common;
 mod config;
+mod datasets;
+mod generate;
 mod link;
 mod predict;
 mod train;
@@ -27,6 +29,13 @@ enum Command {
     Predict(predict::Args),
     /// Cluster scored pairs at a threshold and write clusters.csv.
     Cluster(cluster::Args),
+    /// Generate synthetic records with known truth.
+    Generate(generate::Args),
+    /// List and describe the shipped datasets.
+    Datasets {
+        #[command(subcommand)]
+        command: datasets::Command,
+    },
     /// Settings tools.
     Config {
         #[command(subcommand)]
@@ -42,5 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict(a) => predict::run(a),
         Command::Cluster(a) => cluster::run(a),
         Command::Config { command } => config::run(command),
+        Command::Generate(a) => generate::run(a),
+        Command::Datasets { command } => datasets::run(command),
     }
 }

@@ -39,6 +39,7 @@
 //! # Ok::<(), fellegi::Error>(())
 //! ```
 
+pub mod records;
 pub mod vectors;
 
 pub use vectors::{

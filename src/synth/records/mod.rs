@@ -1,0 +1,1 @@
+//! Synthetic person records with known truth (being written).
