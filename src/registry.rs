@@ -133,7 +133,8 @@ impl Registry {
     }
 }
 
-/// Checks loaded sources against the registry entry (SHA-256 and record count).
+/// Checks loaded sources against the registry entry: SHA-256 of every file, then records,
+/// entities and true pairs recomputed from the data.
 ///
 /// # Errors
 /// [`Error::Dataset`] saying which file differs and how.
@@ -150,11 +151,32 @@ pub fn verify(e: &DatasetEntry, ds: &crate::data::Dataset) -> Result<()> {
             });
         }
     }
+    let fail = |what: &str, got: u64, want: u64| Error::Dataset {
+        name: e.name.clone(),
+        message: format!(
+            "found {got} {what}, the registry says {want}; the files were changed: restore them from the repository"
+        ),
+    };
     if ds.len() as u64 != e.records {
-        return Err(Error::Dataset {
-            name: e.name.clone(),
-            message: format!("read {} records, the registry says {}", ds.len(), e.records),
-        });
+        return Err(fail("records", ds.len() as u64, e.records));
+    }
+    let truth = ds.truth.as_deref().ok_or_else(|| Error::Dataset {
+        name: e.name.clone(),
+        message: format!("the truth column `{}` is missing", e.truth),
+    })?;
+    let mut ents: Vec<u32> = truth
+        .iter()
+        .copied()
+        .filter(|&t| t != crate::data::MISSING)
+        .collect();
+    ents.sort_unstable();
+    ents.dedup();
+    if ents.len() as u64 != e.entities {
+        return Err(fail("entities", ents.len() as u64, e.entities));
+    }
+    let pairs = crate::eval::count_true_pairs(truth, &ds.source_of, ds.sources.len(), e.task);
+    if pairs != e.true_pairs {
+        return Err(fail("true pairs", pairs, e.true_pairs));
     }
     Ok(())
 }
