@@ -39,6 +39,7 @@ pub mod eval;
 pub mod model;
 pub mod output;
 pub mod pipeline;
+pub mod plot;
 pub mod progress;
 pub mod registry;
 pub mod settings;
