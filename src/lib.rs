@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod block;
+pub mod classify;
 pub mod clean;
 pub mod cluster;
 pub mod compare;

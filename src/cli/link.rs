@@ -4,10 +4,16 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::bail;
+use fellegi::block::total_pairs;
+use fellegi::classify::assign::{OneToOne, one_to_one};
 use fellegi::cluster::connected_components;
 use fellegi::eval;
+use fellegi::eval::clusters::cluster_metrics;
+use fellegi::eval::curves::{estimated_errors, f_beta, sweep};
+use fellegi::model::weight_of_probability;
 use fellegi::output::{Staged, write_clusters, write_json, write_pairs};
 use fellegi::pipeline;
+use fellegi::settings::LinkType;
 
 use super::common::{InputArgs, RunArgs, check_probability, load_settings, thousands};
 
@@ -25,6 +31,10 @@ pub struct Args {
     /// Match threshold on the match probability, for clusters and metrics.
     #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
     threshold: f64,
+    /// Link each record to at most one record of the other source before clustering and
+    /// evaluation (link with two inputs only): greedy or optimal (maximum total weight).
+    #[arg(long, value_enum)]
+    one_to_one: Option<OneToOne>,
     /// Write pairs with at least this match probability to pairs.csv.
     #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     min_probability: f64,
@@ -63,44 +73,96 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let t_model = t1.elapsed().as_secs_f64();
 
     let t3 = Instant::now();
-    let accepted = || {
-        (0..pairs.len())
-            .filter(|&i| pairs.probability[i] >= a.threshold)
-            .map(|i| (pairs.left[i], pairs.right[i]))
+    let above: Vec<usize> = (0..pairs.len())
+        .filter(|&i| pairs.probability[i] >= a.threshold)
+        .collect();
+    // Optional one-to-one assignment among the accepted pairs.
+    let (accepted, one_to_one) = match a.one_to_one {
+        None => (above.clone(), None),
+        Some(method) => {
+            if settings.link_type != LinkType::Link || ds.sources.len() != 2 {
+                bail!(
+                    "--one-to-one needs link_type = \"link\" with exactly two inputs (got {} with {} input(s))",
+                    settings.link_type.name(),
+                    ds.sources.len()
+                );
+            }
+            let floor = weight_of_probability(a.threshold.clamp(1e-12, 1.0 - 1e-12));
+            let edges: Vec<(u32, u32, f64)> = above
+                .iter()
+                .map(|&i| {
+                    (
+                        pairs.left[i],
+                        pairs.right[i],
+                        pairs.weight[i] - floor + 1e-9,
+                    )
+                })
+                .collect();
+            let res = one_to_one(&edges, method);
+            let kept: Vec<usize> = res.kept.iter().map(|&k| above[k]).collect();
+            (kept, Some((method, res.greedy_fallback_components)))
+        }
     };
-    let clusters = connected_components(ds.len(), accepted());
+    let edges = || accepted.iter().map(|&i| (pairs.left[i], pairs.right[i]));
+    let clusters = connected_components(ds.len(), edges());
     let n_clusters = clusters.iter().copied().max().map_or(0, |m| m as u64 + 1);
     let t_cluster = t3.elapsed().as_secs_f64();
 
     let t4 = Instant::now();
-    let metrics = eval::pairwise(&ds, settings.link_type, accepted());
+    let metrics = eval::pairwise(&ds, settings.link_type, edges());
     let mut stage = Staged::new(&out)?;
     stage.write("model.json", |w| write_json(w, &model))?;
     stage.write("pairs.csv", |w| write_pairs(w, &ds, &comparer, &pairs))?;
     stage.write("clusters.csv", |w| write_clusters(w, &ds, &clusters))?;
+    let total = total_pairs(settings.link_type, &ds.source_sizes());
     let true_pairs = ds
         .truth
         .as_deref()
         .map(|t| eval::count_true_pairs(t, &ds.source_of, ds.sources.len(), settings.link_type));
-    if let Some(m) = &metrics {
-        let completeness = match (pairs.candidates_true, true_pairs) {
-            (Some(c), Some(t)) if t > 0 => Some(c as f64 / t as f64),
-            _ => None,
+    let estimated = estimated_errors(&pairs.probability, a.threshold);
+    if let (Some(m), Some(truth), Some(tp_all)) = (&metrics, ds.truth.as_deref(), true_pairs) {
+        let is_true = |i: usize| {
+            let (x, y) = (
+                truth[pairs.left[i] as usize],
+                truth[pairs.right[i] as usize],
+            );
+            x != fellegi::data::MISSING && x == y
+        };
+        let scored: Vec<(f64, bool)> = (0..pairs.len())
+            .map(|i| (pairs.probability[i], is_true(i)))
+            .collect();
+        let sw = sweep(&scored, tp_all, total);
+        let rule_names: Vec<String> = model.blocking.iter().map(|b| b.describe()).collect();
+        let blocking = eval::blocking_metrics(
+            &rule_names,
+            &pairs.candidates_per_rule,
+            pairs.candidates_true_per_rule.as_deref(),
+            total,
+            true_pairs,
+        );
+        let cm = cluster_metrics(&clusters, truth);
+        let without = if one_to_one.is_some() {
+            eval::pairwise(
+                &ds,
+                settings.link_type,
+                above.iter().map(|&i| (pairs.left[i], pairs.right[i])),
+            )
+        } else {
+            None
         };
         let t_write = t4.elapsed().as_secs_f64();
         let doc = serde_json::json!({
             "precision": m.precision,
             "recall": m.recall,
             "f1": m.f1,
+            "f2": f_beta(m.precision, m.recall, 2.0),
             "threshold": a.threshold,
             "true_positives": m.true_positives,
             "false_positives": m.false_positives,
             "false_negatives": m.false_negatives,
             "true_pairs": true_pairs,
             "candidate_pairs": pairs.candidates,
-            "candidate_pairs_per_rule": model.blocking.iter().zip(&pairs.candidates_per_rule)
-                .map(|(b, n)| serde_json::json!({"rule": b.describe(), "pairs": n})).collect::<Vec<_>>(),
-            "pairs_completeness": completeness,
+            "pairs_completeness": blocking.last().and_then(|b| b.pairs_completeness),
             "pairs_written": pairs.len(),
             "min_probability": a.min_probability,
             "records": ds.len(),
@@ -108,7 +170,31 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             "link_type": settings.link_type.name(),
             "lambda": fitted.params.lambda,
             "seed": a.run.seed,
-            "clusters": { "threshold": a.threshold, "count": n_clusters },
+            "blocking": blocking,
+            "threshold_sweep": {
+                "average_precision": sw.average_precision,
+                "best_f1": sw.best_f1,
+                "note": "over the pairs written (match_probability >= min_probability); pairs never scored count as missed",
+            },
+            "error_rates": {
+                "estimated_false_discovery_rate": estimated.false_discovery_rate,
+                "estimated_false_negative_rate": estimated.false_negative_rate,
+                "true_false_discovery_rate": if m.true_positives + m.false_positives > 0 { m.false_positives as f64 / (m.true_positives + m.false_positives) as f64 } else { 0.0 },
+                "true_false_negative_rate": 1.0 - m.recall,
+                "expected_matches": estimated.expected_matches,
+            },
+            "one_to_one": one_to_one.map(|(method, fallback)| serde_json::json!({
+                "method": method,
+                "components_solved_greedily": fallback,
+                "without_one_to_one": without,
+                "precision_gain": without.map(|w| m.precision - w.precision),
+                "recall_change": without.map(|w| m.recall - w.recall),
+            })),
+            "clusters": {
+                "threshold": a.threshold,
+                "count": n_clusters,
+                "metrics": cm,
+            },
             "seconds": { "load": t_load, "compare_train_score": t_model, "cluster": t_cluster,
                          "evaluate_and_write": t_write, "total": t0.elapsed().as_secs_f64() },
         });
@@ -152,6 +238,17 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         println!(
             "  tp / fp / fn      {} / {} / {}",
             m.true_positives, m.false_positives, m.false_negatives
+        );
+        println!(
+            "  error rates       estimated FDR {:.4} FNR {:.4}; true FDR {:.4} FNR {:.4}",
+            estimated.false_discovery_rate,
+            estimated.false_negative_rate,
+            if m.true_positives + m.false_positives > 0 {
+                m.false_positives as f64 / (m.true_positives + m.false_positives) as f64
+            } else {
+                0.0
+            },
+            1.0 - m.recall
         );
     }
     println!(

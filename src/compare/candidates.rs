@@ -185,6 +185,11 @@ impl CandidatePatterns {
         }
     }
 
+    /// The rule of each work unit, in unit order (as [`CandidatePatterns::map_units`] returns).
+    pub fn unit_rules(&self) -> Vec<u32> {
+        self.units.iter().map(|u| u.rule).collect()
+    }
+
     /// Candidate pairs per rule of the blocker.
     pub fn per_rule(&self) -> Vec<u64> {
         let mut v = vec![0u64; self.blocker.rules.len()];

@@ -4,6 +4,9 @@
 //! (cross-source only for `link`), counted exactly as `shared/bench/splink_febrl.py` counts them.
 //! Records with a missing truth value match nothing.
 
+pub mod clusters;
+pub mod curves;
+
 use serde::Serialize;
 
 use crate::data::{Dataset, MISSING};
@@ -141,4 +144,57 @@ mod tests {
         );
         assert_eq!(PairwiseMetrics::from_counts(0, 0, 5).f1, 0.0);
     }
+}
+
+/// Blocking metrics of one rule, or of the union of all rules.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockingMetrics {
+    /// The rule (`union` for all rules together).
+    pub rule: String,
+    /// Candidate pairs the rule contributes (pairs of earlier rules are not counted again).
+    pub pairs: u64,
+    /// True pairs among them, when truth is known.
+    pub true_pairs_found: Option<u64>,
+    /// 1 − pairs / all admissible pairs.
+    pub reduction_ratio: f64,
+    /// True pairs found / all true pairs.
+    pub pairs_completeness: Option<f64>,
+    /// True pairs found / pairs.
+    pub pairs_quality: Option<f64>,
+}
+
+/// Blocking metrics per rule and for their union (last), from the candidate counts.
+pub fn blocking_metrics(
+    rules: &[String],
+    pairs: &[u64],
+    true_found: Option<&[u64]>,
+    total_pairs: u128,
+    true_pairs: Option<u64>,
+) -> Vec<BlockingMetrics> {
+    let one = |rule: String, n: u64, t: Option<u64>| BlockingMetrics {
+        rule,
+        pairs: n,
+        true_pairs_found: t,
+        reduction_ratio: if total_pairs > 0 {
+            1.0 - n as f64 / total_pairs as f64
+        } else {
+            0.0
+        },
+        pairs_completeness: match (t, true_pairs) {
+            (Some(t), Some(tp)) if tp > 0 => Some(t as f64 / tp as f64),
+            _ => None,
+        },
+        pairs_quality: t.map(|t| if n > 0 { t as f64 / n as f64 } else { 0.0 }),
+    };
+    let mut out: Vec<BlockingMetrics> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| one(r.clone(), pairs[i], true_found.map(|t| t[i])))
+        .collect();
+    out.push(one(
+        "union".into(),
+        pairs.iter().sum(),
+        true_found.map(|t| t.iter().sum()),
+    ));
+    out
 }

@@ -31,6 +31,8 @@ pub struct ScoredPairs {
     pub candidates_per_rule: Vec<u64>,
     /// Candidate pairs that are true matches (when truth is known).
     pub candidates_true: Option<u64>,
+    /// True matches among each rule's candidate pairs (when truth is known).
+    pub candidates_true_per_rule: Option<Vec<u64>>,
 }
 
 impl ScoredPairs {
@@ -111,6 +113,7 @@ pub fn predict(
         n_comparisons: n_c,
         candidates_per_rule: vec![0; blocker.rules.len()],
         candidates_true: truth.map(|_| 0),
+        candidates_true_per_rule: truth.map(|_| vec![0; blocker.rules.len()]),
         ..Default::default()
     };
     for (u, (p, n_true)) in units.iter().zip(parts) {
@@ -118,6 +121,9 @@ pub fn predict(
         all.candidates_per_rule[u.rule as usize] += p.candidates;
         if let Some(t) = all.candidates_true.as_mut() {
             *t += n_true;
+        }
+        if let Some(t) = all.candidates_true_per_rule.as_mut() {
+            t[u.rule as usize] += n_true;
         }
         all.left.extend(p.left);
         all.right.extend(p.right);
@@ -176,16 +182,21 @@ pub fn predict_cached(
             )
         },
     );
+    let rules = cache.unit_rules();
     let mut all = ScoredPairs {
         n_comparisons: n_c,
         candidates_per_rule: cache.per_rule(),
         candidates_true: truth.map(|_| 0),
+        candidates_true_per_rule: truth.map(|_| vec![0; cache.blocker.rules.len()]),
         ..Default::default()
     };
-    for (p, n_true) in parts {
+    for (rule, (p, n_true)) in rules.into_iter().zip(parts) {
         all.candidates += p.candidates;
         if let Some(t) = all.candidates_true.as_mut() {
             *t += n_true;
+        }
+        if let Some(t) = all.candidates_true_per_rule.as_mut() {
+            t[rule as usize] += n_true;
         }
         all.left.extend(p.left);
         all.right.extend(p.right);

@@ -1,0 +1,177 @@
+//! Decision rules: a single threshold, Fellegi–Sunter's two thresholds with a clerical-review
+//! band chosen from target error rates, and one-to-one assignment between two sources.
+//!
+//! # References
+//! - Fellegi, I. P. & Sunter, A. B. (1969). A theory for record linkage. *JASA* 64(328),
+//!   1183–1210 (the optimal three-way rule).
+//! - Jaro, M. A. (1989). Advances in record-linkage methodology as applied to matching the 1985
+//!   census of Tampa, Florida. *JASA* 84(406), 414–420 (one-to-one assignment).
+//! - Kuhn, H. W. (1955). The Hungarian method for the assignment problem. *Naval Research
+//!   Logistics Quarterly* 2, 83–97.
+
+pub mod assign;
+
+use serde::Serialize;
+
+use crate::model::FsParams;
+
+/// The three Fellegi–Sunter decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Weight at or above the upper threshold: a link.
+    Match,
+    /// Weight strictly between the thresholds: for clerical review.
+    Review,
+    /// Weight at or below the lower threshold: not a link.
+    NonMatch,
+}
+
+/// Fellegi–Sunter thresholds on the match weight (log2 Bayes factor plus prior log-odds).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FsThresholds {
+    /// Link when the weight is at least this.
+    pub upper: f64,
+    /// Do not link when the weight is at most this.
+    pub lower: f64,
+    /// The model's false-match rate at `upper`: P(weight ≥ upper | non-match).
+    pub false_match_rate: f64,
+    /// The model's false-non-match rate at `lower`: P(weight ≤ lower | match).
+    pub false_non_match_rate: f64,
+}
+
+impl FsThresholds {
+    /// The decision for a match weight.
+    pub fn decide(&self, weight: f64) -> Decision {
+        if weight >= self.upper {
+            Decision::Match
+        } else if weight <= self.lower {
+            Decision::NonMatch
+        } else {
+            Decision::Review
+        }
+    }
+}
+
+/// Most distinct weights kept while convolving the comparisons' weight distributions; beyond
+/// it, weights within 1e-6 of each other are merged.
+const MAX_SUPPORT: usize = 2_000_000;
+
+/// The distributions of the Bayes-factor part of the weight (no prior) under match (m) and
+/// non-match (u): sorted (weight, P_m, P_u), from independent comparisons. Null levels are left
+/// out (missing values contribute weight 0).
+pub fn weight_distribution(params: &FsParams) -> Vec<(f64, f64, f64)> {
+    let lw = params.level_weights();
+    let mut dist: Vec<(f64, f64, f64)> = vec![(0.0, 1.0, 1.0)];
+    for c in 0..params.m.len() {
+        let mut next = Vec::with_capacity(dist.len() * lw[c].len());
+        for &(w, pm, pu) in &dist {
+            for l in 0..lw[c].len() {
+                if Some(l) == params.null_level[c] {
+                    continue;
+                }
+                next.push((w + lw[c][l], pm * params.m[c][l], pu * params.u[c][l]));
+            }
+        }
+        next.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let tol = if next.len() > MAX_SUPPORT {
+            1e-6
+        } else {
+            1e-12
+        };
+        let mut merged: Vec<(f64, f64, f64)> = Vec::with_capacity(next.len());
+        for x in next {
+            match merged.last_mut() {
+                Some(last) if (x.0 - last.0).abs() <= tol => {
+                    last.1 += x.1;
+                    last.2 += x.2;
+                }
+                _ => merged.push(x),
+            }
+        }
+        dist = merged;
+    }
+    dist
+}
+
+/// Chooses Fellegi–Sunter thresholds for target error rates: the upper threshold is the lowest
+/// weight whose tail P(W ≥ upper | non-match) stays within `max_false_match_rate`; the lower
+/// threshold is the highest weight whose tail P(W ≤ lower | match) stays within
+/// `max_false_non_match_rate`. Thresholds include the prior (comparable to pair weights). When
+/// the targets overlap, `lower` is capped at `upper` (no review band).
+pub fn fs_thresholds(
+    params: &FsParams,
+    max_false_match_rate: f64,
+    max_false_non_match_rate: f64,
+) -> FsThresholds {
+    let dist = weight_distribution(params);
+    let prior = params.prior_weight();
+    // Upper: scan from the top, accumulating u.
+    let mut upper = f64::INFINITY;
+    let mut fmr = 0.0;
+    let mut acc = 0.0;
+    for &(w, _, pu) in dist.iter().rev() {
+        if acc + pu > max_false_match_rate {
+            break;
+        }
+        acc += pu;
+        upper = w;
+        fmr = acc;
+    }
+    // Lower: scan from the bottom, accumulating m.
+    let mut lower = f64::NEG_INFINITY;
+    let mut fnmr = 0.0;
+    let mut acc = 0.0;
+    for &(w, pm, _) in &dist {
+        if acc + pm > max_false_non_match_rate {
+            break;
+        }
+        acc += pm;
+        lower = w;
+        fnmr = acc;
+    }
+    let (upper, lower) = (upper + prior, (lower + prior).min(upper + prior));
+    FsThresholds {
+        upper,
+        lower,
+        false_match_rate: fmr,
+        false_non_match_rate: fnmr,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> FsParams {
+        FsParams {
+            lambda: 0.5,
+            m: vec![vec![0.9, 0.1], vec![0.8, 0.2]],
+            u: vec![vec![0.1, 0.9], vec![0.2, 0.8]],
+            null_level: vec![None, None],
+        }
+    }
+
+    #[test]
+    fn distribution_sums_to_one() {
+        let d = weight_distribution(&params());
+        assert_eq!(d.len(), 4);
+        let (sm, su): (f64, f64) = d.iter().fold((0.0, 0.0), |a, x| (a.0 + x.1, a.1 + x.2));
+        assert!((sm - 1.0).abs() < 1e-12 && (su - 1.0).abs() < 1e-12);
+        assert!(d.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn thresholds_by_hand() {
+        // Patterns (agree, agree): w = log2 9 + 2 = 5.17, u = 0.02; (agree, disagree): log2 9 - 2,
+        // u = 0.08; (disagree, agree): 2 - log2 9, u = 0.18; (disagree, disagree): m = 0.02.
+        let t = fs_thresholds(&params(), 0.05, 0.05);
+        assert!((t.upper - (9f64.log2() + 2.0)).abs() < 1e-9);
+        assert!((t.false_match_rate - 0.02).abs() < 1e-12);
+        assert!((t.lower - (-(9f64.log2()) - 2.0)).abs() < 1e-9);
+        assert!((t.false_non_match_rate - 0.02).abs() < 1e-12);
+        assert_eq!(t.decide(6.0), Decision::Match);
+        assert_eq!(t.decide(0.0), Decision::Review);
+        assert_eq!(t.decide(-6.0), Decision::NonMatch);
+    }
+}
