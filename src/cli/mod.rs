@@ -4,6 +4,7 @@ mod cluster;
 mod common;
 mod config;
 mod datasets;
+mod evaluate;
 mod generate;
 mod link;
 mod predict;
@@ -29,6 +30,8 @@ enum Command {
     Predict(predict::Args),
     /// Cluster scored pairs at a threshold and write clusters.csv.
     Cluster(cluster::Args),
+    /// Evaluate a pairs.csv against the truth or clerical labels.
+    Evaluate(evaluate::Args),
     /// Generate synthetic records with known truth.
     Generate(generate::Args),
     /// List and describe the shipped datasets.
@@ -52,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cluster(a) => cluster::run(a),
         Command::Config { command } => config::run(command),
         Command::Generate(a) => generate::run(a),
+        Command::Evaluate(a) => evaluate::run(a),
         Command::Datasets { command } => datasets::run(command),
     }
 }
