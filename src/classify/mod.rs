@@ -63,14 +63,14 @@ const MAX_SUPPORT: usize = 2_000_000;
 pub fn weight_distribution(params: &FsParams) -> Vec<(f64, f64, f64)> {
     let lw = params.level_weights();
     let mut dist: Vec<(f64, f64, f64)> = vec![(0.0, 1.0, 1.0)];
-    for c in 0..params.m.len() {
-        let mut next = Vec::with_capacity(dist.len() * lw[c].len());
+    for (c, weights) in lw.iter().enumerate() {
+        let mut next = Vec::with_capacity(dist.len() * weights.len());
         for &(w, pm, pu) in &dist {
-            for l in 0..lw[c].len() {
+            for (l, &lw_l) in weights.iter().enumerate() {
                 if Some(l) == params.null_level[c] {
                     continue;
                 }
-                next.push((w + lw[c][l], pm * params.m[c][l], pu * params.u[c][l]));
+                next.push((w + lw_l, pm * params.m[c][l], pu * params.u[c][l]));
             }
         }
         next.sort_by(|a, b| a.0.total_cmp(&b.0));

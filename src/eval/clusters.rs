@@ -60,10 +60,10 @@ pub fn cluster_metrics(clusters: &[u32], truth: &[u32]) -> ClusterMetrics {
     let mut csize: BTreeMap<u32, u64> = BTreeMap::new();
     let mut esize: BTreeMap<u64, u64> = BTreeMap::new();
     let mut joint: BTreeMap<(u32, u64), u64> = BTreeMap::new();
-    for r in 0..n {
-        *csize.entry(clusters[r]).or_insert(0) += 1;
+    for (r, &c) in clusters.iter().enumerate() {
+        *csize.entry(c).or_insert(0) += 1;
         *esize.entry(ent(r)).or_insert(0) += 1;
-        *joint.entry((clusters[r], ent(r))).or_insert(0) += 1;
+        *joint.entry((c, ent(r))).or_insert(0) += 1;
     }
     let pairs_c: f64 = csize.values().map(|&k| c2(k)).sum();
     let pairs_e: f64 = esize.values().map(|&k| c2(k)).sum();
