@@ -55,10 +55,13 @@ fn parse_link_type(s: &str) -> Result<LinkType, String> {
     }
 }
 
+/// A record's (source, id).
+type RecordKey = (String, String);
+
 /// One row of pairs.csv.
 struct PairRow {
-    left: (String, String),
-    right: (String, String),
+    left: RecordKey,
+    right: RecordKey,
     probability: f64,
 }
 
@@ -234,7 +237,7 @@ fn evaluate_labels(
     labels: &Path,
     pairs: &[PairRow],
 ) -> anyhow::Result<serde_json::Value> {
-    let mut scores: BTreeMap<((String, String), (String, String)), f64> = BTreeMap::new();
+    let mut scores: BTreeMap<(RecordKey, RecordKey), f64> = BTreeMap::new();
     for p in pairs {
         let (x, y) = if p.left <= p.right {
             (p.left.clone(), p.right.clone())

@@ -6,6 +6,7 @@ use std::time::Instant;
 use anyhow::bail;
 use fellegi::block::total_pairs;
 use fellegi::classify::assign::{OneToOne, one_to_one};
+use fellegi::classify::{FsThresholds, fs_thresholds};
 use fellegi::cluster::connected_components;
 use fellegi::eval;
 use fellegi::eval::clusters::cluster_metrics;
@@ -35,6 +36,24 @@ pub struct Args {
     /// evaluation (link with two inputs only): greedy or optimal (maximum total weight).
     #[arg(long, value_enum)]
     one_to_one: Option<OneToOne>,
+    /// Fellegi–Sunter three-way decisions with thresholds chosen from the model for target
+    /// error rates: FALSE_MATCH_RATE,FALSE_NON_MATCH_RATE (e.g. 0.001,0.01).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        num_args = 1,
+        conflicts_with = "fs_weights",
+        allow_negative_numbers = true
+    )]
+    fs_rates: Option<Vec<f64>>,
+    /// Fellegi–Sunter three-way decisions with explicit match-weight thresholds: UPPER,LOWER.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        num_args = 1,
+        allow_negative_numbers = true
+    )]
+    fs_weights: Option<Vec<f64>>,
     /// Write pairs with at least this match probability to pairs.csv.
     #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     min_probability: f64,
@@ -51,6 +70,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             a.min_probability,
             a.threshold
         );
+    }
+    if let Some(r) = &a.fs_rates {
+        if r.len() != 2 || r.iter().any(|x| !(0.0..=1.0).contains(x)) {
+            bail!(
+                "--fs-rates takes two error rates in [0, 1]: FALSE_MATCH_RATE,FALSE_NON_MATCH_RATE"
+            );
+        }
+    }
+    if let Some(w) = &a.fs_weights {
+        if w.len() != 2 || w.iter().any(|x| !x.is_finite()) || w[0] < w[1] {
+            bail!("--fs-weights takes UPPER,LOWER with UPPER >= LOWER, both finite");
+        }
     }
     let progress = a.run.setup()?;
     let t0 = Instant::now();
@@ -150,6 +181,33 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         } else {
             None
         };
+        // Fellegi–Sunter three-way decisions, if asked for.
+        let fs = match (&a.fs_rates, &a.fs_weights) {
+            (Some(r), _) => Some(fs_thresholds(&fitted.params, r[0], r[1])),
+            (_, Some(w)) => Some(FsThresholds {
+                upper: w[0],
+                lower: w[1],
+                false_match_rate: f64::NAN,
+                false_non_match_rate: f64::NAN,
+            }),
+            _ => None,
+        };
+        let fs_block = fs.map(|t| {
+            let mut counts = std::collections::BTreeMap::new();
+            for i in 0..pairs.len() {
+                let d = t.decide(pairs.weight[i]);
+                let e = counts.entry(format!("{d:?}")).or_insert([0u64, 0u64]);
+                e[usize::from(!is_true(i))] += 1;
+            }
+            serde_json::json!({
+                "upper_weight": t.upper,
+                "lower_weight": t.lower,
+                "model_false_match_rate": t.false_match_rate.is_finite().then_some(t.false_match_rate),
+                "model_false_non_match_rate": t.false_non_match_rate.is_finite().then_some(t.false_non_match_rate),
+                "decisions_among_pairs_written": counts.iter().map(|(k, v)| (k.clone(), serde_json::json!({"true_matches": v[0], "non_matches": v[1]}))).collect::<serde_json::Map<_, _>>(),
+                "note": "counts cover pairs.csv (match_probability >= min_probability); unscored pairs are non-matches",
+            })
+        });
         let t_write = t4.elapsed().as_secs_f64();
         let doc = serde_json::json!({
             "precision": m.precision,
@@ -190,6 +248,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 "precision_gain": without.map(|w| m.precision - w.precision),
                 "recall_change": without.map(|w| m.recall - w.recall),
             })),
+            "fellegi_sunter": fs_block,
             "clusters": {
                 "threshold": a.threshold,
                 "count": n_clusters,

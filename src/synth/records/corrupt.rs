@@ -135,8 +135,9 @@ pub fn keyboard_neighbours(c: u8) -> &'static [u8] {
     }
 }
 
+/// Digits for values with digits and no letters (postcodes, dates, phone numbers), else letters.
 fn alphabet(v: &str) -> &'static [u8] {
-    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+    if v.bytes().any(|b| b.is_ascii_digit()) && !v.bytes().any(|b| b.is_ascii_alphabetic()) {
         DIGITS
     } else {
         LETTERS
@@ -312,7 +313,7 @@ pub fn date_swap(v: &str) -> Option<String> {
     }
     let (y, m, d) = (&v[..4], &v[4..6], &v[6..]);
     let day: u32 = d.parse().ok()?;
-    (day >= 1 && day <= 12 && m != d).then(|| format!("{y}{d}{m}"))
+    ((1..=12).contains(&day) && m != d).then(|| format!("{y}{d}{m}"))
 }
 
 /// Replaces one digit among positions 2..8 of a `YYYYMMDD` date by a different digit.
@@ -361,7 +362,12 @@ mod tests {
         }
         assert!(transpose(&mut r, "aa").is_none());
         assert!(delete(&mut r, "a").is_none());
-        assert!(insert(&mut r, "123").unwrap().bytes().all(|b| b.is_ascii_digit()));
+        assert!(
+            insert(&mut r, "123")
+                .unwrap()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        );
     }
 
     #[test]

@@ -190,6 +190,14 @@ pub struct Lookups {
 
 /// Lines of a file without comments and blanks: `(1-based line number, trimmed text)`.
 fn read_lines(path: &Path) -> Result<Vec<(u64, String)>> {
+    Ok(read_lines_indent(path)?
+        .into_iter()
+        .map(|(n, l, _)| (n, l))
+        .collect())
+}
+
+/// [`read_lines`] with whether each line was indented.
+fn read_lines_indent(path: &Path) -> Result<Vec<(u64, String, bool)>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let text = String::from_utf8(bytes).map_err(|e| Error::Input {
         path: path.to_path_buf(),
@@ -198,8 +206,11 @@ fn read_lines(path: &Path) -> Result<Vec<(u64, String)>> {
     Ok(text
         .lines()
         .enumerate()
-        .map(|(i, l)| (i as u64 + 1, l.trim_end_matches('\r').trim().to_string()))
-        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+        .map(|(i, l)| {
+            let t = l.trim_end_matches('\r').trim().to_string();
+            (i as u64 + 1, t, l.starts_with([' ', '\t']))
+        })
+        .filter(|(_, l, _)| !l.is_empty() && !l.starts_with('#'))
         .collect())
 }
 
@@ -249,25 +260,35 @@ fn read_freq(path: &Path) -> Result<FreqTable> {
 
 /// Reads a `key : v1, v2, ...` table.
 fn read_tbl(path: &Path) -> Result<Vec<(String, Vec<String>)>> {
-    let mut out = Vec::new();
-    for (no, l) in read_lines(path)? {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    let split = |vs: &str| -> Vec<String> {
+        vs.split(',')
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect()
+    };
+    // An indented line without a colon continues the entry above (FEBRL wraps long lists).
+    for (no, l, indented) in read_lines_indent(path)? {
+        if indented && !l.contains(':') {
+            if let Some(last) = out.last_mut() {
+                last.1.extend(split(&l));
+                continue;
+            }
+        }
         let Some((k, vs)) = l.split_once(':') else {
             return Err(line_error(
                 path,
                 no,
-                format!("expected `key : value, value, ...`, found `{l}` (no colon)"),
+                format!(
+                    "expected `key : value, value, ...`, found `{l}` (no colon, and not an indented continuation line)"
+                ),
             ));
         };
         let k = k.trim();
         if k.is_empty() {
             return Err(line_error(path, no, "empty key before the colon".into()));
         }
-        let vals: Vec<String> = vs
-            .split(',')
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-            .collect();
-        out.push((k.to_string(), vals));
+        out.push((k.to_string(), split(vs)));
     }
     Ok(out)
 }
@@ -299,7 +320,11 @@ fn parse_position(path: &Path, no: u64, s: &str) -> Result<RulePosition> {
 }
 
 fn unat(s: &str) -> String {
-    if s == "@" { String::new() } else { s.to_string() }
+    if s == "@" {
+        String::new()
+    } else {
+        s.to_string()
+    }
 }
 
 /// Reads FEBRL's OCR rules (`ALL, from, to`).
@@ -433,8 +458,7 @@ impl Lookups {
                 ocr.push(r);
             }
         }
-        let (phonetic, phonetic_skipped) =
-            read_phonetic_rules(&f.join("lib_phonetic_rules.txt"))?;
+        let (phonetic, phonetic_skipped) = read_phonetic_rules(&f.join("lib_phonetic_rules.txt"))?;
         Ok(Lookups {
             dir: dir.to_path_buf(),
             given_name: freq("givenname-freq.csv")?,
