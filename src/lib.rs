@@ -43,6 +43,7 @@ pub mod pipeline;
 pub mod plot;
 pub mod progress;
 pub mod registry;
+pub mod report;
 pub mod settings;
 pub mod synth;
 

@@ -1,0 +1,453 @@
+//! The run report: one self-contained HTML page (no network) with the settings, the fitted
+//! parameters, the charts as inline SVG, the metrics, and a review list of the most uncertain
+//! pairs shown side by side, field by field, with each comparison's contribution to the weight.
+
+use std::fmt::Write as _;
+
+use crate::compare::Comparer;
+use crate::data::{Dataset, MISSING};
+use crate::eval::curves::Sweep;
+use crate::model::FsParams;
+use crate::model::predict::ScoredPairs;
+use crate::plot::{
+    Chart, ChartData, EmSession, EmStep, ModelParams, PrPoint, RocPoint, RuleCount, Waterfall,
+    WaterfallTerm, WeightHistogram,
+};
+use crate::settings::Settings;
+
+/// Everything the report shows.
+#[derive(Debug)]
+pub struct ReportInput<'a> {
+    /// Page title, e.g. `fellegi link: febrl4`.
+    pub title: String,
+    /// The fitted model (settings with λ, m, u and the fit block).
+    pub model: &'a Settings,
+    /// Its parameters.
+    pub params: &'a FsParams,
+    /// The compiled comparisons (level labels, gamma values).
+    pub comparer: &'a Comparer,
+    /// The records.
+    pub ds: &'a Dataset,
+    /// The pairs written (match probability ≥ the minimum probability).
+    pub pairs: &'a ScoredPairs,
+    /// The match threshold.
+    pub threshold: f64,
+    /// metrics.json, when truth is known.
+    pub metrics: Option<&'a serde_json::Value>,
+    /// The threshold sweep, when truth is known.
+    pub sweep: Option<&'a Sweep>,
+    /// Number of uncertain pairs in the review list; default 25.
+    pub review: usize,
+}
+
+/// Escapes text for HTML.
+pub fn escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            _ => o.push(c),
+        }
+    }
+    o
+}
+
+fn level_labels(model: &Settings) -> Vec<Vec<String>> {
+    model
+        .comparisons
+        .iter()
+        .map(|c| c.levels.iter().map(|l| l.display_label()).collect())
+        .collect()
+}
+
+/// The waterfall of pair `i` of `pairs`: the prior, then each comparison's level and weight.
+pub fn waterfall(input: &ReportInput<'_>, i: usize) -> Waterfall {
+    let lw = input.params.level_weights();
+    let labels = level_labels(input.model);
+    let (l, r) = (input.pairs.left[i] as usize, input.pairs.right[i] as usize);
+    Waterfall {
+        pair_label: Some(format!(
+            "{}:{} – {}:{}",
+            input.ds.source_name(l),
+            input.ds.ids.get(l),
+            input.ds.source_name(r),
+            input.ds.ids.get(r)
+        )),
+        prior_weight: input.params.prior_weight(),
+        terms: input
+            .comparer
+            .comparisons
+            .iter()
+            .zip(input.pairs.levels_of(i))
+            .enumerate()
+            .map(|(c, (cmp, &lv))| WaterfallTerm {
+                name: cmp.name.clone(),
+                level_label: labels[c][lv as usize].clone(),
+                weight: lw[c][lv as usize],
+            })
+            .collect(),
+    }
+}
+
+fn chart_svg(out: &mut String, chart: Chart) {
+    match chart.to_svg() {
+        Ok(svg) => {
+            out.push_str("<figure>");
+            out.push_str(&svg);
+            out.push_str("</figure>\n");
+        }
+        Err(e) => {
+            let _ = writeln!(
+                out,
+                "<p class=\"note\">Chart not drawn: {}</p>",
+                escape(&e.to_string())
+            );
+        }
+    }
+}
+
+/// Renders the report page.
+pub fn render_html(input: &ReportInput<'_>) -> String {
+    let ds = input.ds;
+    let pairs = input.pairs;
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n",
+        escape(&input.title),
+        CSS
+    );
+    let _ = writeln!(h, "<h1>{}</h1>", escape(&input.title));
+    let fit = input.model.fit.as_ref();
+    let _ = writeln!(h, "<table class=\"kv\">");
+    let mut kv = |k: &str, v: String| {
+        let _ = writeln!(h, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(&v));
+    };
+    kv("link type", input.model.link_type.name().to_string());
+    kv(
+        "records",
+        format!(
+            "{} in {} source(s): {}",
+            ds.len(),
+            ds.sources.len(),
+            ds.sources
+                .iter()
+                .map(|s| format!("{} ({})", s.name, s.len))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    kv("candidate pairs", pairs.candidates.to_string());
+    kv(
+        "pairs written",
+        format!("{} (match probability ≥ minimum)", pairs.len()),
+    );
+    kv(
+        "λ (prior match probability)",
+        format!("{:.6e}", input.params.lambda),
+    );
+    kv("threshold", format!("{}", input.threshold));
+    if let Some(f) = fit {
+        kv("λ from", f.lambda_method.clone());
+        kv("u from", f.u_method.clone());
+        kv(
+            "EM",
+            format!(
+                "{} session(s), {} iterations, converged: {}",
+                f.sessions.len(),
+                f.iterations,
+                f.converged
+            ),
+        );
+        kv("seed", f.seed.to_string());
+        kv("tool", f.tool.clone());
+    }
+    let _ = writeln!(h, "</table>");
+
+    // Metrics.
+    if let Some(m) = input.metrics {
+        let _ = writeln!(
+            h,
+            "<h2>Accuracy against the truth</h2>\n<table class=\"kv\">"
+        );
+        for (k, label) in [
+            ("precision", "precision"),
+            ("recall", "recall"),
+            ("f1", "F1"),
+            ("true_positives", "true positives"),
+            ("false_positives", "false positives"),
+            ("false_negatives", "false negatives"),
+            ("true_pairs", "true pairs"),
+        ] {
+            let _ = writeln!(h, "<tr><th>{label}</th><td>{}</td></tr>", fmt_json(&m[k]));
+        }
+        let er = &m["error_rates"];
+        let _ = writeln!(
+            h,
+            "<tr><th>false discovery rate</th><td>{} estimated by the model, {} true</td></tr>",
+            fmt_json(&er["estimated_false_discovery_rate"]),
+            fmt_json(&er["true_false_discovery_rate"])
+        );
+        let _ = writeln!(
+            h,
+            "<tr><th>false negative rate</th><td>{} estimated by the model, {} true</td></tr>",
+            fmt_json(&er["estimated_false_negative_rate"]),
+            fmt_json(&er["true_false_negative_rate"])
+        );
+        if let Some(s) = input.sweep {
+            let _ = writeln!(
+                h,
+                "<tr><th>average precision</th><td>{:.4}</td></tr>",
+                s.average_precision
+            );
+            if let Some(b) = s.best_f1 {
+                let _ = writeln!(
+                    h,
+                    "<tr><th>best F1</th><td>{:.4} at threshold {:.4}</td></tr>",
+                    b.f1, b.threshold
+                );
+            }
+        }
+        let _ = writeln!(h, "</table>");
+        if let Some(rules) = m["blocking"].as_array() {
+            let _ = writeln!(
+                h,
+                "<h3>Blocking</h3>\n<table><tr><th>rule</th><th>pairs</th><th>true pairs found</th><th>reduction ratio</th><th>pairs completeness</th><th>pairs quality</th></tr>"
+            );
+            for r in rules {
+                let _ = writeln!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(r["rule"].as_str().unwrap_or("")),
+                    fmt_json(&r["pairs"]),
+                    fmt_json(&r["true_pairs_found"]),
+                    fmt_json(&r["reduction_ratio"]),
+                    fmt_json(&r["pairs_completeness"]),
+                    fmt_json(&r["pairs_quality"])
+                );
+            }
+            let _ = writeln!(h, "</table>");
+        }
+        let cm = &m["clusters"]["metrics"];
+        if cm.is_object() {
+            let _ = writeln!(h, "<h3>Clusters</h3>\n<table class=\"kv\">");
+            for (k, label) in [
+                ("clusters", "clusters"),
+                ("entities", "true entities"),
+                ("pairwise_precision", "pairwise precision"),
+                ("pairwise_recall", "pairwise recall"),
+                ("bcubed_precision", "B-cubed precision"),
+                ("bcubed_recall", "B-cubed recall"),
+                ("adjusted_rand_index", "adjusted Rand index"),
+            ] {
+                let _ = writeln!(h, "<tr><th>{label}</th><td>{}</td></tr>", fmt_json(&cm[k]));
+            }
+            let _ = writeln!(h, "</table>");
+        }
+    }
+
+    // Charts.
+    let _ = writeln!(h, "<h2>The model</h2>");
+    let names: Vec<String> = input
+        .comparer
+        .comparisons
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let mp = ModelParams::from_fs(input.params, &names, &level_labels(input.model));
+    chart_svg(&mut h, ChartData::MatchWeights(mp.clone()).into());
+    chart_svg(&mut h, ChartData::MU(mp).into());
+    if let Some(f) = fit {
+        let sessions = f
+            .sessions
+            .iter()
+            .map(|s| EmSession {
+                name: s.blocking.clone(),
+                steps: s
+                    .trace
+                    .iter()
+                    .map(|t| EmStep {
+                        log_likelihood: t.log_likelihood,
+                        lambda: t.lambda,
+                    })
+                    .collect(),
+            })
+            .collect();
+        chart_svg(&mut h, ChartData::EmTrace(sessions).into());
+    }
+    let _ = writeln!(h, "<h2>Scores</h2>");
+    let truth = ds.truth.as_deref();
+    let is_true = |i: usize| {
+        truth.is_some_and(|t| {
+            let (a, b) = (t[pairs.left[i] as usize], t[pairs.right[i] as usize]);
+            a != MISSING && a == b
+        })
+    };
+    let (mut matches, mut non) = (Vec::new(), Vec::new());
+    for i in 0..pairs.len() {
+        if truth.is_none() || !is_true(i) {
+            non.push(pairs.weight[i]);
+        } else {
+            matches.push(pairs.weight[i]);
+        }
+    }
+    let thr_w = crate::model::weight_of_probability(input.threshold.clamp(1e-12, 1.0 - 1e-12));
+    chart_svg(
+        &mut h,
+        Chart::from(ChartData::WeightHistogram(WeightHistogram {
+            matches,
+            non_matches: non,
+            threshold: Some(thr_w),
+            bin_width: None,
+            log_y: true,
+        }))
+        .title(if truth.is_some() {
+            "Match weights of the pairs written, by truth"
+        } else {
+            "Match weights of the pairs written (no truth: all shown as one series)"
+        }),
+    );
+    if let Some(s) = input.sweep {
+        let pr: Vec<PrPoint> = s
+            .points
+            .iter()
+            .map(|p| PrPoint {
+                threshold: p.threshold,
+                precision: p.precision,
+                recall: p.recall,
+            })
+            .collect();
+        chart_svg(&mut h, ChartData::PrCurve(pr.clone()).into());
+        chart_svg(&mut h, ChartData::ThresholdSweep(pr).into());
+        let roc: Vec<RocPoint> = s
+            .points
+            .iter()
+            .map(|p| RocPoint {
+                fpr: p.fpr,
+                tpr: p.recall,
+            })
+            .collect();
+        chart_svg(&mut h, ChartData::RocCurve(roc).into());
+    }
+    let rules: Vec<RuleCount> = input
+        .model
+        .blocking
+        .iter()
+        .zip(&pairs.candidates_per_rule)
+        .map(|(b, &n)| RuleCount {
+            rule: b.describe(),
+            pairs: n,
+        })
+        .collect();
+    chart_svg(
+        &mut h,
+        ChartData::BlockingRules { rules, log_x: true }.into(),
+    );
+
+    // Parameters table.
+    let _ = writeln!(
+        h,
+        "<h2>Fitted parameters</h2>\n<table><tr><th>comparison</th><th>level</th><th>m</th><th>u</th><th>weight log2(m/u)</th></tr>"
+    );
+    let lw = input.params.level_weights();
+    for (c, spec) in input.model.comparisons.iter().enumerate() {
+        for (l, lv) in spec.levels.iter().enumerate() {
+            if Some(l) == input.params.null_level[c] {
+                continue;
+            }
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{:.6}</td><td>{:.6}</td><td class=\"{}\">{:+.3}</td></tr>",
+                escape(spec.output_name()),
+                escape(&lv.display_label()),
+                input.params.m[c][l],
+                input.params.u[c][l],
+                if lw[c][l] >= 0.0 { "pos" } else { "neg" },
+                lw[c][l]
+            );
+        }
+    }
+    let _ = writeln!(h, "</table>");
+
+    // Review list: the pairs closest to the threshold.
+    let mut order: Vec<usize> = (0..pairs.len()).collect();
+    order.sort_by(|&a, &b| {
+        let da = (pairs.probability[a] - input.threshold).abs();
+        let db = (pairs.probability[b] - input.threshold).abs();
+        da.total_cmp(&db).then(a.cmp(&b))
+    });
+    order.truncate(input.review);
+    let _ = writeln!(
+        h,
+        "<h2>Review list: the {} pairs closest to the threshold</h2>\n<p class=\"note\">Each pair side by side, field by field, with the level each comparison gave and its contribution to the match weight (log2 Bayes factor). The rows add up to the match weight.</p>",
+        order.len()
+    );
+    for &i in &order {
+        let wf = waterfall(input, i);
+        let (l, r) = (pairs.left[i] as usize, pairs.right[i] as usize);
+        let verdict = match truth {
+            Some(_) if is_true(i) => "<span class=\"pos\">true match</span>",
+            Some(_) => "<span class=\"neg\">not a match</span>",
+            None => "",
+        };
+        let _ = writeln!(
+            h,
+            "<h3>{} — weight {:+.2}, probability {:.4} {}</h3>\n<table><tr><th>field</th><th>{}:{}</th><th>{}:{}</th><th>level</th><th>weight</th></tr>",
+            escape(wf.pair_label.as_deref().unwrap_or("")),
+            pairs.weight[i],
+            pairs.probability[i],
+            verdict,
+            escape(ds.source_name(l)),
+            escape(ds.ids.get(l)),
+            escape(ds.source_name(r)),
+            escape(ds.ids.get(r))
+        );
+        let _ = writeln!(
+            h,
+            "<tr><td>prior</td><td></td><td></td><td>λ</td><td>{:+.3}</td></tr>",
+            wf.prior_weight
+        );
+        for (cmp, t) in input.comparer.comparisons.iter().zip(&wf.terms) {
+            let col = &ds.columns[cmp.column];
+            let show = |r: usize| col.get(r).map_or("<em>missing</em>".to_string(), escape);
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{:+.3}</td></tr>",
+                escape(&cmp.name),
+                show(l),
+                show(r),
+                escape(&t.level_label),
+                if t.weight >= 0.0 { "pos" } else { "neg" },
+                t.weight
+            );
+        }
+        let _ = writeln!(h, "</table>");
+    }
+
+    let _ = writeln!(
+        h,
+        "<h2>Settings</h2>\n<pre>{}</pre>",
+        escape(&input.model.to_toml())
+    );
+    h.push_str("</body>\n</html>\n");
+    h
+}
+
+fn fmt_json(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "–".into(),
+        serde_json::Value::Number(n) if n.is_f64() => {
+            format!("{:.4}", n.as_f64().unwrap_or(f64::NAN))
+        }
+        other => escape(&other.to_string()),
+    }
+}
+
+const CSS: &str = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}\
+table{border-collapse:collapse;margin:0.5em 0 1.5em}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:14px}\
+th{background:#f3f3f3}table.kv th{width:16em}figure{margin:1em 0}figure svg{max-width:100%;height:auto}\
+.pos{color:#1a7f37}.neg{color:#c62828}.note{color:#555;font-size:14px}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:13px}";
