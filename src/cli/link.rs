@@ -14,6 +14,7 @@ use fellegi::eval::curves::{estimated_errors, f_beta, sweep};
 use fellegi::model::weight_of_probability;
 use fellegi::output::{Staged, write_clusters, write_json, write_pairs};
 use fellegi::pipeline;
+use fellegi::report::{ReportInput, render_html};
 use fellegi::settings::LinkType;
 
 use super::common::{InputArgs, RunArgs, check_probability, load_settings, thousands};
@@ -54,6 +55,10 @@ pub struct Args {
         allow_negative_numbers = true
     )]
     fs_weights: Option<Vec<f64>>,
+    /// Also write report.html: one self-contained page with the settings, parameters, charts,
+    /// metrics and a review list of the most uncertain pairs.
+    #[arg(long)]
+    report: bool,
     /// Write pairs with at least this match probability to pairs.csv.
     #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     min_probability: f64,
@@ -151,7 +156,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .as_deref()
         .map(|t| eval::count_true_pairs(t, &ds.source_of, ds.sources.len(), settings.link_type));
     let estimated = estimated_errors(&pairs.probability, a.threshold);
-    if let (Some(m), Some(truth), Some(tp_all)) = (&metrics, ds.truth.as_deref(), true_pairs) {
+    let (doc, sw) = if let (Some(m), Some(truth), Some(tp_all)) =
+        (&metrics, ds.truth.as_deref(), true_pairs)
+    {
         let is_true = |i: usize| {
             let (x, y) = (
                 truth[pairs.left[i] as usize],
@@ -257,7 +264,28 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             "seconds": { "load": t_load, "compare_train_score": t_model, "cluster": t_cluster,
                          "evaluate_and_write": t_write, "total": t0.elapsed().as_secs_f64() },
         });
-        stage.write("metrics.json", |w| write_json(w, &doc))?;
+        (Some(doc), Some(sw))
+    } else {
+        (None, None)
+    };
+    if let Some(doc) = &doc {
+        stage.write("metrics.json", |w| write_json(w, doc))?;
+    }
+    if a.report {
+        let input = ReportInput {
+            title: format!("fellegi link: {}", resolved.name),
+            model: &model,
+            params: &fitted.params,
+            comparer: &comparer,
+            ds: &ds,
+            pairs: &pairs,
+            threshold: a.threshold,
+            metrics: doc.as_ref(),
+            sweep: sw.as_ref(),
+            review: 25,
+        };
+        let html = render_html(&input);
+        stage.write("report.html", |w| w.write_all(html.as_bytes()))?;
     }
     let written = stage.commit()?;
 

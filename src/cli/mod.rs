@@ -5,6 +5,7 @@ mod common;
 mod config;
 mod datasets;
 mod evaluate;
+mod explain;
 mod generate;
 mod link;
 mod predict;
@@ -30,6 +31,8 @@ enum Command {
     Predict(predict::Args),
     /// Cluster scored pairs at a threshold and write clusters.csv.
     Cluster(cluster::Args),
+    /// Explain one pair's match weight, term by term.
+    Explain(explain::Args),
     /// Evaluate a pairs.csv against the truth or clerical labels.
     Evaluate(evaluate::Args),
     /// Generate synthetic records with known truth.
@@ -56,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config { command } => config::run(command),
         Command::Generate(a) => generate::run(a),
         Command::Evaluate(a) => evaluate::run(a),
+        Command::Explain(a) => explain::run(a),
         Command::Datasets { command } => datasets::run(command),
     }
 }
