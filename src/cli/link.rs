@@ -14,7 +14,8 @@ use fellegi::eval::curves::{estimated_errors, f_beta, sweep};
 use fellegi::model::weight_of_probability;
 use fellegi::output::{Staged, write_clusters, write_json, write_pairs};
 use fellegi::pipeline;
-use fellegi::report::{ReportInput, render_html};
+use fellegi::plot::Format;
+use fellegi::report::{ReportInput, charts, render_html};
 use fellegi::settings::LinkType;
 
 use super::common::{InputArgs, RunArgs, check_probability, load_settings, thousands};
@@ -33,6 +34,9 @@ pub struct Args {
     /// Match threshold on the match probability, for clusters and metrics.
     #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
     threshold: f64,
+    /// The match threshold as a match weight (log2 odds) instead; overrides --threshold.
+    #[arg(long, allow_negative_numbers = true)]
+    threshold_weight: Option<f64>,
     /// Link each record to at most one record of the other source before clustering and
     /// evaluation (link with two inputs only): greedy or optimal (maximum total weight).
     #[arg(long, value_enum)]
@@ -55,8 +59,9 @@ pub struct Args {
         allow_negative_numbers = true
     )]
     fs_weights: Option<Vec<f64>>,
-    /// Also write report.html: one self-contained page with the settings, parameters, charts,
-    /// metrics and a review list of the most uncertain pairs.
+    /// Also write report.html (one self-contained page with the settings, parameters, charts,
+    /// metrics and a review list of the most uncertain pairs) and every chart as SVG and PNG
+    /// under charts/.
     #[arg(long)]
     report: bool,
     /// Write pairs with at least this match probability to pairs.csv.
@@ -66,7 +71,13 @@ pub struct Args {
     run: RunArgs,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
+pub fn run(mut a: Args) -> anyhow::Result<()> {
+    if let Some(w) = a.threshold_weight {
+        if !w.is_finite() {
+            bail!("--threshold-weight must be a finite number, got {w}");
+        }
+        a.threshold = fellegi::model::probability(w);
+    }
     check_probability("--threshold", a.threshold)?;
     check_probability("--min-probability", a.min_probability)?;
     if a.min_probability > a.threshold {
@@ -286,6 +297,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         };
         let html = render_html(&input);
         stage.write("report.html", |w| w.write_all(html.as_bytes()))?;
+        let mut chart_stage = Staged::new(&out.join("charts"))?;
+        for (name, chart) in charts(&input) {
+            for fmt in [Format::Svg, Format::Png] {
+                match chart.render(fmt) {
+                    Ok(bytes) => {
+                        let ext = if fmt == Format::Svg { "svg" } else { "png" };
+                        chart_stage.write(&format!("{name}.{ext}"), |w| w.write_all(&bytes))?;
+                    }
+                    Err(e) => eprintln!("note: chart {name} not drawn: {e}"),
+                }
+            }
+        }
+        chart_stage.commit()?;
     }
     let written = stage.commit()?;
 

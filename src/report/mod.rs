@@ -93,6 +93,112 @@ pub fn waterfall(input: &ReportInput<'_>, i: usize) -> Waterfall {
     }
 }
 
+/// The report's charts, each with a file-friendly name, in report order.
+pub fn charts(input: &ReportInput<'_>) -> Vec<(&'static str, Chart)> {
+    let ds = input.ds;
+    let pairs = input.pairs;
+    let fit = input.model.fit.as_ref();
+    let mut out: Vec<(&'static str, Chart)> = Vec::new();
+    let names: Vec<String> = input
+        .comparer
+        .comparisons
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let mp = ModelParams::from_fs(input.params, &names, &level_labels(input.model));
+    out.push(("match_weights", ChartData::MatchWeights(mp.clone()).into()));
+    out.push(("m_u", ChartData::MU(mp).into()));
+    if let Some(f) = fit {
+        let sessions = f
+            .sessions
+            .iter()
+            .map(|s| EmSession {
+                name: s.blocking.clone(),
+                steps: s
+                    .trace
+                    .iter()
+                    .map(|t| EmStep {
+                        log_likelihood: t.log_likelihood,
+                        lambda: t.lambda,
+                    })
+                    .collect(),
+            })
+            .collect();
+        out.push(("em_trace", ChartData::EmTrace(sessions).into()));
+    }
+    let truth = ds.truth.as_deref();
+    let is_true = |i: usize| {
+        truth.is_some_and(|t| {
+            let (a, b) = (t[pairs.left[i] as usize], t[pairs.right[i] as usize]);
+            a != MISSING && a == b
+        })
+    };
+    let (mut matches, mut non) = (Vec::new(), Vec::new());
+    for i in 0..pairs.len() {
+        if truth.is_none() || !is_true(i) {
+            non.push(pairs.weight[i]);
+        } else {
+            matches.push(pairs.weight[i]);
+        }
+    }
+    let thr_w = crate::model::weight_of_probability(input.threshold.clamp(1e-12, 1.0 - 1e-12));
+    out.push((
+        "match_weight_histogram",
+        Chart::from(ChartData::WeightHistogram(WeightHistogram {
+            matches,
+            non_matches: non,
+            threshold: Some(thr_w),
+            bin_width: None,
+            log_y: true,
+        }))
+        .title(if truth.is_some() {
+            "Match weights of the pairs written, by truth"
+        } else {
+            "Match weights of the pairs written (no truth: all shown as one series)"
+        }),
+    ));
+    if let Some(s) = input.sweep {
+        let pr: Vec<PrPoint> = s
+            .points
+            .iter()
+            .map(|p| PrPoint {
+                threshold: p.threshold,
+                precision: p.precision,
+                recall: p.recall,
+            })
+            .collect();
+        out.push(("pr_curve", ChartData::PrCurve(pr.clone()).into()));
+        out.push((
+            "precision_recall_vs_threshold",
+            ChartData::ThresholdSweep(pr).into(),
+        ));
+        let roc: Vec<RocPoint> = s
+            .points
+            .iter()
+            .map(|p| RocPoint {
+                fpr: p.fpr,
+                tpr: p.recall,
+            })
+            .collect();
+        out.push(("roc_curve", ChartData::RocCurve(roc).into()));
+    }
+    let rules: Vec<RuleCount> = input
+        .model
+        .blocking
+        .iter()
+        .zip(&pairs.candidates_per_rule)
+        .map(|(b, &n)| RuleCount {
+            rule: b.describe(),
+            pairs: n,
+        })
+        .collect();
+    out.push((
+        "blocking_rule_counts",
+        ChartData::BlockingRules { rules, log_x: true }.into(),
+    ));
+    out
+}
+
 fn chart_svg(out: &mut String, chart: Chart) {
     match chart.to_svg() {
         Ok(svg) => {
@@ -251,35 +357,16 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
     }
 
     // Charts.
+    let charts = charts(input);
+    let mut it = charts.into_iter();
     let _ = writeln!(h, "<h2>The model</h2>");
-    let names: Vec<String> = input
-        .comparer
-        .comparisons
-        .iter()
-        .map(|c| c.name.clone())
-        .collect();
-    let mp = ModelParams::from_fs(input.params, &names, &level_labels(input.model));
-    chart_svg(&mut h, ChartData::MatchWeights(mp.clone()).into());
-    chart_svg(&mut h, ChartData::MU(mp).into());
-    if let Some(f) = fit {
-        let sessions = f
-            .sessions
-            .iter()
-            .map(|s| EmSession {
-                name: s.blocking.clone(),
-                steps: s
-                    .trace
-                    .iter()
-                    .map(|t| EmStep {
-                        log_likelihood: t.log_likelihood,
-                        lambda: t.lambda,
-                    })
-                    .collect(),
-            })
-            .collect();
-        chart_svg(&mut h, ChartData::EmTrace(sessions).into());
+    for (name, chart) in it.by_ref() {
+        let scores = name == "match_weight_histogram";
+        if scores {
+            let _ = writeln!(h, "<h2>Scores</h2>");
+        }
+        chart_svg(&mut h, chart);
     }
-    let _ = writeln!(h, "<h2>Scores</h2>");
     let truth = ds.truth.as_deref();
     let is_true = |i: usize| {
         truth.is_some_and(|t| {
@@ -287,66 +374,6 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
             a != MISSING && a == b
         })
     };
-    let (mut matches, mut non) = (Vec::new(), Vec::new());
-    for i in 0..pairs.len() {
-        if truth.is_none() || !is_true(i) {
-            non.push(pairs.weight[i]);
-        } else {
-            matches.push(pairs.weight[i]);
-        }
-    }
-    let thr_w = crate::model::weight_of_probability(input.threshold.clamp(1e-12, 1.0 - 1e-12));
-    chart_svg(
-        &mut h,
-        Chart::from(ChartData::WeightHistogram(WeightHistogram {
-            matches,
-            non_matches: non,
-            threshold: Some(thr_w),
-            bin_width: None,
-            log_y: true,
-        }))
-        .title(if truth.is_some() {
-            "Match weights of the pairs written, by truth"
-        } else {
-            "Match weights of the pairs written (no truth: all shown as one series)"
-        }),
-    );
-    if let Some(s) = input.sweep {
-        let pr: Vec<PrPoint> = s
-            .points
-            .iter()
-            .map(|p| PrPoint {
-                threshold: p.threshold,
-                precision: p.precision,
-                recall: p.recall,
-            })
-            .collect();
-        chart_svg(&mut h, ChartData::PrCurve(pr.clone()).into());
-        chart_svg(&mut h, ChartData::ThresholdSweep(pr).into());
-        let roc: Vec<RocPoint> = s
-            .points
-            .iter()
-            .map(|p| RocPoint {
-                fpr: p.fpr,
-                tpr: p.recall,
-            })
-            .collect();
-        chart_svg(&mut h, ChartData::RocCurve(roc).into());
-    }
-    let rules: Vec<RuleCount> = input
-        .model
-        .blocking
-        .iter()
-        .zip(&pairs.candidates_per_rule)
-        .map(|(b, &n)| RuleCount {
-            rule: b.describe(),
-            pairs: n,
-        })
-        .collect();
-    chart_svg(
-        &mut h,
-        ChartData::BlockingRules { rules, log_x: true }.into(),
-    );
 
     // Parameters table.
     let _ = writeln!(
