@@ -181,3 +181,71 @@ pub fn write_json<T: serde::Serialize>(w: &mut dyn Write, v: &T) -> std::io::Res
     serde_json::to_writer_pretty(&mut *w, v).map_err(std::io::Error::other)?;
     w.write_all(b"\n")
 }
+
+/// One row of a pairs.csv, as `fellegi cluster` and `fellegi evaluate` read it back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairRecord {
+    /// Left record (source, id).
+    pub left: (String, String),
+    /// Right record (source, id).
+    pub right: (String, String),
+    /// Its match probability, in [0, 1].
+    pub probability: f64,
+}
+
+/// Reads a pairs.csv written by fellegi (only the id, source and probability columns).
+///
+/// # Errors
+/// [`crate::Error::Io`] if unreadable; [`crate::Error::Csv`] naming the line for a missing
+/// column, a malformed row or a probability that is not a number in [0, 1].
+pub fn read_pairs(path: &Path) -> crate::Result<Vec<PairRecord>> {
+    let csv_err = |line: u64, message: String| crate::Error::Csv {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut rdr = csv::Reader::from_reader(std::io::BufReader::new(file));
+    let header = rdr
+        .headers()
+        .map_err(|e| csv_err(1, e.to_string()))?
+        .clone();
+    let col = |n: &str| -> crate::Result<usize> {
+        header.iter().position(|h| h == n).ok_or_else(|| {
+            csv_err(
+                1,
+                format!("no column `{n}`; expected a pairs.csv written by fellegi"),
+            )
+        })
+    };
+    let (il, sl, ir, sr, pc) = (
+        col("id_l")?,
+        col("source_l")?,
+        col("id_r")?,
+        col("source_r")?,
+        col("match_probability")?,
+    );
+    let mut out = Vec::new();
+    for (n, rec) in rdr.records().enumerate() {
+        let line = n as u64 + 2;
+        let rec = rec.map_err(|e| csv_err(line, format!("malformed row: {e}")))?;
+        let p: f64 = rec[pc].parse().map_err(|_| {
+            csv_err(
+                line,
+                format!("match_probability `{}` is not a number", &rec[pc]),
+            )
+        })?;
+        if !(0.0..=1.0).contains(&p) {
+            return Err(csv_err(
+                line,
+                format!("match_probability {p} is outside [0, 1]"),
+            ));
+        }
+        out.push(PairRecord {
+            left: (rec[sl].to_string(), rec[il].to_string()),
+            right: (rec[sr].to_string(), rec[ir].to_string()),
+            probability: p,
+        });
+    }
+    Ok(out)
+}

@@ -3,9 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
 use fellegi::cluster::connected_components;
-use fellegi::output::Staged;
+use fellegi::output::{Staged, read_pairs};
 
 use super::common::check_probability;
 
@@ -25,57 +24,24 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     check_probability("--threshold", a.threshold)?;
-    let mut rdr = csv::Reader::from_path(&a.pairs)
-        .with_context(|| format!("{}: cannot open", a.pairs.display()))?;
-    let header = rdr
-        .headers()
-        .with_context(|| format!("{}: no header", a.pairs.display()))?
-        .clone();
-    let col = |n: &str| -> anyhow::Result<usize> {
-        header.iter().position(|h| h == n).with_context(|| {
-            format!(
-                "{}: no column `{n}`; expected a pairs.csv written by fellegi",
-                a.pairs.display()
-            )
-        })
-    };
-    let (il, sl, ir, sr, pc) = (
-        col("id_l")?,
-        col("source_l")?,
-        col("id_r")?,
-        col("source_r")?,
-        col("match_probability")?,
-    );
+    let pairs = read_pairs(&a.pairs)?;
     // Records keyed by (source, id), numbered in order of first appearance.
     let mut index: BTreeMap<(String, String), u32> = BTreeMap::new();
     let mut keys: Vec<(String, String)> = Vec::new();
     let mut edges = Vec::new();
-    let mut intern = |s: &str, i: &str, keys: &mut Vec<(String, String)>| -> u32 {
-        let k = (s.to_string(), i.to_string());
-        if let Some(&v) = index.get(&k) {
+    let mut intern = |k: &(String, String), keys: &mut Vec<(String, String)>| -> u32 {
+        if let Some(&v) = index.get(k) {
             return v;
         }
         let v = keys.len() as u32;
         index.insert(k.clone(), v);
-        keys.push(k);
+        keys.push(k.clone());
         v
     };
-    for (n, rec) in rdr.records().enumerate() {
-        let line = n + 2;
-        let rec = rec.with_context(|| format!("{}:{line}: malformed row", a.pairs.display()))?;
-        let p: f64 = rec[pc].parse().with_context(|| {
-            format!(
-                "{}:{line}: match_probability `{}` is not a number",
-                a.pairs.display(),
-                &rec[pc]
-            )
-        })?;
-        if p.is_nan() {
-            bail!("{}:{line}: match_probability is NaN", a.pairs.display());
-        }
-        let l = intern(&rec[sl], &rec[il], &mut keys);
-        let r = intern(&rec[sr], &rec[ir], &mut keys);
-        if p >= a.threshold {
+    for p in &pairs {
+        let l = intern(&p.left, &mut keys);
+        let r = intern(&p.right, &mut keys);
+        if p.probability >= a.threshold {
             edges.push((l, r));
         }
     }

@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use fellegi::block::total_pairs;
 use fellegi::cluster::connected_components;
 use fellegi::data::{InputSpec, MISSING, read_csv_files};
 use fellegi::eval::clusters::cluster_metrics;
 use fellegi::eval::curves::{estimated_errors, f_beta, sweep};
 use fellegi::eval::{self, PairwiseMetrics};
-use fellegi::output::{Staged, write_json};
+use fellegi::output::{PairRecord, Staged, read_pairs, write_json};
 use fellegi::progress::Progress;
 use fellegi::settings::LinkType;
 
@@ -57,61 +57,6 @@ fn parse_link_type(s: &str) -> Result<LinkType, String> {
 
 /// A record's (source, id).
 type RecordKey = (String, String);
-
-/// One row of pairs.csv.
-struct PairRow {
-    left: RecordKey,
-    right: RecordKey,
-    probability: f64,
-}
-
-fn read_pairs(path: &Path) -> anyhow::Result<Vec<PairRow>> {
-    let mut rdr =
-        csv::Reader::from_path(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let header = rdr
-        .headers()
-        .with_context(|| format!("{}: no header", path.display()))?
-        .clone();
-    let col = |n: &str| -> anyhow::Result<usize> {
-        header.iter().position(|h| h == n).with_context(|| {
-            format!(
-                "{}: no column `{n}`; expected a pairs.csv written by fellegi",
-                path.display()
-            )
-        })
-    };
-    let (il, sl, ir, sr, pc) = (
-        col("id_l")?,
-        col("source_l")?,
-        col("id_r")?,
-        col("source_r")?,
-        col("match_probability")?,
-    );
-    let mut out = Vec::new();
-    for (n, rec) in rdr.records().enumerate() {
-        let line = n + 2;
-        let rec = rec.with_context(|| format!("{}:{line}: malformed row", path.display()))?;
-        let p: f64 = rec[pc].parse().with_context(|| {
-            format!(
-                "{}:{line}: match_probability `{}` is not a number",
-                path.display(),
-                &rec[pc]
-            )
-        })?;
-        if !(0.0..=1.0).contains(&p) {
-            bail!(
-                "{}:{line}: match_probability {p} is outside [0, 1]",
-                path.display()
-            );
-        }
-        out.push(PairRow {
-            left: (rec[sl].to_string(), rec[il].to_string()),
-            right: (rec[sr].to_string(), rec[ir].to_string()),
-            probability: p,
-        });
-    }
-    Ok(out)
-}
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     check_probability("--threshold", a.threshold)?;
@@ -235,7 +180,7 @@ fn fdr(m: &PairwiseMetrics) -> f64 {
 fn evaluate_labels(
     a: &Args,
     labels: &Path,
-    pairs: &[PairRow],
+    pairs: &[PairRecord],
 ) -> anyhow::Result<serde_json::Value> {
     let mut scores: BTreeMap<(RecordKey, RecordKey), f64> = BTreeMap::new();
     for p in pairs {

@@ -109,21 +109,37 @@ pub fn predict(
         })
         .collect();
     pb.finish_and_clear();
+    merge_units(
+        n_c,
+        blocker.rules.len(),
+        truth.is_some(),
+        units.iter().map(|u| u.rule).zip(parts),
+    )
+}
+
+/// Merges per-unit results, in unit order, into one [`ScoredPairs`], counting candidates (and
+/// true candidates) per rule.
+fn merge_units(
+    n_comparisons: usize,
+    n_rules: usize,
+    has_truth: bool,
+    parts: impl Iterator<Item = (u32, (ScoredPairs, u64))>,
+) -> ScoredPairs {
     let mut all = ScoredPairs {
-        n_comparisons: n_c,
-        candidates_per_rule: vec![0; blocker.rules.len()],
-        candidates_true: truth.map(|_| 0),
-        candidates_true_per_rule: truth.map(|_| vec![0; blocker.rules.len()]),
+        n_comparisons,
+        candidates_per_rule: vec![0; n_rules],
+        candidates_true: has_truth.then_some(0),
+        candidates_true_per_rule: has_truth.then(|| vec![0; n_rules]),
         ..Default::default()
     };
-    for (u, (p, n_true)) in units.iter().zip(parts) {
+    for (rule, (p, n_true)) in parts {
         all.candidates += p.candidates;
-        all.candidates_per_rule[u.rule as usize] += p.candidates;
+        all.candidates_per_rule[rule as usize] += p.candidates;
         if let Some(t) = all.candidates_true.as_mut() {
             *t += n_true;
         }
         if let Some(t) = all.candidates_true_per_rule.as_mut() {
-            t[u.rule as usize] += n_true;
+            t[rule as usize] += n_true;
         }
         all.left.extend(p.left);
         all.right.extend(p.right);
@@ -182,27 +198,10 @@ pub fn predict_cached(
             )
         },
     );
-    let rules = cache.unit_rules();
-    let mut all = ScoredPairs {
-        n_comparisons: n_c,
-        candidates_per_rule: cache.per_rule(),
-        candidates_true: truth.map(|_| 0),
-        candidates_true_per_rule: truth.map(|_| vec![0; cache.blocker.rules.len()]),
-        ..Default::default()
-    };
-    for (rule, (p, n_true)) in rules.into_iter().zip(parts) {
-        all.candidates += p.candidates;
-        if let Some(t) = all.candidates_true.as_mut() {
-            *t += n_true;
-        }
-        if let Some(t) = all.candidates_true_per_rule.as_mut() {
-            t[rule as usize] += n_true;
-        }
-        all.left.extend(p.left);
-        all.right.extend(p.right);
-        all.weight.extend(p.weight);
-        all.probability.extend(p.probability);
-        all.levels.extend(p.levels);
-    }
-    all
+    merge_units(
+        n_c,
+        cache.blocker.rules.len(),
+        truth.is_some(),
+        cache.unit_rules().into_iter().zip(parts),
+    )
 }
