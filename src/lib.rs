@@ -37,6 +37,7 @@ pub mod compare;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod experiment;
 pub mod model;
 pub mod output;
 pub mod pipeline;

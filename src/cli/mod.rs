@@ -5,9 +5,11 @@ mod common;
 mod config;
 mod datasets;
 mod evaluate;
+mod experiment;
 mod explain;
 mod generate;
 mod link;
+mod paper;
 mod predict;
 mod train;
 
@@ -42,6 +44,16 @@ enum Command {
         #[command(subcommand)]
         command: datasets::Command,
     },
+    /// Run experiments and report their status.
+    Experiment {
+        #[command(subcommand)]
+        command: experiment::Command,
+    },
+    /// Build the paper's tables and constants from committed results.
+    Paper {
+        #[command(subcommand)]
+        command: paper::Command,
+    },
     /// Settings tools.
     Config {
         #[command(subcommand)]
@@ -60,6 +72,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(a) => generate::run(a),
         Command::Evaluate(a) => evaluate::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Experiment { command } => experiment::run(command),
+        Command::Paper { command } => paper::run(command),
         Command::Datasets { command } => datasets::run(command),
     }
 }
