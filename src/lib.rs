@@ -35,6 +35,7 @@ pub mod clean;
 pub mod cluster;
 pub mod compare;
 pub mod data;
+pub mod doc;
 pub mod error;
 pub mod eval;
 pub mod experiment;

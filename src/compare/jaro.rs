@@ -241,7 +241,7 @@ pub fn jaro_winkler_at_least(
 /// Upper bound `U` on the number of matching characters.
 #[inline]
 /// A lower bound on the Levenshtein distance from the character histograms: with at most
-/// U = Σ_c min(count_a[c], count_b[c]) characters aligned unchanged, an alignment needs at least
+/// U = Σ_c min(count_a(c), count_b(c)) characters aligned unchanged, an alignment needs at least
 /// max(|a|, |b|) − U edits. Merged histogram buckets only raise U, so the bound stays valid.
 pub fn levenshtein_lower_bound(a: &StrProfile, b: &StrProfile) -> usize {
     let u = common_upper(a, b);

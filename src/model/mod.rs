@@ -32,9 +32,9 @@ pub const PROB_FLOOR: f64 = 1e-12;
 pub struct FsParams {
     /// Prior probability that a random admissible pair is a match.
     pub lambda: f64,
-    /// m[c][l] = P(level l of comparison c | match).
+    /// `m[c][l]` = P(level l of comparison c | match).
     pub m: Vec<Vec<f64>>,
-    /// u[c][l] = P(level l of comparison c | non-match).
+    /// `u[c][l]` = P(level l of comparison c | non-match).
     pub u: Vec<Vec<f64>>,
     /// Index of each comparison's null level.
     pub null_level: Vec<Option<usize>>,

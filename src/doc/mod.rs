@@ -1,0 +1,7 @@
+//! Documentation-only modules: the theory behind fellegi, notes for users coming from Splink and
+//! fastLink, and a glossary that maps fellegi's terms and units onto theirs.
+
+pub mod for_fastlink_users;
+pub mod for_splink_users;
+pub mod glossary;
+pub mod theory;
