@@ -38,6 +38,7 @@ pub mod data;
 pub mod doc;
 pub mod error;
 pub mod eval;
+pub mod exhaustive;
 pub mod experiment;
 pub mod model;
 pub mod output;

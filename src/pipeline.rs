@@ -8,9 +8,10 @@ use crate::compare::Comparer;
 use crate::compare::candidates::CandidatePatterns;
 use crate::data::{Dataset, InputSpec, read_csv_files};
 use crate::error::{Error, Result};
+use crate::exhaustive::Exhaustive;
 use crate::model::FsParams;
 use crate::model::predict::{ScoredPairs, predict, predict_cached};
-use crate::model::train::{Fitted, train};
+use crate::model::train::{Fitted, train, train_with};
 use crate::progress::Progress;
 use crate::settings::{LinkType, Settings};
 
@@ -54,6 +55,22 @@ pub fn fit(
     seed: u64,
     progress: &Progress,
 ) -> Result<(Settings, Fitted)> {
+    if settings.exhaustive {
+        let comparer = Comparer::new(&settings.comparisons, ds)?;
+        let ex = Exhaustive::build(
+            ds,
+            &comparer,
+            settings.link_type,
+            Some(&settings.comparisons),
+            progress,
+        )?;
+        let counts = ex.counts(progress)?;
+        let fitted = train_with(settings, ds, &comparer, seed, progress, None, Some(&counts))?;
+        let mut model = settings.clone();
+        fitted.params.write_into(&mut model);
+        model.fit = Some(fitted.fit.clone());
+        return Ok((model, fitted));
+    }
     let comparer = Comparer::new(&settings.comparisons, ds)?;
     let fitted = train(settings, ds, &comparer, seed, progress, None)?;
     let mut model = settings.clone();
@@ -74,6 +91,25 @@ pub fn score(
     progress: &Progress,
 ) -> Result<(Comparer, ScoredPairs)> {
     let params = FsParams::from_settings(model, origin)?;
+    if model.exhaustive {
+        let comparer = Comparer::new(&model.comparisons, ds)?;
+        let pairs = {
+            let ex = Exhaustive::build(
+                ds,
+                &comparer,
+                model.link_type,
+                Some(&model.comparisons),
+                progress,
+            )?;
+            let counts = ex.counts(progress)?;
+            let (pairs, notes) = ex.score(&counts, &params, min_probability, progress);
+            for n in notes {
+                eprintln!("note: {n}");
+            }
+            pairs
+        };
+        return Ok((comparer, pairs));
+    }
     if model.blocking.is_empty() {
         return Err(Error::settings(
             origin,
@@ -103,6 +139,11 @@ pub fn link(
     min_probability: f64,
     progress: &Progress,
 ) -> Result<(Settings, Fitted, Comparer, ScoredPairs)> {
+    if settings.exhaustive {
+        let (model, fitted, comparer, pairs, _notes) =
+            link_exhaustive(settings, ds, seed, min_probability, progress)?;
+        return Ok((model, fitted, comparer, pairs));
+    }
     if settings.blocking.is_empty() {
         return Err(Error::settings(
             "settings",
@@ -148,4 +189,42 @@ pub fn link(
     let pairs = predict_cached(ds, &cache, &fitted.params, min_probability);
     progress.phase("score", t);
     Ok((model, fitted, comparer, pairs))
+}
+
+/// Exhaustive linkage (no blocking): exact pattern counts over every admissible pair, EM on them
+/// (the default EM session runs on all pairs), then the pairs whose pattern reaches
+/// `min_probability`, ordered by (left, right). Also returns notes for the user (e.g. when a
+/// pattern without agreement on any sparse comparison reaches `min_probability`).
+///
+/// # Errors
+/// As [`Exhaustive::build`] and [`train_with`].
+pub fn link_exhaustive(
+    settings: &Settings,
+    ds: &Dataset,
+    seed: u64,
+    min_probability: f64,
+    progress: &Progress,
+) -> Result<(Settings, Fitted, Comparer, ScoredPairs, Vec<String>)> {
+    let t = std::time::Instant::now();
+    let comparer = Comparer::new(&settings.comparisons, ds)?;
+    progress.phase("compile comparisons", t);
+    let (fitted, pairs, notes) = {
+        let ex = Exhaustive::build(
+            ds,
+            &comparer,
+            settings.link_type,
+            Some(&settings.comparisons),
+            progress,
+        )?;
+        let counts = ex.counts(progress)?;
+        let t = std::time::Instant::now();
+        let fitted = train_with(settings, ds, &comparer, seed, progress, None, Some(&counts))?;
+        progress.phase("train", t);
+        let (pairs, notes) = ex.score(&counts, &fitted.params, min_probability, progress);
+        (fitted, pairs, notes)
+    };
+    let mut model = settings.clone();
+    fitted.params.write_into(&mut model);
+    model.fit = Some(fitted.fit.clone());
+    Ok((model, fitted, comparer, pairs, notes))
 }

@@ -100,6 +100,10 @@ pub struct Settings {
     /// Blocking rules for prediction; candidate pairs are their union, without duplicates.
     #[serde(default, rename = "blocking")]
     pub blocking: Vec<BlockingRule>,
+    /// Exhaustive linkage: count and score every admissible pair exactly, without blocking
+    /// (see [`crate::exhaustive`]); `[[blocking]]` rules are then not needed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exhaustive: bool,
     /// The training plan (λ, u, EM sessions).
     #[serde(default)]
     pub training: Training,

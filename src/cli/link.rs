@@ -64,6 +64,14 @@ pub struct Args {
     /// under charts/.
     #[arg(long)]
     report: bool,
+    /// Exhaustive linkage: no blocking; every admissible pair is counted exactly (without
+    /// enumerating them all) for training, and the pairs whose pattern reaches
+    /// --min-probability are written (same as `exhaustive = true` in the settings). With
+    /// `u = { random_pairs = 0 }` and no `lambda` in the settings, u and λ come from EM over all
+    /// pairs as in fastLink; `--exhaustive --threshold 0.85 --one-to-one greedy` reproduces
+    /// fastLink's defaults (threshold.match = 0.85, dedupe.matches = TRUE).
+    #[arg(long)]
+    exhaustive: bool,
     /// Write pairs with at least this match probability to pairs.csv.
     #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     min_probability: f64,
@@ -102,7 +110,10 @@ pub fn run(mut a: Args) -> anyhow::Result<()> {
     let progress = a.run.setup()?;
     let t0 = Instant::now();
     let resolved = a.input.resolve()?;
-    let settings = load_settings(a.settings.as_ref(), &resolved)?;
+    let mut settings = load_settings(a.settings.as_ref(), &resolved)?;
+    if a.exhaustive {
+        settings.exhaustive = true;
+    }
     let out = a
         .out
         .clone()
@@ -115,8 +126,16 @@ pub fn run(mut a: Args) -> anyhow::Result<()> {
     let t_load = t0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
-    let (model, fitted, comparer, pairs) =
-        pipeline::link(&settings, &ds, a.run.seed, a.min_probability, &progress)?;
+    let (model, fitted, comparer, pairs) = if settings.exhaustive {
+        let (model, fitted, comparer, pairs, notes) =
+            pipeline::link_exhaustive(&settings, &ds, a.run.seed, a.min_probability, &progress)?;
+        for n in notes {
+            eprintln!("note: {n}");
+        }
+        (model, fitted, comparer, pairs)
+    } else {
+        pipeline::link(&settings, &ds, a.run.seed, a.min_probability, &progress)?
+    };
     let t_model = t1.elapsed().as_secs_f64();
 
     let t3 = Instant::now();
@@ -181,7 +200,11 @@ pub fn run(mut a: Args) -> anyhow::Result<()> {
             .map(|i| (pairs.probability[i], is_true(i)))
             .collect();
         let sw = sweep(&scored, tp_all, total);
-        let rule_names: Vec<String> = model.blocking.iter().map(|b| b.describe()).collect();
+        let rule_names: Vec<String> = if model.exhaustive {
+            vec!["all pairs (exhaustive)".to_string()]
+        } else {
+            model.blocking.iter().map(|b| b.describe()).collect()
+        };
         let blocking = eval::blocking_metrics(
             &rule_names,
             &pairs.candidates_per_rule,

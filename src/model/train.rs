@@ -232,6 +232,24 @@ pub fn train(
     progress: &Progress,
     cache: Option<&CandidatePatterns>,
 ) -> Result<Fitted> {
+    train_with(settings, ds, comparer, seed, progress, cache, None)
+}
+
+/// As [`train`], with the exact pattern counts of every admissible pair (`all_pairs`, from
+/// [`crate::exhaustive`]): an EM session without its own blocking rule then runs on all pairs
+/// (the prediction candidates of exhaustive linkage), so λ from it needs no scaling.
+///
+/// # Errors
+/// As [`train`].
+pub fn train_with(
+    settings: &Settings,
+    ds: &Dataset,
+    comparer: &Comparer,
+    seed: u64,
+    progress: &Progress,
+    cache: Option<&CandidatePatterns>,
+    all_pairs: Option<&PatternCounts>,
+) -> Result<Fitted> {
     let t = &settings.training;
     let link_type = settings.link_type;
     let total = total_pairs(link_type, &ds.source_sizes());
@@ -337,6 +355,9 @@ pub fn train(
                     .join(" & "),
                 columns_of(keys),
             ),
+            None if all_pairs.is_some() => {
+                (Vec::new(), "all pairs (exhaustive)".to_string(), Vec::new())
+            }
             None => {
                 if prediction_rules.is_empty() {
                     return Err(Error::settings(
@@ -358,6 +379,7 @@ pub fn train(
             .map(|c| !fixed_cols.contains(&c.column.as_str()))
             .collect();
         let counts = match (cache, &s.blocking) {
+            (_, None) if all_pairs.is_some() => all_pairs.cloned().unwrap_or_default(),
             (Some(c), None) => c.counts(),
             (Some(c), Some(keys)) if c.covers(&prediction_rules, keys) => {
                 c.counts_within(&crate::block::RuleIndex::build(ds, keys)?)
@@ -415,8 +437,11 @@ pub fn train(
         if s.blocking.is_none() && lambda.is_none() {
             let l = (res.params.lambda * pairs as f64 / total as f64).clamp(super::PROB_FLOOR, 0.5);
             lambda = Some(l);
-            lambda_method =
-                format!("EM on the prediction candidates: {pairs} pairs, scaled to all {total}");
+            lambda_method = if all_pairs.is_some() {
+                format!("EM on all {total} admissible pairs (exhaustive)")
+            } else {
+                format!("EM on the prediction candidates: {pairs} pairs, scaled to all {total}")
+            };
         }
         fits.push(SessionFit {
             blocking: label,

@@ -1,0 +1,402 @@
+//! Exhaustive linkage (no blocking): exact pattern counts equal brute-force enumeration of every
+//! admissible pair, for link, dedupe and link_and_dedupe; pruned agreement lists equal unpruned
+//! ones; models fitted from exhaustive counts equal those fitted from brute-force counts; and an
+//! end-to-end `link --exhaustive` run.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use fellegi::block::total_pairs;
+use fellegi::compare::Comparer;
+use fellegi::exhaustive::{
+    Exhaustive, agreement_list, agreement_list_unpruned, brute_force_counts, exhaustive_counts,
+};
+use fellegi::model::train::train_with;
+use fellegi::pipeline;
+use fellegi::progress::Progress;
+use fellegi::settings::{LinkType, Settings};
+
+mod common;
+
+/// A tiny portable generator (SplitMix64).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const SYL: [&str; 16] = [
+    "an", "be", "cor", "da", "el", "fin", "gra", "ha", "is", "jo", "ka", "lu", "mar", "ne", "or",
+    "pe",
+];
+
+fn word(rng: &mut Rng, parts: u64) -> String {
+    (0..parts)
+        .map(|_| SYL[rng.below(16) as usize])
+        .collect::<String>()
+        .to_uppercase()
+}
+
+fn typo(rng: &mut Rng, s: &str) -> String {
+    let mut c: Vec<char> = s.chars().collect();
+    if c.is_empty() {
+        return s.to_string();
+    }
+    let i = rng.below(c.len() as u64) as usize;
+    match rng.below(3) {
+        0 if c.len() > 1 => {
+            c.remove(i);
+        }
+        1 => c.insert(i, (b'A' + rng.below(26) as u8) as char),
+        _ => c[i] = (b'A' + rng.below(26) as u8) as char,
+    }
+    c.into_iter().collect()
+}
+
+/// Entities with first/last name, birth year, house number and street; each record copies an
+/// entity with fields blanked (5%) or given a typo (10%).
+fn entities(rng: &mut Rng, n: usize) -> Vec<[String; 5]> {
+    let firsts: Vec<String> = (0..150).map(|_| word(rng, 2)).collect();
+    let lasts: Vec<String> = (0..1500).map(|_| word(rng, 3)).collect();
+    let streets: Vec<String> = (0..200).map(|_| format!("{} ST", word(rng, 2))).collect();
+    (0..n)
+        .map(|_| {
+            // Skewed choice: frequent names exist.
+            let f = (rng.below(150) * rng.below(150) / 150) as usize;
+            [
+                firsts[f].clone(),
+                lasts[rng.below(1500) as usize].clone(),
+                (1930 + rng.below(70)).to_string(),
+                (1 + rng.below(3000)).to_string(),
+                streets[rng.below(200) as usize].clone(),
+            ]
+        })
+        .collect()
+}
+
+fn record(rng: &mut Rng, e: &[String; 5]) -> Vec<String> {
+    e.iter()
+        .map(|v| {
+            let u = rng.below(100);
+            if u < 5 {
+                String::new()
+            } else if u < 15 {
+                typo(rng, v)
+            } else {
+                v.clone()
+            }
+        })
+        .collect()
+}
+
+/// Writes `sources` CSV files of `per_source` records each drawn from a shared pool of entities.
+fn generate(dir: &Path, sources: usize, per_source: usize, seed: u64) -> Vec<PathBuf> {
+    let mut rng = Rng(seed);
+    let ents = entities(&mut rng, per_source * 3 / 2);
+    (0..sources)
+        .map(|s| {
+            let p = dir.join(format!("src{s}.csv"));
+            let mut f = std::fs::File::create(&p).unwrap();
+            writeln!(
+                f,
+                "record_id,entity_id,first_name,last_name,birth_year,house_number,street_name"
+            )
+            .unwrap();
+            for i in 0..per_source {
+                let e = rng.below(ents.len() as u64) as usize;
+                let r = record(&mut rng, &ents[e]);
+                writeln!(f, "r{i},{e},{}", r.join(",")).unwrap();
+            }
+            p
+        })
+        .collect()
+}
+
+fn generated_settings(link_type: &str) -> Settings {
+    let text = format!(
+        r#"
+link_type = "{link_type}"
+exhaustive = true
+[training]
+u = {{ random_pairs = 0 }}
+[[comparison]]
+column = "first_name"
+use = "jaro_winkler_at_thresholds"
+thresholds = [0.94, 0.88]
+jaro_winkler = {{ boost_threshold = -1 }}
+[[comparison]]
+column = "last_name"
+use = "jaro_winkler_at_thresholds"
+thresholds = [0.94, 0.88]
+jaro_winkler = {{ boost_threshold = -1 }}
+[[comparison]]
+column = "birth_year"
+use = "exact_match"
+[[comparison]]
+column = "house_number"
+use = "levenshtein_at_thresholds"
+thresholds = [1]
+[[comparison]]
+column = "street_name"
+use = "jaro_winkler_at_thresholds"
+thresholds = [0.9]
+"#
+    );
+    Settings::from_toml(&text, "test")
+        .unwrap()
+        .expanded("test")
+        .unwrap()
+}
+
+fn check_counts(s: &Settings, paths: &[PathBuf]) {
+    let p = Progress::default();
+    let ds = pipeline::load(s, paths, &p).unwrap();
+    let comparer = Comparer::new(&s.comparisons, &ds).unwrap();
+    let brute = brute_force_counts(&ds, &comparer, s.link_type);
+    let total = total_pairs(s.link_type, &ds.source_sizes());
+    assert_eq!(brute.total() as u128, total);
+    let fast = exhaustive_counts(&ds, &comparer, s.link_type, &p).unwrap();
+    assert_eq!(fast, brute, "{:?}", s.link_type);
+    // All sparse, all dense, and the default split give the same counts.
+    for dense_max in [0, 200, usize::MAX] {
+        let ex = Exhaustive::build_with(
+            &ds,
+            &comparer,
+            s.link_type,
+            Some(&s.comparisons),
+            dense_max,
+            &p,
+        )
+        .unwrap();
+        let c = ex.counts(&p).unwrap();
+        assert_eq!(c, brute, "{:?} dense_max {dense_max}", s.link_type);
+        assert_eq!(c.total() as u128, total);
+    }
+}
+
+#[test]
+fn generated_counts_equal_brute_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let two = generate(dir.path(), 2, 1500, 11);
+    check_counts(&generated_settings("link"), &two);
+    let one = generate(&dir.path().join("."), 1, 1800, 12);
+    check_counts(&generated_settings("dedupe"), &one[..1]);
+    let sub = dir.path().join("three");
+    std::fs::create_dir_all(&sub).unwrap();
+    let three = generate(&sub, 3, 700, 13);
+    check_counts(&generated_settings("link_and_dedupe"), &three);
+    let mut s = generated_settings("link");
+    s.link_type = LinkType::Link;
+    check_counts(&s, &three);
+}
+
+fn febrl_heads(dir: &Path, n: usize) -> Vec<PathBuf> {
+    ["dataset4a.csv", "dataset4b.csv"]
+        .iter()
+        .map(|f| {
+            let text =
+                std::fs::read_to_string(common::repo(&format!("datasets/febrl/{f}"))).unwrap();
+            let head: Vec<&str> = text.lines().take(n + 1).collect();
+            let p = dir.join(f);
+            std::fs::write(&p, head.join("\n") + "\n").unwrap();
+            p
+        })
+        .collect()
+}
+
+fn febrl_settings() -> Settings {
+    let mut s = Settings::from_path(&common::repo("datasets/settings/febrl4.toml"))
+        .unwrap()
+        .expanded("febrl4.toml")
+        .unwrap();
+    s.exhaustive = true;
+    s
+}
+
+#[test]
+fn febrl_counts_equal_brute_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = febrl_heads(dir.path(), 1500);
+    check_counts(&febrl_settings(), &paths);
+}
+
+#[test]
+fn pruned_agreement_lists_equal_unpruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = generate(dir.path(), 2, 1500, 21);
+    let s = generated_settings("link");
+    let p = Progress::default();
+    let ds = pipeline::load(&s, &paths, &p).unwrap();
+    let comparer = Comparer::new(&s.comparisons, &ds).unwrap();
+    for (k, c) in comparer.comparisons.iter().enumerate() {
+        let jw = s.comparisons[k].jaro_winkler.unwrap_or_default();
+        let pruned = agreement_list(&ds, c, Some(&jw));
+        let plain = agreement_list_unpruned(&ds, c);
+        assert_eq!(pruned, plain, "comparison {}", c.name);
+        assert!(!pruned.is_empty());
+    }
+}
+
+#[test]
+fn exhaustive_fit_equals_brute_force_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = generate(dir.path(), 2, 1500, 31);
+    let s = generated_settings("link");
+    let p = Progress::default();
+    let ds = pipeline::load(&s, &paths, &p).unwrap();
+    let (model, fitted) = pipeline::fit(&s, &ds, 5, &p).unwrap();
+    let comparer = Comparer::new(&s.comparisons, &ds).unwrap();
+    let brute = brute_force_counts(&ds, &comparer, s.link_type);
+    let f2 = train_with(&s, &ds, &comparer, 5, &p, None, Some(&brute)).unwrap();
+    let mut m2 = s.clone();
+    f2.params.write_into(&mut m2);
+    m2.fit = Some(f2.fit.clone());
+    assert_eq!(
+        serde_json::to_string(&model).unwrap(),
+        serde_json::to_string(&m2).unwrap()
+    );
+    assert_eq!(fitted.params.lambda.to_bits(), f2.params.lambda.to_bits());
+    assert!(fitted.fit.lambda_method.contains("exhaustive"));
+
+    // link_exhaustive gives the same model, and its pairs are exactly the admissible pairs
+    // whose probability reaches the minimum, in (left, right) order.
+    let (model3, _, cmp3, pairs, _) = pipeline::link_exhaustive(&s, &ds, 5, 0.2, &p).unwrap();
+    assert_eq!(
+        serde_json::to_string(&model).unwrap(),
+        serde_json::to_string(&model3).unwrap()
+    );
+    let weights = fitted.params.level_weights();
+    let prior = fitted.params.prior_weight();
+    let mut want = Vec::new();
+    let mut lv = vec![0u8; cmp3.len()];
+    for l in 0..ds.len() as u32 {
+        for r in l + 1..ds.len() as u32 {
+            if ds.source_of[l as usize] == ds.source_of[r as usize] {
+                continue;
+            }
+            cmp3.vector(&ds, l, r, &mut lv);
+            let w = fellegi::model::predict::pattern_weight(prior, &weights, &lv);
+            if fellegi::model::probability(w) >= 0.2 {
+                want.push((l, r));
+            }
+        }
+    }
+    let got: Vec<(u32, u32)> = pairs
+        .left
+        .iter()
+        .copied()
+        .zip(pairs.right.iter().copied())
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(
+        pairs.candidates as u128,
+        total_pairs(s.link_type, &ds.source_sizes())
+    );
+}
+
+#[test]
+fn bulk_pattern_pairs_are_streamed() {
+    // A very low minimum probability makes patterns without any sparse agreement qualify: their
+    // pairs must be written too, with a note.
+    let dir = tempfile::tempdir().unwrap();
+    let paths = generate(dir.path(), 2, 300, 41);
+    let s = generated_settings("link");
+    let p = Progress::default();
+    let ds = pipeline::load(&s, &paths, &p).unwrap();
+    let (_, fitted, cmp, pairs, notes) = pipeline::link_exhaustive(&s, &ds, 5, 0.0, &p).unwrap();
+    assert!(!notes.is_empty());
+    let total = total_pairs(s.link_type, &ds.source_sizes());
+    assert_eq!(pairs.len() as u128, total);
+    let mut lv = vec![0u8; cmp.len()];
+    let mut k = 0;
+    for l in 0..ds.len() as u32 {
+        for r in l + 1..ds.len() as u32 {
+            if ds.source_of[l as usize] == ds.source_of[r as usize] {
+                continue;
+            }
+            cmp.vector(&ds, l, r, &mut lv);
+            assert_eq!((pairs.left[k], pairs.right[k]), (l, r));
+            assert_eq!(pairs.levels_of(k), &lv[..]);
+            k += 1;
+        }
+    }
+    let _ = fitted;
+}
+
+#[test]
+fn cli_link_exhaustive_on_febrl_heads() {
+    let wd = tempfile::tempdir().unwrap();
+    let paths = febrl_heads(wd.path(), 1000);
+    let settings = wd.path().join("s.toml");
+    std::fs::write(
+        &settings,
+        r#"
+link_type = "link"
+[training]
+u = { random_pairs = 0 }
+[[comparison]]
+column = "given_name"
+use = "jaro_winkler_at_thresholds"
+thresholds = [0.94, 0.88]
+jaro_winkler = { boost_threshold = -1 }
+[[comparison]]
+column = "surname"
+use = "jaro_winkler_at_thresholds"
+thresholds = [0.94, 0.88]
+jaro_winkler = { boost_threshold = -1 }
+[[comparison]]
+column = "date_of_birth"
+use = "levenshtein_at_thresholds"
+thresholds = [1]
+[[comparison]]
+column = "suburb"
+use = "jaro_winkler_at_thresholds"
+thresholds = [0.9]
+[[comparison]]
+column = "postcode"
+use = "exact_match"
+[[comparison]]
+column = "soc_sec_id"
+use = "levenshtein_at_thresholds"
+thresholds = [1]
+"#,
+    )
+    .unwrap();
+    let out = wd.path().join("out");
+    let o = std::process::Command::new(common::BIN)
+        .args([
+            "link",
+            "--exhaustive",
+            "-q",
+            "--threshold",
+            "0.85",
+            "--min-probability",
+            "0.5",
+        ])
+        .arg("--input")
+        .arg(&paths[0])
+        .arg("--input")
+        .arg(&paths[1])
+        .arg("--settings")
+        .arg(&settings)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let f1 = m["f1"].as_f64().unwrap();
+    assert!(f1 > 0.95, "F1 {f1}");
+    assert_eq!(m["candidate_pairs"].as_u64().unwrap(), 1_000_000);
+    let model = std::fs::read_to_string(out.join("model.json")).unwrap();
+    assert!(model.contains("\"exhaustive\": true"));
+}
