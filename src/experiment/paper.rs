@@ -177,7 +177,7 @@ pub fn build(experiments: &Path, results: &Path, out: &Path) -> Result<Vec<std::
                 e.task,
                 e.pointer,
                 e.value,
-                got.map_or("–".into(), |g| format!("{g:.6}")),
+                got.map_or("–".into(), |g| format!("{g}")),
                 e.tolerance,
                 match within {
                     Some(true) => "yes",
