@@ -66,17 +66,21 @@ pub fn fit(
         )?;
         let counts = ex.counts(progress)?;
         let fitted = train_with(settings, ds, &comparer, seed, progress, None, Some(&counts))?;
-        let mut model = settings.clone();
-        fitted.params.write_into(&mut model);
-        model.fit = Some(fitted.fit.clone());
+        let model = fitted_model(settings, &fitted);
         return Ok((model, fitted));
     }
     let comparer = Comparer::new(&settings.comparisons, ds)?;
     let fitted = train(settings, ds, &comparer, seed, progress, None)?;
+    let model = fitted_model(settings, &fitted);
+    Ok((model, fitted))
+}
+
+/// The fitted model: the settings with λ, m and u written in and the fit block attached.
+fn fitted_model(settings: &Settings, fitted: &Fitted) -> Settings {
     let mut model = settings.clone();
     fitted.params.write_into(&mut model);
     model.fit = Some(fitted.fit.clone());
-    Ok((model, fitted))
+    model
 }
 
 /// Scores the prediction candidates of a fitted model.
@@ -163,9 +167,7 @@ pub fn link(
     progress.phase("index blocking rules", t);
     if n > CACHE_MAX_PAIRS {
         let fitted = train(settings, ds, &comparer, seed, progress, None)?;
-        let mut model = settings.clone();
-        fitted.params.write_into(&mut model);
-        model.fit = Some(fitted.fit.clone());
+        let model = fitted_model(settings, &fitted);
         let pairs = predict(
             ds,
             &comparer,
@@ -183,9 +185,7 @@ pub fn link(
     let fitted = train(settings, ds, &comparer, seed, progress, Some(&cache))?;
     progress.phase("train", t);
     let t = std::time::Instant::now();
-    let mut model = settings.clone();
-    fitted.params.write_into(&mut model);
-    model.fit = Some(fitted.fit.clone());
+    let model = fitted_model(settings, &fitted);
     let pairs = predict_cached(ds, &cache, &fitted.params, min_probability);
     progress.phase("score", t);
     Ok((model, fitted, comparer, pairs))
@@ -223,8 +223,6 @@ pub fn link_exhaustive(
         let (pairs, notes) = ex.score(&counts, &fitted.params, min_probability, progress);
         (fitted, pairs, notes)
     };
-    let mut model = settings.clone();
-    fitted.params.write_into(&mut model);
-    model.fit = Some(fitted.fit.clone());
+    let model = fitted_model(settings, &fitted);
     Ok((model, fitted, comparer, pairs, notes))
 }
