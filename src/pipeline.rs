@@ -226,3 +226,22 @@ pub fn link_exhaustive(
     let model = fitted_model(settings, &fitted);
     Ok((model, fitted, comparer, pairs, notes))
 }
+
+/// As [`link`], but with λ, m and u from the truth ([`crate::model::train::oracle`]): the
+/// ceiling that unsupervised estimation can approach, for benchmarks only.
+///
+/// # Errors
+/// As [`crate::model::train::oracle`] and [`score`].
+pub fn link_oracle(
+    settings: &Settings,
+    ds: &Dataset,
+    seed: u64,
+    min_probability: f64,
+    progress: &Progress,
+) -> Result<(Settings, Fitted, Comparer, ScoredPairs)> {
+    let comparer = Comparer::new(&settings.comparisons, ds)?;
+    let fitted = crate::model::train::oracle(settings, ds, &comparer, seed, progress)?;
+    let model = fitted_model(settings, &fitted);
+    let (comparer, pairs) = score(&model, "oracle model", ds, min_probability, progress)?;
+    Ok((model, fitted, comparer, pairs))
+}

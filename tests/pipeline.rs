@@ -135,3 +135,28 @@ fn comparisons_fixed_by_every_session_keep_their_starting_m() {
     // The others moved away from their starting values.
     assert_ne!(fitted.params.m[2], init.m[2]);
 }
+
+#[test]
+fn oracle_uses_the_truth_for_lambda_m_and_u() {
+    let (s, paths) = febrl4();
+    let p = Progress::default();
+    let ds = pipeline::load(&s, &paths, &p).unwrap();
+    let (model, fitted, _, pairs) = pipeline::link_oracle(&s, &ds, 1, 0.5, &p).unwrap();
+    // λ is exactly the share of true pairs: 5,000 of 5,000 × 5,000.
+    assert_eq!(model.lambda, Some(5000.0 / 25_000_000.0));
+    assert!(fitted.fit.lambda_method.starts_with("oracle"));
+    // m of the first comparison (given_name) from the 5,000 true pairs; it sums to 1.
+    let m = &fitted.params.m[0];
+    let total: f64 = m
+        .iter()
+        .enumerate()
+        .filter(|(l, _)| Some(*l) != fitted.params.null_level[0])
+        .map(|(_, x)| x)
+        .sum();
+    assert!((total - 1.0).abs() < 1e-12);
+    assert!(
+        m[1] > 0.5,
+        "exact given-name agreement among true pairs: {m:?}"
+    );
+    assert!(!pairs.is_empty());
+}

@@ -59,6 +59,10 @@ pub struct Args {
         allow_negative_numbers = true
     )]
     fs_weights: Option<Vec<f64>>,
+    /// Fit λ, m and u from the truth column instead of estimating them (the oracle ceiling
+    /// for benchmarks; never for real linkage).
+    #[arg(long)]
+    oracle: bool,
     /// Also write report.html (one self-contained page with the settings, parameters, charts,
     /// metrics and a review list of the most uncertain pairs) and every chart as SVG and PNG
     /// under charts/.
@@ -126,7 +130,9 @@ pub fn run(mut a: Args) -> anyhow::Result<()> {
     let t_load = t0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
-    let (model, fitted, comparer, pairs) = if settings.exhaustive {
+    let (model, fitted, comparer, pairs) = if a.oracle {
+        pipeline::link_oracle(&settings, &ds, a.run.seed, a.min_probability, &progress)?
+    } else if settings.exhaustive {
         let (model, fitted, comparer, pairs, notes) =
             pipeline::link_exhaustive(&settings, &ds, a.run.seed, a.min_probability, &progress)?;
         for n in notes {

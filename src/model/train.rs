@@ -97,6 +97,20 @@ pub fn estimate_u_by_sampling(
     seed: u64,
     progress: &Progress,
 ) -> (Vec<Vec<f64>>, u64, usize) {
+    sample_u(ds, comparer, link_type, n_pairs, seed, progress, false)
+}
+
+/// As [`estimate_u_by_sampling`]; with `exclude_true_matches`, sampled pairs whose records share
+/// a truth value are left out (the oracle's u).
+fn sample_u(
+    ds: &Dataset,
+    comparer: &Comparer,
+    link_type: LinkType,
+    n_pairs: u64,
+    seed: u64,
+    progress: &Progress,
+    exclude_true_matches: bool,
+) -> (Vec<Vec<f64>>, u64, usize) {
     let n = ds.len();
     let total = total_pairs(link_type, &ds.source_sizes());
     let sample: Vec<u32> = if total <= n_pairs as u128 {
@@ -120,9 +134,15 @@ pub fn estimate_u_by_sampling(
     // Gather the sample's values row-major so the all-pairs loop stays in cache.
     let mut vals = vec![0u32; s * n_c];
     let mut src = vec![0u16; s];
+    let mut tr = vec![crate::data::MISSING; s];
     for (a, &r) in sample.iter().enumerate() {
         comparer.row_values(r, &mut vals[a * n_c..(a + 1) * n_c]);
         src[a] = ds.source_of[r as usize];
+        if exclude_true_matches {
+            if let Some(t) = ds.truth.as_deref() {
+                tr[a] = t[r as usize];
+            }
+        }
     }
     let widths: Vec<usize> = comparer.comparisons.iter().map(|c| c.n_levels()).collect();
     let offsets: Vec<usize> = widths
@@ -159,6 +179,9 @@ pub fn estimate_u_by_sampling(
                 let ra = &vals[a * n_c..(a + 1) * n_c];
                 for b in a + 1..s {
                     if !link_type.admits(src[a], src[b]) {
+                        continue;
+                    }
+                    if tr[a] != crate::data::MISSING && tr[a] == tr[b] {
                         continue;
                     }
                     let rb = &vals[b * n_c..(b + 1) * n_c];
@@ -522,4 +545,99 @@ fn combine(target: &mut [f64], ests: &[Vec<f64>], fixed: &[bool], null: Option<u
             }
         }
     }
+}
+
+/// The oracle ceiling for comparisons with unsupervised estimation: λ = true pairs / admissible
+/// pairs, m from every true pair (enumerated per entity, whether blocking finds it or not), u from
+/// random pairs with the true matches left out. It reads the truth column, so it is a benchmark
+/// upper bound, never a way to link real data. Levels never observed get half a count, as in
+/// [`estimate_u_by_sampling`].
+///
+/// # Errors
+/// [`Error::Usage`] without a truth column or without true pairs.
+pub fn oracle(
+    settings: &Settings,
+    ds: &Dataset,
+    comparer: &Comparer,
+    seed: u64,
+    progress: &Progress,
+) -> Result<Fitted> {
+    let truth = ds
+        .truth
+        .as_deref()
+        .ok_or_else(|| Error::Usage("the oracle needs a truth column in the inputs".into()))?;
+    let link_type = settings.link_type;
+    let total = total_pairs(link_type, &ds.source_sizes());
+    let true_pairs =
+        crate::eval::count_true_pairs(truth, &ds.source_of, ds.sources.len(), link_type);
+    if true_pairs == 0 || total == 0 {
+        return Err(Error::Usage(
+            "the oracle needs at least one true pair".into(),
+        ));
+    }
+    let mut params = FsParams::initial(settings, comparer, true_pairs as f64 / total as f64);
+    // m: the levels of every true pair.
+    let mut order: Vec<u32> = (0..ds.len() as u32)
+        .filter(|&r| truth[r as usize] != crate::data::MISSING)
+        .collect();
+    order.sort_unstable_by_key(|&r| (truth[r as usize], r));
+    let widths: Vec<usize> = comparer.comparisons.iter().map(|c| c.n_levels()).collect();
+    let mut counts: Vec<Vec<u64>> = widths.iter().map(|&w| vec![0; w]).collect();
+    let mut lv = vec![0u8; comparer.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let e = truth[order[i] as usize];
+        let mut j = i;
+        while j < order.len() && truth[order[j] as usize] == e {
+            j += 1;
+        }
+        for a in i..j {
+            for b in a + 1..j {
+                let (l, r) = (order[a], order[b]);
+                if !link_type.admits(ds.source_of[l as usize], ds.source_of[r as usize]) {
+                    continue;
+                }
+                comparer.vector(ds, l, r, &mut lv);
+                for (k, &x) in lv.iter().enumerate() {
+                    counts[k][x as usize] += 1;
+                }
+            }
+        }
+        i = j;
+    }
+    for (c, cnt) in counts.iter().enumerate() {
+        let null = params.null_level[c];
+        for (l, &n) in cnt.iter().enumerate() {
+            params.m[c][l] = if Some(l) == null {
+                1.0
+            } else {
+                (n as f64).max(0.5)
+            };
+        }
+        normalise(&mut params.m[c], null);
+    }
+    let n_pairs = settings.training.u.random_pairs.max(1_000_000);
+    let (u, compared, sampled) = sample_u(ds, comparer, link_type, n_pairs, seed, progress, true);
+    params.u = u;
+    let fit = FitInfo {
+        tool: format!("fellegi {}", env!("CARGO_PKG_VERSION")),
+        seed,
+        converged: true,
+        iterations: 0,
+        lambda_method: format!("oracle: {true_pairs} true pairs of {total} admissible pairs"),
+        u_method: format!(
+            "oracle: {compared} pairs among {sampled} randomly sampled records (seed {seed}), true matches left out"
+        ),
+        inputs: ds
+            .sources
+            .iter()
+            .map(|s| InputDigest {
+                source: s.name.clone(),
+                records: s.len as u64,
+                sha256: s.sha256.clone(),
+            })
+            .collect(),
+        sessions: Vec::new(),
+    };
+    Ok(Fitted { params, fit })
 }
