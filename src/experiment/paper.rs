@@ -55,7 +55,7 @@ fn num(v: &serde_json::Value, digits: usize) -> String {
     })
 }
 
-const COLUMNS: [&str; 9] = [
+const COLUMNS: [&str; 10] = [
     "task",
     "dataset",
     "seed",
@@ -65,9 +65,10 @@ const COLUMNS: [&str; 9] = [
     "F1",
     "lambda",
     "candidate pairs",
+    "pairs completeness",
 ];
 
-fn row(v: &serde_json::Value) -> [String; 9] {
+fn row(v: &serde_json::Value) -> [String; 10] {
     let m = &v["metrics"];
     [
         v["task"].as_str().unwrap_or("").to_string(),
@@ -81,6 +82,7 @@ fn row(v: &serde_json::Value) -> [String; 9] {
         m["candidate_pairs"]
             .as_u64()
             .map_or("–".into(), |n| n.to_string()),
+        num(&m["pairs_completeness"], 4),
     ]
 }
 
