@@ -63,17 +63,40 @@ fn git_commit() -> String {
 fn run_task(exp: &Experiment, task: &Task, commit: &str) -> serde_json::Value {
     let tmp = tempdir();
     let out = tmp.join("out");
-    let mut cmd = Proc::new(std::env::current_exe().unwrap_or_else(|_| PathBuf::from("fellegi")));
-    cmd.args([
-        "link",
-        "--dataset",
-        &task.dataset,
-        "--seed",
-        &task.seed.to_string(),
-        "-q",
-        "--out",
-    ])
-    .arg(&out);
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("fellegi"));
+    let mut gen_error = None;
+    let mut cmd = Proc::new(&exe);
+    cmd.arg("link");
+    if let Some((n, preset)) = &task.generate {
+        // Generate the inputs first (seeded with the task's seed), then link them.
+        let gen_dir = tmp.join("gen");
+        let seed = task.seed.to_string();
+        let entities = n.to_string();
+        let st = Proc::new(&exe)
+            .args([
+                "generate",
+                "--entities",
+                &entities,
+                "--preset",
+                preset,
+                "--seed",
+                &seed,
+                "-q",
+                "--out",
+            ])
+            .arg(&gen_dir)
+            .output();
+        match st {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => gen_error = Some(String::from_utf8_lossy(&o.stderr).to_string()),
+            Err(e) => gen_error = Some(e.to_string()),
+        }
+        cmd.arg("--input").arg(gen_dir.join("records.csv"));
+    } else {
+        cmd.args(["--dataset", &task.dataset]);
+    }
+    cmd.args(["--seed", &task.seed.to_string(), "-q", "--out"])
+        .arg(&out);
     if let Some(s) = &task.settings {
         cmd.arg("--settings").arg(s);
     }
@@ -92,6 +115,12 @@ fn run_task(exp: &Experiment, task: &Task, commit: &str) -> serde_json::Value {
         "git_commit": commit,
         "runtime_s": runtime,
     });
+    let res = match gen_error {
+        Some(e) => Err(std::io::Error::other(format!(
+            "fellegi generate failed: {e}"
+        ))),
+        None => res,
+    };
     let doc = match res {
         Ok(o) if o.status.success() => {
             let read = |f: &str| -> Option<serde_json::Value> {

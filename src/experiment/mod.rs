@@ -33,6 +33,25 @@ pub struct TaskSpec {
     /// Extra `fellegi link` arguments, e.g. `["--one-to-one", "greedy"]`.
     #[serde(default)]
     pub args: Vec<String>,
+    /// Generated inputs instead of shipped datasets: one task per entity count (and seed),
+    /// made by `fellegi generate` and linked with `settings` (required then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generate: Option<GenerateSpec>,
+}
+
+/// Data a task generates with `fellegi generate` before linking.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateSpec {
+    /// Entity counts; one task per count.
+    pub entities: Vec<u64>,
+    /// Difficulty preset (`low`, `medium`, `high`); default `medium`.
+    #[serde(default = "default_preset")]
+    pub preset: String,
+}
+
+fn default_preset() -> String {
+    "medium".into()
 }
 
 fn default_seeds() -> Vec<u64> {
@@ -87,6 +106,8 @@ pub struct Task {
     pub seed: u64,
     /// Extra link arguments.
     pub args: Vec<String>,
+    /// Generate this many entities (with the preset) instead of loading a dataset.
+    pub generate: Option<(u64, String)>,
 }
 
 /// A loaded experiment.
@@ -115,7 +136,14 @@ impl Experiment {
         })?;
         let mut hashed = text.into_bytes();
         for (i, t) in spec.tasks.iter().enumerate() {
-            if t.datasets.is_empty() {
+            if t.generate.is_some() && t.settings.is_none() {
+                return Err(Error::settings(
+                    &path.display().to_string(),
+                    format!("task[{i}].settings"),
+                    "a task with `generate` needs `settings` for the generated files",
+                ));
+            }
+            if t.datasets.is_empty() && t.generate.is_none() {
                 return Err(Error::settings(
                     &path.display().to_string(),
                     format!("task[{i}].datasets"),
@@ -144,6 +172,34 @@ impl Experiment {
     pub fn tasks(&self, quick: bool) -> Vec<Task> {
         let mut out = Vec::new();
         for g in &self.spec.tasks {
+            let seeds = if quick {
+                &g.seeds[..g.seeds.len().min(1)]
+            } else {
+                &g.seeds[..]
+            };
+            if let Some(spec_gen) = &g.generate {
+                let counts = if quick {
+                    &spec_gen.entities[..spec_gen.entities.len().min(1)]
+                } else {
+                    &spec_gen.entities[..]
+                };
+                for &n in counts {
+                    for &seed in seeds {
+                        out.push(Task {
+                            key: format!(
+                                "{}/generated-{}-{}/seed-{}",
+                                g.name, spec_gen.preset, n, seed
+                            ),
+                            dataset: format!("generated-{}-{}", spec_gen.preset, n),
+                            settings: g.settings.as_ref().map(|s| self.dir.join(s)),
+                            seed,
+                            args: g.args.clone(),
+                            generate: Some((n, spec_gen.preset.clone())),
+                        });
+                    }
+                }
+                continue;
+            }
             for d in &g.datasets {
                 let seeds = if quick {
                     &g.seeds[..g.seeds.len().min(1)]
@@ -157,6 +213,7 @@ impl Experiment {
                         settings: g.settings.as_ref().map(|s| self.dir.join(s)),
                         seed,
                         args: g.args.clone(),
+                        generate: None,
                     });
                 }
             }

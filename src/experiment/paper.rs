@@ -55,7 +55,7 @@ fn num(v: &serde_json::Value, digits: usize) -> String {
     })
 }
 
-const COLUMNS: [&str; 10] = [
+const COLUMNS: [&str; 11] = [
     "task",
     "dataset",
     "seed",
@@ -66,9 +66,10 @@ const COLUMNS: [&str; 10] = [
     "lambda",
     "candidate pairs",
     "pairs completeness",
+    "seconds",
 ];
 
-fn row(v: &serde_json::Value) -> [String; 10] {
+fn row(v: &serde_json::Value) -> [String; 11] {
     let m = &v["metrics"];
     [
         v["task"].as_str().unwrap_or("").to_string(),
@@ -83,6 +84,7 @@ fn row(v: &serde_json::Value) -> [String; 10] {
             .as_u64()
             .map_or("–".into(), |n| n.to_string()),
         num(&m["pairs_completeness"], 4),
+        num(&v["runtime_s"], 2),
     ]
 }
 
