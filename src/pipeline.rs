@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use crate::block::Blocker;
 use crate::clean::apply_transforms;
-use crate::compare::Comparer;
 use crate::compare::candidates::CandidatePatterns;
+use crate::compare::{Comparer, PatternCounts};
 use crate::data::{Dataset, InputSpec, read_csv_files};
 use crate::error::{Error, Result};
 use crate::exhaustive::Exhaustive;
@@ -57,14 +57,7 @@ pub fn fit(
 ) -> Result<(Settings, Fitted)> {
     if settings.exhaustive {
         let comparer = Comparer::new(&settings.comparisons, ds)?;
-        let ex = Exhaustive::build(
-            ds,
-            &comparer,
-            settings.link_type,
-            Some(&settings.comparisons),
-            progress,
-        )?;
-        let counts = ex.counts(progress)?;
+        let (_, counts) = exhaustive_index(ds, &comparer, settings, progress)?;
         let fitted = train_with(settings, ds, &comparer, seed, progress, None, Some(&counts))?;
         let model = fitted_model(settings, &fitted);
         return Ok((model, fitted));
@@ -73,6 +66,25 @@ pub fn fit(
     let fitted = train(settings, ds, &comparer, seed, progress, None)?;
     let model = fitted_model(settings, &fitted);
     Ok((model, fitted))
+}
+
+/// The exhaustive index of `ds` for the comparisons of `settings` (compiled in `comparer`) and
+/// its exact pattern counts over every admissible pair.
+fn exhaustive_index<'a>(
+    ds: &'a Dataset,
+    comparer: &'a Comparer,
+    settings: &Settings,
+    progress: &Progress,
+) -> Result<(Exhaustive<'a>, PatternCounts)> {
+    let ex = Exhaustive::build(
+        ds,
+        comparer,
+        settings.link_type,
+        Some(&settings.comparisons),
+        progress,
+    )?;
+    let counts = ex.counts(progress)?;
+    Ok((ex, counts))
 }
 
 /// The fitted model: the settings with λ, m and u written in and the fit block attached.
@@ -98,14 +110,7 @@ pub fn score(
     if model.exhaustive {
         let comparer = Comparer::new(&model.comparisons, ds)?;
         let pairs = {
-            let ex = Exhaustive::build(
-                ds,
-                &comparer,
-                model.link_type,
-                Some(&model.comparisons),
-                progress,
-            )?;
-            let counts = ex.counts(progress)?;
+            let (ex, counts) = exhaustive_index(ds, &comparer, model, progress)?;
             let (pairs, notes) = ex.score(&counts, &params, min_probability, progress);
             for n in notes {
                 eprintln!("note: {n}");
@@ -209,14 +214,7 @@ pub fn link_exhaustive(
     let comparer = Comparer::new(&settings.comparisons, ds)?;
     progress.phase("compile comparisons", t);
     let (fitted, pairs, notes) = {
-        let ex = Exhaustive::build(
-            ds,
-            &comparer,
-            settings.link_type,
-            Some(&settings.comparisons),
-            progress,
-        )?;
-        let counts = ex.counts(progress)?;
+        let (ex, counts) = exhaustive_index(ds, &comparer, settings, progress)?;
         let t = std::time::Instant::now();
         let fitted = train_with(settings, ds, &comparer, seed, progress, None, Some(&counts))?;
         progress.phase("train", t);
