@@ -11,10 +11,15 @@ pub struct Progress {
 
 impl Progress {
     /// Prints `phase: seconds` to stderr when the environment variable `FELLEGI_TIMING` is set
-    /// (for profiling; never part of any output file).
+    /// (for profiling; never part of any output file), with the peak resident memory so far
+    /// where the system reports it (Linux).
     pub fn phase(&self, name: &str, since: std::time::Instant) {
         if std::env::var_os("FELLEGI_TIMING").is_some() {
-            eprintln!("[timing] {name}: {:.3} s", since.elapsed().as_secs_f64());
+            let secs = since.elapsed().as_secs_f64();
+            match peak_rss_kb() {
+                Some(kb) => eprintln!("[timing] {name}: {secs:.3} s (peak RSS {} MB)", kb / 1024),
+                None => eprintln!("[timing] {name}: {secs:.3} s"),
+            }
         }
     }
 
@@ -34,4 +39,11 @@ impl Progress {
         pb.set_message(msg.to_string());
         pb
     }
+}
+
+/// Peak resident set size of this process in KiB (`VmHWM` of `/proc/self/status`), where known.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

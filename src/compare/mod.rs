@@ -592,8 +592,9 @@ impl Comparer {
         out.copy_from_slice(self.row(r));
     }
 
+    /// Record `r`'s compared values, one per comparison (dictionary ids; `MISSING` when absent).
     #[inline]
-    fn row(&self, r: u32) -> &[u32] {
+    pub fn row(&self, r: u32) -> &[u32] {
         let k = self.comparisons.len();
         &self.rows[r as usize * k..(r as usize + 1) * k]
     }

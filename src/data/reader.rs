@@ -79,7 +79,8 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
 
     // Parse every file in fixed chunks, in parallel, then merge the chunk dictionaries in order:
     // ids are then assigned in first-appearance order exactly as a sequential reader would.
-    let mut chunks: Vec<Chunk> = Vec::new();
+    let n_fields = wanted.len() + usize::from(has_truth && spec.truth.is_some());
+    let mut merged: Vec<FieldMerge> = (0..n_fields).map(|_| FieldMerge::default()).collect();
     for (path, bytes, header) in &readers {
         let name = stem(path);
         if ds.sources.iter().any(|s| s.name == name) {
@@ -121,7 +122,11 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
         let parsed: Vec<Result<Chunk<'_>>> = ranges
             .par_iter()
             .map(|&(s, e)| {
-                let c = parse_chunk(path, &bytes[s..e], header, &fields);
+                // The chunk's hash maps are only needed while parsing it.
+                let c = parse_chunk(path, &bytes[s..e], header, &fields).map(|mut c| {
+                    c.maps = Vec::new();
+                    c
+                });
                 pb.inc(1);
                 c
             })
@@ -153,7 +158,14 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
                 ids.push(c.ids.get(i));
             }
         }
-        chunks.extend(file_chunks);
+        // Each file's chunks are merged (in order) and dropped before the next file is parsed.
+        let t0 = std::time::Instant::now();
+        merged
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(f, m)| m.merge(&file_chunks, f));
+        drop(file_chunks);
+        progress.phase("merge dictionaries", t0);
         ds.sources.push(Source {
             name,
             path: (*path).clone(),
@@ -168,15 +180,8 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
     for (s, d) in ds.sources.iter_mut().zip(digests) {
         s.sha256 = d;
     }
-    let n_fields = wanted.len() + usize::from(has_truth && spec.truth.is_some());
     progress.phase("sha256", t0);
-    let t0 = std::time::Instant::now();
-    let merged: Vec<(Vec<u32>, Vec<String>)> = (0..n_fields)
-        .into_par_iter()
-        .map(|f| merge_field(&chunks, f))
-        .collect();
-    progress.phase("merge dictionaries", t0);
-    let mut merged = merged.into_iter();
+    let mut merged = merged.into_iter().map(|m| (m.values, m.dict));
     ds.ids = ids;
     ds.columns = wanted
         .into_iter()
@@ -543,31 +548,42 @@ fn shift_line(e: Error, offset: u64) -> Error {
     }
 }
 
-/// Interns field `f` of every chunk into one dictionary, in chunk order.
-fn merge_field(chunks: &[Chunk<'_>], f: usize) -> (Vec<u32>, Vec<String>) {
-    let mut map: FxHashMap<&str, u32> = FxHashMap::default();
-    let mut dict: Vec<String> = Vec::new();
-    let mut values = Vec::with_capacity(chunks.iter().map(|c| c.n).sum());
-    for c in chunks {
-        let (vals, local) = &c.fields[f];
-        let remap: Vec<u32> = local
-            .iter()
-            .map(|v| {
-                *map.entry(v.as_ref()).or_insert_with(|| {
-                    dict.push(v.to_string());
-                    dict.len() as u32 - 1
+/// One field's values and dictionary, merged from chunks in file and chunk order (ids in
+/// first-appearance order, exactly as a sequential reader assigns them).
+#[derive(Default)]
+struct FieldMerge {
+    map: FxHashMap<Box<str>, u32>,
+    dict: Vec<String>,
+    values: Vec<u32>,
+}
+
+impl FieldMerge {
+    /// Interns field `f` of `chunks` (the next chunks of the input, in order).
+    fn merge(&mut self, chunks: &[Chunk<'_>], f: usize) {
+        self.values.reserve(chunks.iter().map(|c| c.n).sum());
+        for c in chunks {
+            let (vals, local) = &c.fields[f];
+            let remap: Vec<u32> = local
+                .iter()
+                .map(|v| match self.map.get(v.as_ref()) {
+                    Some(&id) => id,
+                    None => {
+                        let id = self.dict.len() as u32;
+                        self.dict.push(v.to_string());
+                        self.map.insert(v.as_ref().into(), id);
+                        id
+                    }
                 })
-            })
-            .collect();
-        values.extend(vals.iter().map(|&v| {
-            if v == MISSING {
-                MISSING
-            } else {
-                remap[v as usize]
-            }
-        }));
+                .collect();
+            self.values.extend(vals.iter().map(|&v| {
+                if v == MISSING {
+                    MISSING
+                } else {
+                    remap[v as usize]
+                }
+            }));
+        }
     }
-    (values, dict)
 }
 
 /// Fails on the first repeated id of a file, naming both lines.

@@ -1,35 +1,46 @@
 //! Exhaustive linkage: exact pattern counts over every admissible pair, without blocking and
 //! without enumerating the full cross product.
 //!
-//! For each comparison the *agreement list* holds every unordered pair of distinct values (and
-//! every value with itself) whose level is neither null nor else; string comparisons prune value
-//! pairs with exact length bounds before calling [`Comparison::level`]. Then:
+//! For each comparison the *agreement list* ([`agreement_list`]) holds every unordered pair of
+//! values (and every value with itself) whose level is neither null nor else, found without
+//! comparing value pairs that exact bounds rule out. Comparisons with few distinct values
+//! (at most [`DENSE_MAX`]) are *dense*, the others *sparse*. Records are grouped into *cells*: their
+//! dense values plus the missing mask of the sparse comparisons. Then, with `S(π)` the set of
+//! sparse comparisons on which pair π agrees:
 //!
 //! 1. **Base.** Every pair is first counted with the pattern its missing-value masks alone give
 //!    (null where a side is missing, else otherwise), from the number of records per mask.
-//! 2. **Dense correction.** Comparisons with few distinct values are *dense*. Records are grouped
-//!    into cells (their dense values plus the missing mask of the other, *sparse*, comparisons);
-//!    cell pairs where some dense comparison agrees move their pairs from the base pattern to the
-//!    pattern with the true dense levels (a cell pair is handled by the first dense comparison
-//!    that agrees on it, so none is counted twice).
-//! 3. **Sparse correction.** Only the *touched* record pairs, whose values appear together in some
-//!    sparse comparison's agreement list, are enumerated (from value → records indexes); each
-//!    moves from its assumed pattern (true dense levels, sparse null/else) to its true pattern. A
-//!    pair is handled by the first sparse comparison that agrees on it.
+//! 2. **Dense correction.** Cell pairs where some dense comparison agrees move their pairs from
+//!    the base pattern to the pattern with the true dense levels (a cell pair is handled by the
+//!    first dense comparison that agrees on it). Now every pair π sits at `B(π)`: true dense
+//!    levels, sparse comparisons null or else.
+//! 3. **One sparse agreement, in bulk.** For each entry `(a, b, level)` of sparse comparison `k`'s
+//!    list, the records with value `a` and those with value `b`, counted by (cell, source), give
+//!    the number of pairs per cell pair: they move from `B` to `B` with `level` at `k`, which is
+//!    exact for every pair with `S(π) = {k}`, without visiting the pairs.
+//! 4. **Two or more, enumerated.** Only the pairs agreeing on at least two sparse comparisons
+//!    are visited: for each pair of sparse comparisons `(j, k)` a join finds the records of the
+//!    other side whose `j` value is a neighbour of the probe's (through `j`'s list) and whose `k`
+//!    value is one too (a marker array per comparison answers "is this value a neighbour" in one
+//!    load; large groups are binary-searched instead of scanned). A pair is handled by the two
+//!    lowest comparisons of `S(π)`; it moves to its true pattern, and the `|S(π)|` bulk moves of
+//!    step 3 are undone.
 //!
-//! Everything is integer counting over fixed work units, so results do not depend on the thread
-//! count; memory is linear in records, cells and agreement lists, never in |A|·|B|. Comparisons
-//! are assumed symmetric (`level(a, b) == level(b, a)`), as every predicate is.
+//! The work of step 4 grows with the pairs that agree on two fields (few for the fields one links
+//! on) and with the probe's neighbours, never with |A|·|B|. Everything is integer counting over
+//! fixed chunks, so results do not depend on the thread count; memory is linear in records, cells
+//! and agreement lists. Comparisons are assumed symmetric (`level(a, b) == level(b, a)`), as every
+//! predicate is.
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 mod lists;
 use lists::special_levels;
 pub use lists::{Agreement, agreement_list, agreement_list_unpruned};
-use rustc_hash::FxHashMap;
 
 use crate::block::total_pairs;
-use crate::compare::{Comparer, Comparison, PatternCounts};
+use crate::compare::{Comparer, PatternCounts};
 use crate::data::{Dataset, MISSING};
 use crate::error::{Error, Result};
 use crate::model::predict::{ScoredPairs, pattern_weight};
@@ -38,10 +49,17 @@ use crate::progress::Progress;
 use crate::settings::{ComparisonSpec, LinkType};
 
 /// Comparisons with at most this many distinct values are handled densely (by cells).
-pub const DENSE_MAX: usize = 5000;
+pub const DENSE_MAX: usize = 100;
 
-/// Target number of pair visits per work unit (fixed, independent of the thread count).
-const UNIT_WORK: u64 = 1 << 16;
+/// Probe records per work chunk of the two-agreement join (fixed, whatever the thread count).
+const PROBE_CHUNK: usize = 1024;
+
+/// Agreement-list entries per work chunk of the bulk one-agreement counts.
+const ENTRY_CHUNK: usize = 4096;
+
+/// A join group is scanned when it has at most this many records per neighbour value of the
+/// probe; larger groups are binary-searched for each neighbour value.
+const SCAN_FACTOR: usize = 8;
 
 /// Records grouped by a key (compressed rows): the members of key `k` are
 /// `members[starts[k]..starts[k + 1]]`, ascending.
@@ -79,15 +97,119 @@ impl Groups {
     }
 }
 
-/// A unit of sparse-correction work: entries `e0..e1` of sparse comparison `k`'s agreement list.
-#[derive(Debug, Clone, Copy)]
-struct Unit {
-    k: usize,
-    e0: usize,
-    e1: usize,
+/// Both directions of an agreement list: per value, its neighbours (ascending) and their levels.
+#[derive(Debug, Clone, Default)]
+struct Adjacency {
+    starts: Vec<u32>,
+    nbr: Vec<u32>,
+    lvl: Vec<u8>,
 }
 
-/// The exhaustive index of a dataset: agreement lists, value → records indexes and cells.
+impl Adjacency {
+    /// From a list sorted by `(a, b)`: the neighbours of `v` are filled in the order `(a, v)`
+    /// for `a < v`, `(v, v)`, `(v, b)` for `b > v`, which is ascending.
+    fn build(d: usize, list: &[Agreement]) -> Adjacency {
+        debug_assert!(list.windows(2).all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
+        let mut starts = vec![0u32; d + 1];
+        for &(a, b, _) in list {
+            starts[a as usize + 1] += 1;
+            if a != b {
+                starts[b as usize + 1] += 1;
+            }
+        }
+        for i in 0..d {
+            starts[i + 1] += starts[i];
+        }
+        let n = starts[d] as usize;
+        let (mut nbr, mut lvl) = (vec![0u32; n], vec![0u8; n]);
+        let mut fill = starts.clone();
+        let mut put = |v: u32, w: u32, l: u8| {
+            let i = fill[v as usize] as usize;
+            nbr[i] = w;
+            lvl[i] = l;
+            fill[v as usize] += 1;
+        };
+        for &(a, b, l) in list {
+            put(a, b, l);
+            if a != b {
+                put(b, a, l);
+            }
+        }
+        Adjacency { starts, nbr, lvl }
+    }
+
+    #[inline]
+    fn get(&self, v: u32) -> (&[u32], &[u8]) {
+        let (s, e) = (
+            self.starts[v as usize] as usize,
+            self.starts[v as usize + 1] as usize,
+        );
+        (&self.nbr[s..e], &self.lvl[s..e])
+    }
+
+    /// Number of neighbours of `v`.
+    #[inline]
+    fn degree(&self, v: u32) -> usize {
+        (self.starts[v as usize + 1] - self.starts[v as usize]) as usize
+    }
+}
+
+/// Per value of a sparse comparison, its records counted by (cell, source).
+#[derive(Debug, Clone, Default)]
+struct Hist {
+    starts: Vec<u32>,
+    entries: Vec<(u32, u16, u64)>,
+}
+
+impl Hist {
+    fn build(d: usize, values: &[u32], cell_of: &[u32], source_of: &[u16]) -> Hist {
+        let mut keys: Vec<(u32, u32, u16)> = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| **v != MISSING)
+            .map(|(r, &v)| (v, cell_of[r], source_of[r]))
+            .collect();
+        keys.par_sort_unstable();
+        let mut starts = vec![0u32; d + 1];
+        let mut entries: Vec<(u32, u16, u64)> = Vec::new();
+        let mut i = 0;
+        while i < keys.len() {
+            let mut j = i;
+            while j < keys.len() && keys[j] == keys[i] {
+                j += 1;
+            }
+            let (v, cell, src) = keys[i];
+            starts[v as usize + 1] += 1;
+            entries.push((cell, src, (j - i) as u64));
+            i = j;
+        }
+        for v in 0..d {
+            starts[v + 1] += starts[v];
+        }
+        Hist { starts, entries }
+    }
+
+    #[inline]
+    fn get(&self, v: u32) -> &[(u32, u16, u64)] {
+        &self.entries[self.starts[v as usize] as usize..self.starts[v as usize + 1] as usize]
+    }
+}
+
+/// Records of the build side with values of both sparse comparisons `o` (outer) and `q` (inner),
+/// sorted by (outer value, inner value, record).
+#[derive(Debug)]
+struct JoinIndex {
+    /// Sparse positions: the pair `(x, y)` with `x < y`, and which of them is outer.
+    x: usize,
+    y: usize,
+    o: usize,
+    q: usize,
+    starts: Vec<u32>,
+    inner: Vec<u32>,
+    rec: Vec<u32>,
+}
+
+/// The exhaustive index of a dataset: agreement lists, adjacency, per-value counts and cells.
 #[derive(Debug)]
 pub struct Exhaustive<'a> {
     ds: &'a Dataset,
@@ -98,25 +220,37 @@ pub struct Exhaustive<'a> {
     other: Vec<u8>,
     /// Per comparison: handled densely.
     pub dense: Vec<bool>,
-    /// Per comparison: the agreement list.
-    pub agree: Vec<Vec<Agreement>>,
-    /// Per sparse comparison: records by value.
-    by_value: Vec<Groups>,
+    /// Per comparison: the agreement list of dense comparisons (sparse ones keep theirs as
+    /// [`Adjacency`]; empty here).
+    agree: Vec<Vec<Agreement>>,
+    /// Sparse comparisons (their indexes), in order; the "sparse positions" below index this.
+    sparse: Vec<usize>,
+    /// Per sparse position: neighbours of each value.
+    adj: Vec<Adjacency>,
     /// Per record: its cell.
     cell_of: Vec<u32>,
+    /// Per sparse position: mean number of neighbour values over records with a value.
+    degree: Vec<f64>,
     /// Per cell: dense values (one per dense comparison, in order), then the sparse missing mask.
     cell_keys: Vec<Vec<u32>>,
+    /// Per cell: the full missing mask.
+    cell_masks: Vec<u32>,
     /// Per cell: records per source.
     cell_counts: Vec<Vec<u64>>,
     /// Records by cell.
     cell_members: Groups,
-    units: Vec<Unit>,
 }
 
-/// Record `r`'s value for comparison `c`.
+/// Record `r`'s value for comparison `k`.
 #[inline]
-fn value(ds: &Dataset, c: &Comparison, r: u32) -> u32 {
-    ds.columns[c.column].values[r as usize]
+fn value(comparer: &Comparer, r: u32, k: usize) -> u32 {
+    comparer.row(r)[k]
+}
+
+/// Pattern `p` with level `l` at comparison `k`.
+#[inline]
+fn with_level(p: u128, k: usize, l: u8) -> u128 {
+    (p & !(0xFu128 << (4 * k))) | ((l as u128) << (4 * k))
 }
 
 impl<'a> Exhaustive<'a> {
@@ -175,19 +309,6 @@ impl<'a> Exhaustive<'a> {
             .collect();
         progress.phase("exhaustive: agreement lists", t);
         let t = std::time::Instant::now();
-        let by_value: Vec<Groups> = comparer
-            .comparisons
-            .iter()
-            .enumerate()
-            .map(|(k, c)| {
-                if dense[k] {
-                    Groups::default()
-                } else {
-                    let col = &ds.columns[c.column];
-                    Groups::build(col.dict.len(), col.values.iter().copied())
-                }
-            })
-            .collect();
         // Cells.
         let mut cell_index: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
         let mut cell_keys: Vec<Vec<u32>> = Vec::new();
@@ -197,8 +318,7 @@ impl<'a> Exhaustive<'a> {
         for r in 0..ds.len() as u32 {
             key.clear();
             let mut mask = 0u32;
-            for (k, c) in comparer.comparisons.iter().enumerate() {
-                let v = value(ds, c, r);
+            for (k, &v) in comparer.row(r).iter().enumerate() {
                 if dense[k] {
                     key.push(v);
                 } else if v == MISSING {
@@ -220,32 +340,47 @@ impl<'a> Exhaustive<'a> {
             cell_of.push(id);
         }
         let cell_members = Groups::build(cell_keys.len(), cell_of.iter().copied());
-        // Work units of the sparse correction.
-        let mut units = Vec::new();
-        for k in 0..n_c {
-            if dense[k] {
-                continue;
-            }
-            let g = &by_value[k];
-            let mut e0 = 0;
-            let mut acc = 0u64;
-            for (e, &(a, b, _)) in agree[k].iter().enumerate() {
-                let (na, nb) = (g.get(a).len() as u64, g.get(b).len() as u64);
-                acc += if a == b { na * na / 2 } else { na * nb } + 1;
-                if acc >= UNIT_WORK {
-                    units.push(Unit { k, e0, e1: e + 1 });
-                    e0 = e + 1;
-                    acc = 0;
+        let cell_masks: Vec<u32> = cell_keys
+            .iter()
+            .map(|key| {
+                let mut mask = *key.last().unwrap_or(&0);
+                let mut di = 0;
+                for (k, &d) in dense.iter().enumerate() {
+                    if d {
+                        if key[di] == MISSING {
+                            mask |= 1 << k;
+                        }
+                        di += 1;
+                    }
                 }
-            }
-            if e0 < agree[k].len() {
-                units.push(Unit {
-                    k,
-                    e0,
-                    e1: agree[k].len(),
-                });
-            }
+                mask
+            })
+            .collect();
+        // Sparse comparisons: adjacency, per-value counts, records by value, mean degree.
+        let sparse: Vec<usize> = (0..n_c).filter(|&k| !dense[k]).collect();
+        let mut agree = agree;
+        let per_sparse: Vec<(Adjacency, f64)> = sparse
+            .par_iter()
+            .map(|&k| {
+                let c = &comparer.comparisons[k];
+                let d = ds.columns[c.column].dict.len();
+                let adj = Adjacency::build(d, &agree[k]);
+                let (mut sum, mut n) = (0u64, 0u64);
+                for r in 0..ds.len() as u32 {
+                    let v = value(comparer, r, k);
+                    if v != MISSING {
+                        sum += adj.degree(v) as u64;
+                        n += 1;
+                    }
+                }
+                let degree = if n == 0 { 0.0 } else { sum as f64 / n as f64 };
+                (adj, degree)
+            })
+            .collect();
+        for &k in &sparse {
+            agree[k] = Vec::new();
         }
+        let (adj, degree): (Vec<Adjacency>, Vec<f64>) = per_sparse.into_iter().unzip();
         progress.phase("exhaustive: indexes and cells", t);
         Ok(Exhaustive {
             ds,
@@ -255,12 +390,14 @@ impl<'a> Exhaustive<'a> {
             other,
             dense,
             agree,
-            by_value,
+            sparse,
+            adj,
+            degree,
             cell_of,
             cell_keys,
+            cell_masks,
             cell_counts,
             cell_members,
-            units,
         })
     }
 
@@ -320,19 +457,9 @@ impl<'a> Exhaustive<'a> {
     }
 
     /// Full missing mask of a cell.
+    #[inline]
     fn cell_mask(&self, cell: u32) -> u32 {
-        let key = &self.cell_keys[cell as usize];
-        let mut mask = *key.last().unwrap_or(&0);
-        let mut di = 0;
-        for k in 0..self.miss.len() {
-            if self.dense[k] {
-                if key[di] == MISSING {
-                    mask |= 1 << k;
-                }
-                di += 1;
-            }
-        }
-        mask
+        self.cell_masks[cell as usize]
     }
 
     /// Dense levels (in dense order) of two cells.
@@ -440,29 +567,64 @@ impl<'a> Exhaustive<'a> {
             }
         }
         progress.phase("exhaustive: base and dense counts", t);
-        // 3. Sparse correction over touched pairs.
+        // 3. One sparse agreement, in bulk.
         let t = std::time::Instant::now();
-        let pb = progress.bar(self.units.len() as u64, "exhaustive pairs");
-        let parts: Vec<FxHashMap<u128, i64>> = self
-            .units
-            .par_iter()
-            .map(|u| {
-                let mut local: FxHashMap<u128, i64> = FxHashMap::default();
-                self.for_each_touched(u, |_, _, p| {
-                    *local.entry(p).or_insert(0) += 1;
-                    *local.entry(self.assumed(p)).or_insert(0) -= 1;
-                });
-                pb.inc(1);
-                local
-            })
-            .collect();
-        pb.finish_and_clear();
+        for (si, &k) in self.sparse.iter().enumerate() {
+            let hist = self.hist(k);
+            let d = self.adj[si].starts.len() - 1;
+            let values: Vec<u32> = (0..d as u32).collect();
+            let parts: Vec<FxHashMap<u128, i128>> = values
+                .par_chunks(ENTRY_CHUNK)
+                .map(|chunk| {
+                    let mut local: FxHashMap<u128, i128> = FxHashMap::default();
+                    let mut lv = Vec::new();
+                    for &a in chunk {
+                        let (nb, lvl) = self.adj[si].get(a);
+                        let from = nb.partition_point(|&w| w < a);
+                        for (&b, &l) in nb[from..].iter().zip(&lvl[from..]) {
+                            self.for_each_value_pair_cells(&hist, a, b, |ca, cb, n| {
+                                let base = self.bulk_pattern(ca, cb, &mut lv);
+                                *local.entry(with_level(base, k, l)).or_insert(0) += n as i128;
+                                *local.entry(base).or_insert(0) -= n as i128;
+                            });
+                        }
+                    }
+                    local
+                })
+                .collect();
+            for p in parts {
+                for (key, v) in p {
+                    *delta.entry(key).or_insert(0) += v;
+                }
+            }
+        }
+        progress.phase("exhaustive: one-agreement counts", t);
+        // 4. Two or more sparse agreements, enumerated.
+        let t = std::time::Instant::now();
+        let parts = self.multi_pass(
+            &|_, _| true,
+            progress,
+            FxHashMap::<u128, i64>::default,
+            |local, _, _, p| {
+                let base = self.assumed(p);
+                let mut n_agree = 0i64;
+                for &k in &self.sparse {
+                    let l = Self::level_in(p, k);
+                    if self.agrees(k, l) {
+                        *local.entry(with_level(base, k, l)).or_insert(0) -= 1;
+                        n_agree += 1;
+                    }
+                }
+                *local.entry(p).or_insert(0) += 1;
+                *local.entry(base).or_insert(0) += n_agree - 1;
+            },
+        );
         for p in parts {
             for (key, v) in p {
                 *delta.entry(key).or_insert(0) += v as i128;
             }
         }
-        progress.phase("exhaustive: touched pairs", t);
+        progress.phase("exhaustive: two-agreement pairs", t);
         let mut map: FxHashMap<u128, u64> = FxHashMap::default();
         for (key, v) in delta {
             if v < 0 {
@@ -484,118 +646,274 @@ impl<'a> Exhaustive<'a> {
         Ok(counts)
     }
 
-    /// Calls `f(l, r, pattern)` for every touched pair of a unit (`l < r`, admissible), each
-    /// touched pair of the dataset exactly once over all units.
-    fn for_each_touched(&self, u: &Unit, mut f: impl FnMut(u32, u32, u128)) {
-        let ds = self.ds;
-        let g = &self.by_value[u.k];
-        let check_source = self.link_type == LinkType::Link;
-        let mut visit = |l: u32, r: u32| {
-            if check_source && ds.source_of[l as usize] == ds.source_of[r as usize] {
-                return;
-            }
-            let p = self.comparer.pattern(ds, l, r);
-            if self.sparse_agrees(p, u.k) {
-                return;
-            }
-            f(l, r, p);
-        };
-        for &(a, b, _) in &self.agree[u.k][u.e0..u.e1] {
-            let (ra, rb) = (g.get(a), g.get(b));
-            if a == b {
-                for (i, &l) in ra.iter().enumerate() {
-                    for &r in &ra[i + 1..] {
-                        visit(l, r);
+    /// Records of each value of comparison `k`, counted by (cell, source).
+    fn hist(&self, k: usize) -> Hist {
+        let c = &self.comparer.comparisons[k];
+        let d = self.ds.columns[c.column].dict.len();
+        let values: Vec<u32> = (0..self.ds.len() as u32)
+            .map(|r| value(self.comparer, r, k))
+            .collect();
+        Hist::build(d, &values, &self.cell_of, &self.ds.source_of)
+    }
+
+    /// The pattern of pairs between cells `ca` and `cb` with no sparse agreement.
+    #[inline]
+    fn bulk_pattern(&self, ca: u32, cb: u32, lv: &mut Vec<u8>) -> u128 {
+        let m = self.cell_masks[ca as usize] | self.cell_masks[cb as usize];
+        if self.sparse.len() == self.miss.len() {
+            self.mask_pattern(m, None)
+        } else {
+            self.dense_levels(ca, cb, lv);
+            self.mask_pattern(m, Some(lv))
+        }
+    }
+
+    /// Calls `f(cell_a, cell_b, n)` with the number `n > 0` of admissible record pairs between
+    /// the records whose value of sparse position `si` is `a` and those whose value is `b`, per
+    /// pair of cells (each unordered record pair once; within the records of `a` if `a == b`).
+    #[inline]
+    fn for_each_value_pair_cells(
+        &self,
+        hist: &Hist,
+        a: u32,
+        b: u32,
+        mut f: impl FnMut(u32, u32, u64),
+    ) {
+        let lt = self.link_type;
+        let ha = hist.get(a);
+        if a == b {
+            for (i, &(c1, s1, n1)) in ha.iter().enumerate() {
+                if lt.admits(s1, s1) && n1 > 1 {
+                    f(c1, c1, n1 * (n1 - 1) / 2);
+                }
+                for &(c2, s2, n2) in &ha[i + 1..] {
+                    if lt.admits(s1, s2) {
+                        f(c1, c2, n1 * n2);
                     }
                 }
-            } else {
-                for &l in ra {
-                    for &r in rb {
-                        if l < r { visit(l, r) } else { visit(r, l) }
+            }
+        } else {
+            let hb = hist.get(b);
+            for &(c1, s1, n1) in ha {
+                for &(c2, s2, n2) in hb {
+                    if lt.admits(s1, s2) {
+                        f(c1, c2, n1 * n2);
                     }
                 }
             }
         }
     }
 
-    /// As [`Self::for_each_touched`] for scoring: levels are computed one comparison at a time
-    /// (earlier sparse comparisons first, to drop pairs another unit handles, then dense ones)
-    /// and a pair is dropped as soon as an upper bound on its weight (known level weights plus
-    /// the best weight of each unknown comparison, with a margin) cannot reach `min_probability`.
-    /// `f` gets the full pattern of every pair that may qualify (a superset of those that do).
-    fn for_each_touched_bounded(
-        &self,
-        u: &Unit,
-        weights: &[Vec<f64>],
-        prior: f64,
-        min_probability: f64,
-        mut f: impl FnMut(u32, u32, u128),
-    ) {
-        let ds = self.ds;
-        let n_c = self.miss.len();
-        let g = &self.by_value[u.k];
-        let check_source = self.link_type == LinkType::Link;
-        let best: Vec<f64> = weights
-            .iter()
-            .map(|w| w.iter().copied().fold(f64::NEG_INFINITY, f64::max))
-            .collect();
-        // Order: earlier sparse comparisons, then dense, then the rest (u.k's level is known).
-        let mut order: Vec<usize> = (0..u.k).filter(|&j| !self.dense[j]).collect();
-        order.extend((0..n_c).filter(|&j| self.dense[j]));
-        order.extend((u.k + 1..n_c).filter(|&j| !self.dense[j]));
-        let n_early = (0..u.k).filter(|&j| !self.dense[j]).count();
-        let best_rest: f64 = order.iter().map(|&j| best[j]).sum();
-        let cols: Vec<&crate::data::Column> = self
-            .comparer
-            .comparisons
-            .iter()
-            .map(|c| &ds.columns[c.column])
-            .collect();
-        let mut visit = |l: u32, r: u32, lk: u8| {
-            if check_source && ds.source_of[l as usize] == ds.source_of[r as usize] {
-                return;
-            }
-            let mut bound = prior + weights[u.k][lk as usize] + best_rest;
-            let mut p = (lk as u128) << (4 * u.k);
-            for (i, &j) in order.iter().enumerate() {
-                let c = &self.comparer.comparisons[j];
-                let lv = c.level(cols[j], value(ds, c, l), value(ds, c, r));
-                if i < n_early && self.agrees(j, lv) {
-                    return;
-                }
-                bound += weights[j][lv as usize] - best[j];
-                if probability(bound + 1e-6) < min_probability {
-                    return;
-                }
-                p |= (lv as u128) << (4 * j);
-            }
-            f(l, r, p);
+    /// Whether record pair `(r, s)`, found from probe `r`, is one this pass owns: admissible and
+    /// found once (link: `s` from a later source; otherwise `s > r`).
+    #[inline]
+    fn accept(&self, r: u32, s: u32) -> bool {
+        let so = &self.ds.source_of;
+        match self.link_type {
+            LinkType::Link => so[s as usize] > so[r as usize],
+            LinkType::Dedupe | LinkType::LinkAndDedupe => s > r,
+        }
+    }
+
+    /// The join index of sparse positions `x < y`, with the comparison of smaller mean degree
+    /// outer (fewer groups to visit per probe).
+    fn join_index(&self, x: usize, y: usize) -> JoinIndex {
+        let (o, q) = if self.degree[y] < self.degree[x] {
+            (y, x)
+        } else {
+            (x, y)
         };
-        for &(a, b, lk) in &self.agree[u.k][u.e0..u.e1] {
-            let (ra, rb) = (g.get(a), g.get(b));
-            if a == b {
-                for (i, &l) in ra.iter().enumerate() {
-                    for &r in &ra[i + 1..] {
-                        visit(l, r, lk);
-                    }
-                }
-            } else {
-                for &l in ra {
-                    for &r in rb {
-                        if l < r {
-                            visit(l, r, lk)
-                        } else {
-                            visit(r, l, lk)
+        let (ko, kq) = (self.sparse[o], self.sparse[q]);
+        let last_first = self.link_type == LinkType::Link;
+        let mut keys: Vec<(u32, u32, u32)> = (0..self.ds.len() as u32)
+            .filter(|&r| !last_first || self.ds.source_of[r as usize] > 0)
+            .filter_map(|r| {
+                let row = self.comparer.row(r);
+                let (vo, vq) = (row[ko], row[kq]);
+                (vo != MISSING && vq != MISSING).then_some((vo, vq, r))
+            })
+            .collect();
+        keys.par_sort_unstable();
+        let d = self.adj[o].starts.len() - 1;
+        let mut starts = vec![0u32; d + 1];
+        for &(vo, _, _) in &keys {
+            starts[vo as usize + 1] += 1;
+        }
+        for v in 0..d {
+            starts[v + 1] += starts[v];
+        }
+        JoinIndex {
+            x,
+            y,
+            o,
+            q,
+            starts,
+            inner: keys.iter().map(|k| k.1).collect(),
+            rec: keys.iter().map(|k| k.2).collect(),
+        }
+    }
+
+    /// Visits every admissible record pair that agrees on at least two sparse comparisons and
+    /// whose two lowest agreeing sparse positions `(x, y)` pass `allow(x, y)`, exactly once, with
+    /// its full pattern: `visit(acc, left, right, pattern)` with `left < right`. Returns one
+    /// accumulator per fixed chunk of probe records, in order.
+    fn multi_pass<T: Send>(
+        &self,
+        allow: &(dyn Fn(usize, usize) -> bool + Sync),
+        progress: &Progress,
+        init: impl Fn() -> T + Sync + Send,
+        visit: impl Fn(&mut T, u32, u32, u128) + Sync + Send,
+    ) -> Vec<T> {
+        let ns = self.sparse.len();
+        let pairs: Vec<(usize, usize)> = (0..ns)
+            .flat_map(|x| (x + 1..ns).map(move |y| (x, y)))
+            .filter(|&(x, y)| allow(x, y))
+            .collect();
+        if pairs.is_empty() {
+            return Vec::new();
+        }
+        let indexes: Vec<JoinIndex> = pairs
+            .par_iter()
+            .map(|&(x, y)| self.join_index(x, y))
+            .collect();
+        let ds = self.ds;
+        let n_sources = ds.sources.len() as u16;
+        let link = self.link_type == LinkType::Link;
+        let probe: Vec<u32> = (0..ds.len() as u32)
+            .filter(|&r| !link || ds.source_of[r as usize] + 1 < n_sources)
+            .collect();
+        let dict_sizes: Vec<usize> = self.adj.iter().map(|a| a.starts.len() - 1).collect();
+        let pb = progress.bar(probe.len().div_ceil(PROBE_CHUNK) as u64, "exhaustive pairs");
+        let out = probe
+            .par_chunks(PROBE_CHUNK)
+            .map_init(
+                || -> Vec<Vec<u8>> { dict_sizes.iter().map(|&d| vec![0u8; d]).collect() },
+                |marks, chunk| {
+                    let mut acc = init();
+                    for &r in chunk {
+                        let row = self.comparer.row(r);
+                        for si in 0..ns {
+                            let v = row[self.sparse[si]];
+                            if v != MISSING {
+                                let (nb, lv) = self.adj[si].get(v);
+                                for (&w, &l) in nb.iter().zip(lv) {
+                                    marks[si][w as usize] = l + 1;
+                                }
+                            }
+                        }
+                        for ix in &indexes {
+                            let (vo, vq) = (row[self.sparse[ix.o]], row[self.sparse[ix.q]]);
+                            if vo == MISSING || vq == MISSING {
+                                continue;
+                            }
+                            let (onb, _) = self.adj[ix.o].get(vo);
+                            let (qnb, _) = self.adj[ix.q].get(vq);
+                            if qnb.is_empty() {
+                                continue;
+                            }
+                            let mq = &marks[ix.q];
+                            for &a2 in onb {
+                                let (s0, s1) = (
+                                    ix.starts[a2 as usize] as usize,
+                                    ix.starts[a2 as usize + 1] as usize,
+                                );
+                                if s1 - s0 <= SCAN_FACTOR * qnb.len() {
+                                    for e in s0..s1 {
+                                        if mq[ix.inner[e] as usize] != 0 {
+                                            self.found(r, ix.rec[e], ix, marks, &mut acc, &visit);
+                                        }
+                                    }
+                                } else {
+                                    let inner = &ix.inner[s0..s1];
+                                    for &w in qnb {
+                                        let mut e = inner.partition_point(|&z| z < w);
+                                        while e < inner.len() && inner[e] == w {
+                                            self.found(
+                                                r,
+                                                ix.rec[s0 + e],
+                                                ix,
+                                                marks,
+                                                &mut acc,
+                                                &visit,
+                                            );
+                                            e += 1;
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        for si in 0..ns {
+                            let v = row[self.sparse[si]];
+                            if v != MISSING {
+                                for &w in self.adj[si].get(v).0 {
+                                    marks[si][w as usize] = 0;
+                                }
+                            }
                         }
                     }
-                }
-            }
-        }
+                    pb.inc(1);
+                    acc
+                },
+            )
+            .collect();
+        pb.finish_and_clear();
+        out
     }
 
-    /// Scores the pairs whose pattern reaches `min_probability`: touched pairs with such a
-    /// pattern and, when a pattern without sparse agreement qualifies, the pairs of the cell pairs
-    /// that have it. Pairs are ordered by (left, right). Returns the pairs and notes for the user.
+    /// A pair `(r, s)` found by join `ix`: visited when accepted and owned by `ix`'s pair.
+    #[inline]
+    fn found<T>(
+        &self,
+        r: u32,
+        s: u32,
+        ix: &JoinIndex,
+        marks: &[Vec<u8>],
+        acc: &mut T,
+        visit: &impl Fn(&mut T, u32, u32, u128),
+    ) {
+        if !self.accept(r, s) {
+            return;
+        }
+        let (rr, rs) = (self.comparer.row(r), self.comparer.row(s));
+        let mut agree = 0u32;
+        for (si, &k) in self.sparse.iter().enumerate() {
+            let (a, b) = (rr[k], rs[k]);
+            if a != MISSING && b != MISSING && marks[si][b as usize] != 0 {
+                agree |= 1 << si;
+            }
+        }
+        let rest = agree & (agree - 1);
+        if agree.trailing_zeros() as usize != ix.x || rest.trailing_zeros() as usize != ix.y {
+            return;
+        }
+        let mut p = 0u128;
+        let mut si = 0;
+        for (k, c) in self.comparer.comparisons.iter().enumerate() {
+            let (a, b) = (rr[k], rs[k]);
+            let l = if self.dense[k] {
+                c.level(&self.ds.columns[c.column], a, b)
+            } else {
+                let l = if a == MISSING || b == MISSING {
+                    self.miss[k]
+                } else if agree & (1 << si) != 0 {
+                    marks[si][b as usize] - 1
+                } else {
+                    self.other[k]
+                };
+                si += 1;
+                l
+            };
+            p |= (l as u128) << (4 * k);
+        }
+        let (l, r2) = if r < s { (r, s) } else { (s, r) };
+        visit(acc, l, r2, p);
+    }
+
+    /// Scores the pairs whose pattern reaches `min_probability`: pairs agreeing on two or more
+    /// sparse comparisons through the join (skipping pairs of comparisons whose best pattern
+    /// cannot reach it); pairs agreeing on one, through its agreement list, and pairs agreeing on
+    /// none, from cells, only when a pattern of that kind can reach it (a note says so). Pairs are
+    /// ordered by (left, right). Returns the pairs and notes for the user.
     pub fn score(
         &self,
         counts: &PatternCounts,
@@ -609,8 +927,129 @@ impl<'a> Exhaustive<'a> {
         let prior = params.prior_weight();
         let levels_of = |p: u128| -> Vec<u8> { (0..n_c).map(|k| Self::level_in(p, k)).collect() };
         let weight_of = |p: u128| pattern_weight(prior, &weights, &levels_of(p));
+        let reaches = |w: f64| probability(w + 1e-6) >= min_probability;
         let mut notes = Vec::new();
-        // Qualifying patterns without sparse agreement: streamed from cells.
+        let t = std::time::Instant::now();
+        // Best weights: any level, an agreeing level, a null/else level.
+        let max_of = |k: usize, f: &dyn Fn(u8) -> bool| {
+            (0..weights[k].len() as u8)
+                .filter(|&l| f(l))
+                .map(|l| weights[k][l as usize])
+                .fold(f64::NEG_INFINITY, f64::max)
+        };
+        let best_all: Vec<f64> = (0..n_c).map(|k| max_of(k, &|_| true)).collect();
+        let best_agree: Vec<f64> = (0..n_c)
+            .map(|k| max_of(k, &|l| self.agrees(k, l)))
+            .collect();
+        let best_non: Vec<f64> = (0..n_c)
+            .map(|k| max_of(k, &|l| !self.agrees(k, l)))
+            .collect();
+        let dense_best: f64 = (0..n_c)
+            .filter(|&k| self.dense[k])
+            .map(|k| best_all[k])
+            .sum();
+        type Kept = Vec<(u32, u32, u128)>;
+        // Two or more sparse agreements.
+        let allow = |x: usize, y: usize| {
+            let mut w = prior + dense_best;
+            for (si, &k) in self.sparse.iter().enumerate() {
+                w += if si == x || si == y {
+                    best_agree[k]
+                } else if si < y {
+                    best_non[k]
+                } else {
+                    best_all[k]
+                };
+            }
+            reaches(w)
+        };
+        let parts = self.multi_pass(&allow, progress, Kept::new, |out, l, r, p| {
+            if probability(weight_of(p)) >= min_probability {
+                out.push((l, r, p));
+            }
+        });
+        let mut kept: Kept = parts.into_iter().flatten().collect();
+        // One sparse agreement.
+        for (si, &k) in self.sparse.iter().enumerate() {
+            let w = prior
+                + dense_best
+                + best_agree[k]
+                + self
+                    .sparse
+                    .iter()
+                    .filter(|&&j| j != k)
+                    .map(|&j| best_non[j])
+                    .sum::<f64>();
+            if !reaches(w) {
+                continue;
+            }
+            let before = kept.len();
+            let col = &ds.columns[self.comparer.comparisons[k].column];
+            let g = Groups::build(
+                col.dict.len(),
+                (0..ds.len() as u32).map(|r| value(self.comparer, r, k)),
+            );
+            let entries: Vec<(u32, u32)> = (0..col.dict.len() as u32)
+                .flat_map(|a| {
+                    let nb = self.adj[si].get(a).0;
+                    nb[nb.partition_point(|&w| w < a)..]
+                        .iter()
+                        .map(move |&b| (a, b))
+                })
+                .collect();
+            let extra: Kept = entries
+                .par_chunks(ENTRY_CHUNK)
+                .map(|entries| {
+                    let mut out: Kept = Vec::new();
+                    let mut visit = |x: u32, y: u32| {
+                        let (l, r) = (x.min(y), x.max(y));
+                        if !self
+                            .link_type
+                            .admits(ds.source_of[l as usize], ds.source_of[r as usize])
+                        {
+                            return;
+                        }
+                        let p = self.comparer.pattern(ds, l, r);
+                        let n_agree = self
+                            .sparse
+                            .iter()
+                            .filter(|&&j| self.agrees(j, Self::level_in(p, j)))
+                            .count();
+                        if n_agree == 1 && probability(weight_of(p)) >= min_probability {
+                            out.push((l, r, p));
+                        }
+                    };
+                    for &(a, b) in entries {
+                        let (ra, rb) = (g.get(a), g.get(b));
+                        if a == b {
+                            for (i, &x) in ra.iter().enumerate() {
+                                for &y in &ra[i + 1..] {
+                                    visit(x, y);
+                                }
+                            }
+                        } else {
+                            for &x in ra {
+                                for &y in rb {
+                                    visit(x, y);
+                                }
+                            }
+                        }
+                    }
+                    out
+                })
+                .flatten()
+                .collect();
+            kept.extend(extra);
+            if kept.len() > before {
+                notes.push(format!(
+                    "patterns that agree only on comparison {} reached the minimum probability {}; their {} pairs were enumerated through its agreement list",
+                    k + 1,
+                    min_probability,
+                    kept.len() - before
+                ));
+            }
+        }
+        // No sparse agreement: streamed from cells.
         let bulk: Vec<u128> = counts
             .patterns
             .iter()
@@ -618,26 +1057,6 @@ impl<'a> Exhaustive<'a> {
             .filter(|&p| {
                 !self.sparse_agrees(p, n_c) && probability(weight_of(p)) >= min_probability
             })
-            .collect();
-        let t = std::time::Instant::now();
-        type Kept = Vec<(u32, u32, u128)>;
-        let mut kept: Kept = self
-            .units
-            .par_iter()
-            .map(|u| {
-                let mut cache: FxHashMap<u128, bool> = FxHashMap::default();
-                let mut out: Kept = Vec::new();
-                self.for_each_touched_bounded(u, &weights, prior, min_probability, |l, r, p| {
-                    let ok = *cache
-                        .entry(p)
-                        .or_insert_with(|| probability(weight_of(p)) >= min_probability);
-                    if ok {
-                        out.push((l, r, p));
-                    }
-                });
-                out
-            })
-            .flatten()
             .collect();
         if !bulk.is_empty() {
             let n_bulk: u64 = bulk
@@ -700,7 +1119,6 @@ impl<'a> Exhaustive<'a> {
             candidates_true_per_rule: true_pairs.map(|t| vec![t]),
             ..Default::default()
         };
-        let _ = &self.cell_of;
         for (l, r, p) in kept {
             let lv = levels_of(p);
             let w = pattern_weight(prior, &weights, &lv);
