@@ -82,7 +82,7 @@ impl Drop for Staged {
 
 /// Rows per formatting chunk: chunks are formatted in parallel and written in order, so the
 /// bytes do not depend on the thread count.
-const WRITE_CHUNK: usize = 1 << 14;
+const WRITE_CHUNK: usize = 1 << 12;
 
 /// Formats rows `0..n` through `row` (one CSV record each, via a `csv::Writer` over a buffer) in
 /// parallel chunks and writes them in order after `header`.
@@ -101,11 +101,11 @@ fn write_rows_parallel(
     w.write_all(&head)?;
     let starts: Vec<usize> = (0..n).step_by(WRITE_CHUNK).collect();
     // Bounded batches of chunks keep memory flat for very large outputs.
-    for batch in starts.chunks(64) {
+    for batch in starts.chunks(16) {
         let parts: Vec<std::io::Result<Vec<u8>>> = batch
             .par_iter()
             .map(|&s| {
-                let mut buf = Vec::with_capacity(WRITE_CHUNK * 64);
+                let mut buf = Vec::with_capacity(WRITE_CHUNK * 48);
                 {
                     let mut cw = csv::Writer::from_writer(&mut buf);
                     let mut num = String::new();

@@ -16,9 +16,13 @@ impl Progress {
     pub fn phase(&self, name: &str, since: std::time::Instant) {
         if std::env::var_os("FELLEGI_TIMING").is_some() {
             let secs = since.elapsed().as_secs_f64();
-            match peak_rss_kb() {
-                Some(kb) => eprintln!("[timing] {name}: {secs:.3} s (peak RSS {} MB)", kb / 1024),
-                None => eprintln!("[timing] {name}: {secs:.3} s"),
+            match (rss_kb("VmRSS:"), rss_kb("VmHWM:")) {
+                (Some(now), Some(peak)) => eprintln!(
+                    "[timing] {name}: {secs:.3} s (RSS {} MB, peak {} MB)",
+                    now / 1024,
+                    peak / 1024
+                ),
+                _ => eprintln!("[timing] {name}: {secs:.3} s"),
             }
         }
     }
@@ -41,9 +45,10 @@ impl Progress {
     }
 }
 
-/// Peak resident set size of this process in KiB (`VmHWM` of `/proc/self/status`), where known.
-fn peak_rss_kb() -> Option<u64> {
+/// Resident set size (`VmRSS:`) or its peak (`VmHWM:`) of this process in KiB, from
+/// `/proc/self/status` where the system has it.
+fn rss_kb(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -179,13 +179,16 @@ pub fn run(mut a: Args) -> anyhow::Result<()> {
     let clusters = connected_components(ds.len(), edges());
     let n_clusters = clusters.iter().copied().max().map_or(0, |m| m as u64 + 1);
     let t_cluster = t3.elapsed().as_secs_f64();
+    progress.phase("cluster", t3);
 
     let t4 = Instant::now();
     let metrics = eval::pairwise(&ds, settings.link_type, edges());
+    progress.phase("pairwise metrics", t4);
     let mut stage = Staged::new(&out)?;
     stage.write("model.json", |w| write_json(w, &model))?;
     stage.write("pairs.csv", |w| write_pairs(w, &ds, &comparer, &pairs))?;
     stage.write("clusters.csv", |w| write_clusters(w, &ds, &clusters))?;
+    progress.phase("write pairs and clusters", t4);
     let total = total_pairs(settings.link_type, &ds.source_sizes());
     let true_pairs = ds
         .truth
@@ -206,6 +209,7 @@ pub fn run(mut a: Args) -> anyhow::Result<()> {
             .map(|i| (pairs.probability[i], is_true(i)))
             .collect();
         let sw = sweep(&scored, tp_all, total);
+        progress.phase("sweep", t4);
         let rule_names: Vec<String> = if model.exhaustive {
             vec!["all pairs (exhaustive)".to_string()]
         } else {
@@ -219,6 +223,7 @@ pub fn run(mut a: Args) -> anyhow::Result<()> {
             true_pairs,
         );
         let cm = cluster_metrics(&clusters, truth);
+        progress.phase("cluster metrics", t4);
         let without = if one_to_one.is_some() {
             eval::pairwise(
                 &ds,
@@ -341,6 +346,7 @@ pub fn run(mut a: Args) -> anyhow::Result<()> {
         chart_stage.commit()?;
     }
     let written = stage.commit()?;
+    progress.phase("evaluate and write", t4);
 
     // Summary on stdout.
     println!(

@@ -21,8 +21,8 @@ pub struct Column {
     pub name: String,
     /// Per record: index into `dict`, or [`MISSING`].
     pub values: Vec<u32>,
-    /// Distinct non-empty values, in order of first appearance.
-    pub dict: Vec<String>,
+    /// Distinct non-empty values, in order of first appearance (one buffer, see [`StringList`]).
+    pub dict: StringList,
 }
 
 impl Column {
@@ -61,7 +61,7 @@ impl Column {
 #[derive(Debug, Default)]
 pub struct Interner {
     map: FxHashMap<String, u32>,
-    dict: Vec<String>,
+    dict: StringList,
 }
 
 impl Interner {
@@ -75,7 +75,7 @@ impl Interner {
         }
         let id = self.dict.len() as u32;
         self.map.insert(s.to_string(), id);
-        self.dict.push(s.to_string());
+        self.dict.push(s);
         id
     }
 
@@ -90,7 +90,7 @@ impl Interner {
     }
 
     /// The distinct values in id order.
-    pub fn into_dict(self) -> Vec<String> {
+    pub fn into_dict(self) -> StringList {
         self.dict
     }
 }
@@ -135,6 +135,32 @@ impl StringList {
     /// Whether empty.
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
+    }
+    /// The strings in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + DoubleEndedIterator + Clone {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+    /// The strings in order, as a parallel iterator.
+    pub fn par_iter(&self) -> impl rayon::iter::IndexedParallelIterator<Item = &str> {
+        use rayon::prelude::*;
+        (0..self.len()).into_par_iter().map(move |i| self.get(i))
+    }
+}
+
+impl std::ops::Index<usize> for StringList {
+    type Output = str;
+    fn index(&self, i: usize) -> &str {
+        self.get(i)
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for StringList {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        let mut out = StringList::default();
+        for s in iter {
+            out.push(s.as_ref());
+        }
+        out
     }
 }
 

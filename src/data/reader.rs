@@ -553,7 +553,7 @@ fn shift_line(e: Error, offset: u64) -> Error {
 #[derive(Default)]
 struct FieldMerge {
     map: FxHashMap<Box<str>, u32>,
-    dict: Vec<String>,
+    dict: StringList,
     values: Vec<u32>,
 }
 
@@ -569,7 +569,7 @@ impl FieldMerge {
                     Some(&id) => id,
                     None => {
                         let id = self.dict.len() as u32;
-                        self.dict.push(v.to_string());
+                        self.dict.push(v);
                         self.map.insert(v.as_ref().into(), id);
                         id
                     }
