@@ -400,3 +400,78 @@ thresholds = [1]
     let model = std::fs::read_to_string(out.join("model.json")).unwrap();
     assert!(model.contains("\"exhaustive\": true"));
 }
+
+/// Scoring writes exactly the admissible pairs whose probability reaches the minimum, with their
+/// true levels, whatever the split into dense and sparse comparisons, for link, dedupe and
+/// link_and_dedupe, at minimum probabilities that exercise the one-, two-or-more- and
+/// no-sparse-agreement paths.
+#[test]
+fn scoring_equals_brute_force_for_every_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let two = generate(dir.path(), 2, 400, 51);
+    let sub = dir.path().join("three");
+    std::fs::create_dir_all(&sub).unwrap();
+    let three = generate(&sub, 3, 250, 52);
+    let cases = [
+        (generated_settings("link"), two.clone()),
+        (generated_settings("dedupe"), two[..1].to_vec()),
+        (generated_settings("link_and_dedupe"), three),
+    ];
+    let p = Progress::default();
+    for (s, paths) in &cases {
+        let ds = pipeline::load(s, paths, &p).unwrap();
+        let (_, fitted) = pipeline::fit(s, &ds, 5, &p).unwrap();
+        let comparer = Comparer::new(&s.comparisons, &ds).unwrap();
+        let weights = fitted.params.level_weights();
+        let prior = fitted.params.prior_weight();
+        let mut lv = vec![0u8; comparer.len()];
+        let mut all = Vec::new();
+        for l in 0..ds.len() as u32 {
+            for r in l + 1..ds.len() as u32 {
+                if !s
+                    .link_type
+                    .admits(ds.source_of[l as usize], ds.source_of[r as usize])
+                {
+                    continue;
+                }
+                comparer.vector(&ds, l, r, &mut lv);
+                let w = fellegi::model::predict::pattern_weight(prior, &weights, &lv);
+                all.push((l, r, fellegi::model::probability(w), lv.clone()));
+            }
+        }
+        for dense_max in [0, 200, usize::MAX] {
+            let ex = Exhaustive::build_with(
+                &ds,
+                &comparer,
+                s.link_type,
+                Some(&s.comparisons),
+                dense_max,
+                &p,
+            )
+            .unwrap();
+            let counts = ex.counts(&p).unwrap();
+            for min_p in [1e-9, 0.01, 0.5, 0.9] {
+                let (pairs, _) = ex.score(&counts, &fitted.params, min_p, &p);
+                let want: Vec<(u32, u32, Vec<u8>)> = all
+                    .iter()
+                    .filter(|x| x.2 >= min_p)
+                    .map(|x| (x.0, x.1, x.3.clone()))
+                    .collect();
+                let got: Vec<(u32, u32, Vec<u8>)> = (0..pairs.len())
+                    .map(|k| (pairs.left[k], pairs.right[k], pairs.levels_of(k).to_vec()))
+                    .collect();
+                assert_eq!(
+                    got.len(),
+                    want.len(),
+                    "{:?} dense_max {dense_max} min_p {min_p}",
+                    s.link_type
+                );
+                assert_eq!(
+                    got, want,
+                    "{:?} dense_max {dense_max} min_p {min_p}",
+                    s.link_type
+                );
+            }
+        }
+    }
+}
