@@ -9,6 +9,7 @@
 //! | `p.gamma.k.m`, `p.gamma.k.u` | each level's `m` and `u` in model.json |
 //! | `zeta.j` (posterior) | `match_probability` |
 //! | EM on counts of unique patterns, MAR missing values | the same ([`crate::model::em`]) |
+//! | all pairs compared (no blocking), counts from unique values | `--exhaustive` ([`crate::doc::exhaustive`]) |
 //! | `threshold.match = 0.85`, `dedupe.matches = TRUE` | `--threshold 0.85 --one-to-one greedy` |
 //! | `confusion()` estimated FDR/FNR | metrics.json `error_rates.estimated_*` |
 //!

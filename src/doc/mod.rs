@@ -1,6 +1,8 @@
 //! Documentation-only modules: the theory behind fellegi, notes for users coming from Splink and
-//! fastLink, and a glossary that maps fellegi's terms and units onto theirs.
+//! fastLink, exhaustive (no-blocking) linkage, and a glossary that maps fellegi's terms and units
+//! onto theirs.
 
+pub mod exhaustive;
 pub mod for_fastlink_users;
 pub mod for_splink_users;
 pub mod glossary;

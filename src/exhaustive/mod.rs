@@ -61,6 +61,9 @@ const ENTRY_CHUNK: usize = 4096;
 /// probe; larger groups are binary-searched for each neighbour value.
 const SCAN_FACTOR: usize = 8;
 
+/// Dedupe join groups with more records than this also keep a copy sorted by inner value.
+const BIG_GROUP: usize = 64;
+
 /// Records grouped by a key (compressed rows): the members of key `k` are
 /// `members[starts[k]..starts[k + 1]]`, ascending.
 #[derive(Debug, Clone, Default)]
@@ -196,7 +199,9 @@ impl Hist {
 }
 
 /// Records of the build side with values of both sparse comparisons `o` (outer) and `q` (inner),
-/// sorted by (outer value, inner value, record).
+/// grouped by outer value: for link sorted by (outer value, inner value, record); for dedupe by
+/// (outer value, record), so a probe scans only the records after it, with the groups larger
+/// than [`BIG_GROUP`] also kept sorted by inner value (in `big_*`) for binary search.
 #[derive(Debug)]
 struct JoinIndex {
     /// Sparse positions: the pair `(x, y)` with `x < y`, and which of them is outer.
@@ -204,9 +209,14 @@ struct JoinIndex {
     y: usize,
     o: usize,
     q: usize,
+    /// Groups sorted by record (dedupe) rather than by inner value (link).
+    by_rec: bool,
     starts: Vec<u32>,
     inner: Vec<u32>,
     rec: Vec<u32>,
+    big_starts: Vec<u32>,
+    big_inner: Vec<u32>,
+    big_rec: Vec<u32>,
 }
 
 /// The exhaustive index of a dataset: agreement lists, adjacency, per-value counts and cells.
@@ -733,7 +743,12 @@ impl<'a> Exhaustive<'a> {
                 (vo != MISSING && vq != MISSING).then_some((vo, vq, r))
             })
             .collect();
-        keys.par_sort_unstable();
+        let by_rec = !last_first;
+        if by_rec {
+            keys.par_sort_unstable_by_key(|&(vo, _, r)| (vo, r));
+        } else {
+            keys.par_sort_unstable();
+        }
         let d = self.adj[o].starts.len() - 1;
         let mut starts = vec![0u32; d + 1];
         for &(vo, _, _) in &keys {
@@ -742,14 +757,32 @@ impl<'a> Exhaustive<'a> {
         for v in 0..d {
             starts[v + 1] += starts[v];
         }
+        let mut big_starts = vec![0u32; if by_rec { d + 1 } else { 0 }];
+        let (mut big_inner, mut big_rec) = (Vec::new(), Vec::new());
+        if by_rec {
+            for v in 0..d {
+                let (s0, s1) = (starts[v] as usize, starts[v + 1] as usize);
+                if s1 - s0 > BIG_GROUP {
+                    let mut g: Vec<(u32, u32)> = keys[s0..s1].iter().map(|k| (k.1, k.2)).collect();
+                    g.sort_unstable();
+                    big_inner.extend(g.iter().map(|e| e.0));
+                    big_rec.extend(g.iter().map(|e| e.1));
+                }
+                big_starts[v + 1] = big_inner.len() as u32;
+            }
+        }
         JoinIndex {
             x,
             y,
             o,
             q,
+            by_rec,
             starts,
             inner: keys.iter().map(|k| k.1).collect(),
             rec: keys.iter().map(|k| k.2).collect(),
+            big_starts,
+            big_inner,
+            big_rec,
         }
     }
 
@@ -813,11 +846,35 @@ impl<'a> Exhaustive<'a> {
                             }
                             let mq = &marks[ix.q];
                             for &a2 in onb {
-                                let (s0, s1) = (
+                                let (mut s0, s1) = (
                                     ix.starts[a2 as usize] as usize,
                                     ix.starts[a2 as usize + 1] as usize,
                                 );
-                                if s1 - s0 <= SCAN_FACTOR * qnb.len() {
+                                if ix.by_rec {
+                                    // Only records after the probe can be accepted.
+                                    if s1 - s0 > 8 {
+                                        s0 += ix.rec[s0..s1].partition_point(|&z| z <= r);
+                                    }
+                                    let (b0, b1) = (
+                                        ix.big_starts[a2 as usize] as usize,
+                                        ix.big_starts[a2 as usize + 1] as usize,
+                                    );
+                                    if s1 - s0 > SCAN_FACTOR * qnb.len() && b1 > b0 {
+                                        let inner = &ix.big_inner[b0..b1];
+                                        for &w in qnb {
+                                            let mut e = inner.partition_point(|&z| z < w);
+                                            while e < inner.len() && inner[e] == w {
+                                                let s = ix.big_rec[b0 + e];
+                                                if s > r {
+                                                    self.found(r, s, ix, marks, &mut acc, &visit);
+                                                }
+                                                e += 1;
+                                            }
+                                        }
+                                        continue;
+                                    }
+                                }
+                                if s1 - s0 <= SCAN_FACTOR * qnb.len() || ix.by_rec {
                                     for e in s0..s1 {
                                         if mq[ix.inner[e] as usize] != 0 {
                                             self.found(r, ix.rec[e], ix, marks, &mut acc, &visit);
