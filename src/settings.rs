@@ -274,12 +274,53 @@ pub struct Training {
     /// EM sessions, run in order; default one session on the prediction candidates.
     #[serde(default)]
     pub em: Vec<EmSession>,
-    /// EM stops after this many iterations per session; default 25 (Splink's default).
+    /// EM stops after this many iterations per session; default 25 (Splink's default). With
+    /// `algorithm = "as207"`: outer iterations (R RecordLinkage uses 1000).
     #[serde(default = "default_max_iter")]
     pub max_iterations: usize,
-    /// EM stops when no parameter moves more than this; default 1e-4 (Splink's default).
+    /// EM stops when no parameter moves more than this; default 1e-4 (Splink's default). With
+    /// `algorithm = "as207"`: when no fitted pattern count moves more than this (also the
+    /// tolerance of its inner scaling loop; R RecordLinkage uses 1e-5).
     #[serde(default = "default_tol")]
     pub tolerance: f64,
+    /// The estimator of every EM session: `"em"` (default; plain EM in log space, see
+    /// [`crate::model::em`]) or `"as207"` (the latent-class model fitted as a log-linear model
+    /// with Haber's algorithm AS 207, as R RecordLinkage's `emWeights`; see
+    /// [`crate::model::loglinear`] for what it requires).
+    #[serde(default, skip_serializing_if = "Algorithm::is_em")]
+    pub algorithm: Algorithm,
+    /// The λ every EM session starts from, in (0, 1), before the blocking adjustment of sessions
+    /// with a training blocking rule. Default: `lambda` when it is given, else 1e-4. R
+    /// RecordLinkage starts from 0.1 / sqrt(number of pairs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda_start: Option<f64>,
+}
+
+/// The estimator of the EM sessions (`training.algorithm`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Algorithm {
+    /// Plain EM over the pattern counts ([`crate::model::em`]).
+    #[default]
+    Em,
+    /// Haber's (1984) algorithm AS 207 for the latent-class log-linear model, as R
+    /// RecordLinkage's `emWeights` ([`crate::model::loglinear`]).
+    As207,
+}
+
+impl Algorithm {
+    /// Whether this is the default, plain EM.
+    pub fn is_em(&self) -> bool {
+        *self == Algorithm::Em
+    }
+
+    /// The settings name (`em`, `as207`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Em => "em",
+            Algorithm::As207 => "as207",
+        }
+    }
 }
 
 fn default_max_iter() -> usize {
@@ -297,6 +338,8 @@ impl Default for Training {
             em: Vec::new(),
             max_iterations: default_max_iter(),
             tolerance: default_tol(),
+            algorithm: Algorithm::Em,
+            lambda_start: None,
         }
     }
 }
@@ -702,6 +745,14 @@ impl Settings {
                 format!("{} must be > 0", t.tolerance),
             );
         }
+        if let Some(v) = t.lambda_start {
+            if !(v > 0.0 && v < 1.0) {
+                return err(
+                    "training.lambda_start".into(),
+                    format!("{v} must be in (0, 1)"),
+                );
+            }
+        }
         for (si, s) in t.em.iter().enumerate() {
             if let Some(k) = &s.blocking {
                 validate_keys(origin, &format!("training.em[{si}].blocking"), k)?;
@@ -807,6 +858,93 @@ impl Settings {
             if !c.levels.is_empty() {
                 validate_levels(origin, &key, c)?;
             }
+        }
+        self.check_algorithm(origin)
+    }
+
+    /// Checks that the plan suits `training.algorithm`. Plain EM takes any valid settings;
+    /// `"as207"` ([`crate::model::loglinear`]) needs u estimated by EM (`u = { random_pairs = 0 }`),
+    /// EM sessions without a training blocking rule or `fix_u = true`, comparisons with explicit
+    /// levels and no null level, no fixed m or u, and a complete table of at most
+    /// [`crate::model::loglinear::MAX_CELLS`] cells. Works on expanded settings too.
+    ///
+    /// # Errors
+    /// [`Error::Settings`] naming the first offending key and how to fix it.
+    pub fn check_algorithm(&self, origin: &str) -> Result<()> {
+        let t = &self.training;
+        if t.algorithm != Algorithm::As207 {
+            return Ok(());
+        }
+        let err = |k: String, m: String| Err(Error::settings(origin, k, m));
+        const AS207: &str = "training.algorithm = \"as207\"";
+        if t.u.random_pairs != 0 {
+            return err(
+                "training.u.random_pairs".into(),
+                format!(
+                    "{AS207} estimates u inside EM, as R RecordLinkage does: set `u = {{ random_pairs = 0 }}` (or use algorithm = \"em\")"
+                ),
+            );
+        }
+        for (si, s) in t.em.iter().enumerate() {
+            if s.blocking.is_some() {
+                return err(
+                    format!("training.em[{si}].blocking"),
+                    format!(
+                        "{AS207} fits every comparison on the prediction candidates and supports no training blocking rule: remove `blocking` from this session (or use algorithm = \"em\")"
+                    ),
+                );
+            }
+            if s.fix_u == Some(true) {
+                return err(
+                    format!("training.em[{si}].fix_u"),
+                    format!(
+                        "{AS207} estimates u: remove `fix_u = true` (or use algorithm = \"em\")"
+                    ),
+                );
+            }
+        }
+        let mut cells: f64 = 2.0;
+        for (ci, c) in self.comparisons.iter().enumerate() {
+            let key = format!("comparison[{ci}]");
+            if c.builder.is_some() {
+                return err(
+                    format!("{key}.use"),
+                    format!(
+                        "builders add a null level, which {AS207} does not support (it treats every level as a category; R RecordLinkage counts a missing value as disagreement): give explicit levels without a null level, e.g. levels = [{{ predicate = \"exact\" }}, {{ predicate = \"else\" }}]"
+                    ),
+                );
+            }
+            for (li, l) in c.levels.iter().enumerate() {
+                let lk = format!("{key}.levels[{li}]");
+                if l.predicate == Predicate::Null {
+                    return err(
+                        format!("{lk}.predicate"),
+                        format!(
+                            "{AS207} has no missing-at-random null level (it treats every level as a category): drop the null level, so that a missing value falls to the else level and counts as disagreement as in R RecordLinkage (or use algorithm = \"em\")"
+                        ),
+                    );
+                }
+                for (name, fixed) in [("m", l.fix_m), ("u", l.fix_u)] {
+                    if fixed {
+                        return err(
+                            format!("{lk}.fix_{name}"),
+                            format!(
+                                "{AS207} estimates every m and u: remove `fix_{name}` (`{name}` then serves as a starting value) or use algorithm = \"em\""
+                            ),
+                        );
+                    }
+                }
+            }
+            cells *= c.levels.len() as f64;
+        }
+        let limit = crate::model::loglinear::MAX_CELLS;
+        if cells > limit as f64 {
+            return err(
+                "comparison".into(),
+                format!(
+                    "{AS207} fits the complete table of 2 classes × every combination of levels: {cells:.0} cells, above the limit of {limit}; use fewer comparisons or levels, or algorithm = \"em\""
+                ),
+            );
         }
         Ok(())
     }

@@ -846,3 +846,67 @@ fn input_files_with_overlapping_ids() {
     let distinct_ids: BTreeSet<&String> = clusters.keys().map(|(_, i)| i).collect();
     assert_eq!(distinct_ids.len(), 5000);
 }
+
+/// `--fs-scale bayes-factor` reads the --fs-weights thresholds on the log2 Bayes factor (no
+/// prior), as R RecordLinkage's emClassify; the same decisions on the default match-weight scale
+/// need the thresholds shifted by the prior weight. metrics.json says which scale was used. On
+/// the settings of the RLdata500 vignette experiment (issue 5).
+#[test]
+fn fs_scale_bayes_factor_leaves_out_the_prior() {
+    let wd = Workdir::new();
+    let settings = repo("experiments/rldata500-recordlinkage-vignette/settings.toml");
+    let settings = settings.to_str().unwrap();
+    let base = ["--settings", settings, "--min-probability", "0"];
+    let fs_of = |out: &str, extra: &[&str]| -> Value {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        link_dataset(&wd, "rldata500", out, &args);
+        read_json(&wd.join(&format!("{out}/metrics.json")))["fellegi_sunter"].clone()
+    };
+    let bf = fs_of(
+        "bf",
+        &["--fs-weights", "24,-7", "--fs-scale", "bayes-factor"],
+    );
+    assert_eq!(bf["scale"], "bayes_factor");
+    assert_eq!(bf["upper_weight"], 24.0);
+    assert_eq!(bf["lower_weight"], -7.0);
+    let d = &bf["decisions_among_pairs_written"];
+    let total: u64 = ["Match", "Review", "NonMatch"]
+        .iter()
+        .flat_map(|k| ["true_matches", "non_matches"].map(|t| d[k][t].as_u64().unwrap_or(0)))
+        .sum();
+    assert_eq!(total, 571, "every candidate pair is decided");
+    // R RecordLinkage's published table (see tests/recordlinkage_vignette.rs).
+    for (k, t, n) in [("Match", 14, 1), ("Review", 35, 163), ("NonMatch", 0, 358)] {
+        assert_eq!(d[k]["true_matches"], t, "{k}");
+        assert_eq!(d[k]["non_matches"], n, "{k}");
+    }
+    let prior = bf["prior_weight"].as_f64().unwrap();
+    assert!(prior < -5.0, "prior weight {prior}");
+
+    let shifted = format!("{},{}", 24.0 + prior, -7.0 + prior);
+    let mw = fs_of("mw", &["--fs-weights", &shifted]);
+    assert_eq!(mw["scale"], "match_weight");
+    assert_eq!(mw["decisions_among_pairs_written"], *d);
+    let unshifted = fs_of(
+        "mw0",
+        &["--fs-weights", "24,-7", "--fs-scale", "match-weight"],
+    );
+    assert_ne!(unshifted["decisions_among_pairs_written"], *d);
+
+    // Thresholds from target error rates: the same decisions, reported on each scale.
+    let rb = fs_of(
+        "rb",
+        &["--fs-rates", "0.01,0.01", "--fs-scale", "bayes-factor"],
+    );
+    let rm = fs_of("rm", &["--fs-rates", "0.01,0.01"]);
+    assert_eq!(
+        rb["decisions_among_pairs_written"],
+        rm["decisions_among_pairs_written"]
+    );
+    let up = |v: &Value| v["upper_weight"].as_f64().unwrap();
+    assert!((up(&rb) + prior - up(&rm)).abs() < 1e-9);
+
+    wd.run(&["link", "--dataset", "rldata500", "--fs-scale", "odds"])
+        .fails_with(&["--fs-scale", "odds"]);
+}

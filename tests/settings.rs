@@ -1,6 +1,6 @@
 //! Settings: builder expansion, validation errors naming their key path, TOML round trip.
 
-use fellegi::settings::{Predicate, Settings};
+use fellegi::settings::{Algorithm, Predicate, Settings};
 
 const BASE: &str = r#"
 link_type = "link"
@@ -176,4 +176,129 @@ fn each_error_names_its_key() {
 #[test]
 fn empty_comparisons_rejected() {
     assert!(err("").contains("comparison"));
+}
+
+const AS207: &str = r#"
+[training]
+algorithm = "as207"
+u = { random_pairs = 0 }
+"#;
+
+const BINARY: &str = r#"
+[[comparison]]
+column = "x"
+levels = [{ predicate = "exact", m = 0.9, u = 0.1 }, { predicate = "else" }]
+"#;
+
+#[test]
+fn training_algorithm_and_lambda_start_default_and_round_trip() {
+    let s = parse(BINARY).unwrap();
+    assert_eq!(s.training.algorithm, Algorithm::Em);
+    assert_eq!(s.training.lambda_start, None);
+    // Defaults are not written, so existing model.json files keep their bytes.
+    let json = serde_json::to_string(&s).unwrap();
+    assert!(
+        !json.contains("algorithm") && !json.contains("lambda_start"),
+        "{json}"
+    );
+    assert!(!s.to_toml().contains("algorithm"));
+
+    let s = parse(&format!(
+        "[training]\nalgorithm = \"as207\"\nu = {{ random_pairs = 0 }}\nlambda_start = 0.004\n{BINARY}"
+    ))
+    .unwrap();
+    assert_eq!(s.training.algorithm, Algorithm::As207);
+    assert_eq!(s.training.lambda_start, Some(0.004));
+    let json = serde_json::to_string(&s).unwrap();
+    assert!(json.contains("\"algorithm\":\"as207\"") && json.contains("\"lambda_start\":0.004"));
+    let back = Settings::from_json(&json, "model.json").unwrap();
+    assert_eq!(back.training.algorithm, Algorithm::As207);
+    assert_eq!(back.training.lambda_start, Some(0.004));
+    let back = Settings::from_toml(&s.to_toml(), "round.toml").unwrap();
+    assert_eq!(back.training.algorithm, Algorithm::As207);
+}
+
+#[test]
+fn training_algorithm_errors_name_their_key() {
+    let wide: String = (0..22)
+        .map(|i| {
+            format!(
+                "[[comparison]]\ncolumn = \"c{i}\"\nlevels = [{{ predicate = \"exact\" }}, {{ predicate = \"else\" }}]\n"
+            )
+        })
+        .collect();
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            format!("[training]\nlambda_start = 0\n{BINARY}"),
+            "training.lambda_start",
+            "(0, 1)",
+        ),
+        (
+            format!("[training]\nlambda_start = 1.5\n{BINARY}"),
+            "training.lambda_start",
+            "(0, 1)",
+        ),
+        (
+            format!("[training]\nalgorithm = \"gibbs\"\n{BINARY}"),
+            "gibbs",
+            "as207",
+        ),
+        (
+            format!("[training]\nalgorithm = \"as207\"\n{BINARY}"),
+            "training.u.random_pairs",
+            "random_pairs = 0",
+        ),
+        (
+            format!("{AS207}em = [{{ blocking = [\"x\"] }}]\n{BINARY}"),
+            "training.em[0].blocking",
+            "remove `blocking`",
+        ),
+        (
+            format!("{AS207}em = [{{ fix_u = true }}]\n{BINARY}"),
+            "training.em[0].fix_u",
+            "fix_u = true",
+        ),
+        (
+            format!("{AS207}[[comparison]]\ncolumn = \"x\"\nuse = \"exact_match\"\n"),
+            "comparison[0].use",
+            "without a null level",
+        ),
+        (
+            format!(
+                "{AS207}[[comparison]]\ncolumn = \"x\"\nlevels = [{{ predicate = \"null\" }}, {{ predicate = \"exact\" }}, {{ predicate = \"else\" }}]\n"
+            ),
+            "comparison[0].levels[0].predicate",
+            "drop the null level",
+        ),
+        (
+            format!(
+                "{AS207}[[comparison]]\ncolumn = \"x\"\nlevels = [{{ predicate = \"exact\", m = 0.9, fix_m = true }}, {{ predicate = \"else\" }}]\n"
+            ),
+            "comparison[0].levels[0].fix_m",
+            "remove `fix_m`",
+        ),
+        (format!("{AS207}{wide}"), "`comparison`", "8388608 cells"),
+    ];
+    for (extra, key, fix) in &cases {
+        let e = err(extra);
+        assert!(
+            e.contains(key),
+            "error for {extra:?} should name `{key}`: {e}"
+        );
+        assert!(
+            e.contains(fix),
+            "error for {extra:?} should say {fix:?}: {e}"
+        );
+    }
+    // Plain EM takes the same plans.
+    parse(
+        r#"
+[training]
+em = [{ blocking = ["x"] }]
+[[comparison]]
+column = "x"
+use = "exact_match"
+"#,
+    )
+    .unwrap();
 }

@@ -27,7 +27,40 @@ pub enum Decision {
     NonMatch,
 }
 
-/// Fellegi–Sunter thresholds on the match weight (log2 Bayes factor plus prior log-odds).
+/// The scale Fellegi–Sunter thresholds are read on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum FsScale {
+    /// The match weight: the log2 Bayes factor plus the prior log-odds `log2(λ / (1 − λ))`
+    /// (pairs.csv's `match_weight`). The default.
+    #[default]
+    MatchWeight,
+    /// The log2 Bayes factor alone, `Σ_k log2(m_k(γ_k) / u_k(γ_k))`, without the prior: the
+    /// likelihood ratio of Fellegi & Sunter (1969), and the weight `W` that R RecordLinkage's
+    /// `emWeights` computes and `emClassify` thresholds.
+    BayesFactor,
+}
+
+impl FsScale {
+    /// The name written to metrics.json (`match_weight`, `bayes_factor`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FsScale::MatchWeight => "match_weight",
+            FsScale::BayesFactor => "bayes_factor",
+        }
+    }
+
+    /// What the scale adds to the log2 Bayes factor: the prior weight of `params`, or 0.
+    pub fn offset(self, params: &FsParams) -> f64 {
+        match self {
+            FsScale::MatchWeight => params.prior_weight(),
+            FsScale::BayesFactor => 0.0,
+        }
+    }
+}
+
+/// Fellegi–Sunter thresholds on a weight scale ([`FsScale`]; by default the match weight, log2
+/// Bayes factor plus prior log-odds).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct FsThresholds {
     /// Link when the weight is at least this.
@@ -104,8 +137,24 @@ pub fn fs_thresholds(
     max_false_match_rate: f64,
     max_false_non_match_rate: f64,
 ) -> FsThresholds {
+    fs_thresholds_on(
+        params,
+        max_false_match_rate,
+        max_false_non_match_rate,
+        FsScale::MatchWeight,
+    )
+}
+
+/// As [`fs_thresholds`], with the thresholds on `scale`: on [`FsScale::BayesFactor`] they are the
+/// log2 Bayes factors of the weight distribution themselves, without the prior.
+pub fn fs_thresholds_on(
+    params: &FsParams,
+    max_false_match_rate: f64,
+    max_false_non_match_rate: f64,
+    scale: FsScale,
+) -> FsThresholds {
     let dist = weight_distribution(params);
-    let prior = params.prior_weight();
+    let prior = scale.offset(params);
     // Upper: scan from the top, accumulating u.
     let mut upper = f64::INFINITY;
     let mut fmr = 0.0;
@@ -173,5 +222,20 @@ mod tests {
         assert_eq!(t.decide(6.0), Decision::Match);
         assert_eq!(t.decide(0.0), Decision::Review);
         assert_eq!(t.decide(-6.0), Decision::NonMatch);
+    }
+
+    #[test]
+    fn bayes_factor_scale_leaves_out_the_prior() {
+        let mut p = params();
+        p.lambda = 0.2; // prior weight log2(0.25) = -2
+        let w = fs_thresholds_on(&p, 0.05, 0.05, FsScale::MatchWeight);
+        let b = fs_thresholds_on(&p, 0.05, 0.05, FsScale::BayesFactor);
+        assert!((b.upper - (9f64.log2() + 2.0)).abs() < 1e-12);
+        assert!((w.upper - (b.upper - 2.0)).abs() < 1e-12);
+        assert!((w.lower - (b.lower - 2.0)).abs() < 1e-12);
+        assert_eq!(b.false_match_rate, w.false_match_rate);
+        assert_eq!(FsScale::default(), FsScale::MatchWeight);
+        assert_eq!(FsScale::BayesFactor.name(), "bayes_factor");
+        assert_eq!(FsScale::BayesFactor.offset(&p), 0.0);
     }
 }

@@ -6,11 +6,12 @@ use std::time::Instant;
 use anyhow::bail;
 use fellegi::block::total_pairs;
 use fellegi::classify::assign::{OneToOne, one_to_one};
-use fellegi::classify::{FsThresholds, fs_thresholds};
+use fellegi::classify::{FsScale, FsThresholds, fs_thresholds_on};
 use fellegi::cluster::connected_components;
 use fellegi::eval;
 use fellegi::eval::clusters::cluster_metrics;
 use fellegi::eval::curves::{estimated_errors, f_beta, sweep};
+use fellegi::model::predict::pattern_weight;
 use fellegi::model::weight_of_probability;
 use fellegi::output::{Staged, write_clusters, write_json, write_pairs};
 use fellegi::pipeline;
@@ -51,7 +52,8 @@ pub struct Args {
         allow_negative_numbers = true
     )]
     fs_rates: Option<Vec<f64>>,
-    /// Fellegi–Sunter three-way decisions with explicit match-weight thresholds: UPPER,LOWER.
+    /// Fellegi–Sunter three-way decisions with explicit weight thresholds: UPPER,LOWER (on
+    /// the --fs-scale; link at or above UPPER, non-link at or below LOWER, review between).
     #[arg(
         long,
         value_delimiter = ',',
@@ -59,6 +61,12 @@ pub struct Args {
         allow_negative_numbers = true
     )]
     fs_weights: Option<Vec<f64>>,
+    /// The weight the Fellegi–Sunter decisions (--fs-weights, --fs-rates) read: match-weight
+    /// (log2 Bayes factor plus the prior log-odds, as pairs.csv) or bayes-factor (the log2
+    /// Bayes factor alone, without the prior, as Fellegi & Sunter (1969) and R RecordLinkage's
+    /// emClassify).
+    #[arg(long, value_enum, default_value_t = FsScale::MatchWeight)]
+    fs_scale: FsScale,
     /// Fit λ, m and u from the truth column instead of estimating them (the oracle ceiling
     /// for benchmarks; never for real linkage).
     #[arg(long)]
@@ -235,7 +243,7 @@ pub fn run(mut a: Args) -> anyhow::Result<()> {
         };
         // Fellegi–Sunter three-way decisions, if asked for.
         let fs = match (&a.fs_rates, &a.fs_weights) {
-            (Some(r), _) => Some(fs_thresholds(&fitted.params, r[0], r[1])),
+            (Some(r), _) => Some(fs_thresholds_on(&fitted.params, r[0], r[1], a.fs_scale)),
             (_, Some(w)) => Some(FsThresholds {
                 upper: w[0],
                 lower: w[1],
@@ -245,13 +253,22 @@ pub fn run(mut a: Args) -> anyhow::Result<()> {
             _ => None,
         };
         let fs_block = fs.map(|t| {
+            // On the Bayes-factor scale: the level weights summed in comparison order from 0,
+            // as the weight distribution behind --fs-rates sums them.
+            let level_weights = fitted.params.level_weights();
+            let weight_on_scale = |i: usize| match a.fs_scale {
+                FsScale::MatchWeight => pairs.weight[i],
+                FsScale::BayesFactor => pattern_weight(0.0, &level_weights, pairs.levels_of(i)),
+            };
             let mut counts = std::collections::BTreeMap::new();
             for i in 0..pairs.len() {
-                let d = t.decide(pairs.weight[i]);
+                let d = t.decide(weight_on_scale(i));
                 let e = counts.entry(format!("{d:?}")).or_insert([0u64, 0u64]);
                 e[usize::from(!is_true(i))] += 1;
             }
             serde_json::json!({
+                "scale": a.fs_scale.name(),
+                "prior_weight": fitted.params.prior_weight(),
                 "upper_weight": t.upper,
                 "lower_weight": t.lower,
                 "model_false_match_rate": t.false_match_rate.is_finite().then_some(t.false_match_rate),

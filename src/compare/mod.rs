@@ -74,18 +74,18 @@ impl Comparison {
             )
         });
         let profiles = if needs_profiles {
-            col.dict.par_iter().map(|v| StrProfile::new(v)).collect()
+            col.dict.par_iter().map(StrProfile::new).collect()
         } else {
             Vec::new()
         };
         let quick = if needs_profiles {
-            col.dict.par_iter().map(|v| quick_profile(v)).collect()
+            col.dict.par_iter().map(quick_profile).collect()
         } else {
             Vec::new()
         };
         let numbers =
             if has(&|p| matches!(p, Predicate::AbsDiffAtMost(_) | Predicate::RelDiffAtMost(_))) {
-                col.dict.iter().map(|v| numeric::parse_number(v)).collect()
+                col.dict.iter().map(numeric::parse_number).collect()
             } else {
                 Vec::new()
             };

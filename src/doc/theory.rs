@@ -20,6 +20,11 @@
 //! at that level among pairs where the comparison is not null. Because the likelihood depends on
 //! pairs only through their patterns, fellegi runs EM on the counts of unique patterns
 //! ([`crate::compare::PatternCounts`]): an iteration costs O(#patterns · K), however many pairs.
+//! With `training.algorithm = "as207"` the same model is fitted as R RecordLinkage fits it: as a
+//! log-linear model of the complete table (2 classes × every level combination) by Haber's (1984)
+//! algorithm AS 207, whose M-step is cyclic iterative scaling stopped at a tolerance
+//! ([`crate::model::loglinear`]); it has the same fixed points as plain EM but follows another
+//! path, and where the likelihood is flat it stops elsewhere (RLdata500 vignette).
 //!
 //! **Training plan** (as Splink; [`crate::model::train`]): λ from deterministic rules whose
 //! matches are divided by an assumed recall; u from all pairs among a random sample of records
@@ -30,7 +35,9 @@
 //!
 //! **Decisions.** A threshold on probability or weight; Fellegi–Sunter's three-way rule (link,
 //! review, non-link) with thresholds chosen for target error rates
-//! ([`crate::classify::fs_thresholds`]); one-to-one assignment for two-source links
+//! ([`crate::classify::fs_thresholds`]) or given, on the match weight or, as Fellegi & Sunter
+//! (1969) and R RecordLinkage state them, on the log2 Bayes factor without the prior
+//! ([`crate::classify::FsScale`]); one-to-one assignment for two-source links
 //! ([`crate::classify::assign`]); connected components for entities ([`crate::cluster`]).
 //!
 //! # References
@@ -41,3 +48,5 @@
 //!   census of Tampa, Florida. *JASA* 84(406), 414–420.
 //! - Enamorado, T., Fifield, B. & Imai, K. (2019). Using a probabilistic model to assist merging
 //!   of large-scale administrative records. *APSR* 113(2), 353–371.
+//! - Haber, M. (1984). Algorithm AS 207: Fitting a general log-linear model. *Applied Statistics*
+//!   33(3), 358–362.

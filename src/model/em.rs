@@ -57,7 +57,8 @@ pub struct EmIteration {
     pub lambda: f64,
     /// Log-likelihood (natural log) of the counts under the parameters before the M-step.
     pub log_likelihood: f64,
-    /// Largest absolute change of any estimated parameter in this iteration.
+    /// Largest absolute change of any estimated parameter in this iteration (with
+    /// [`super::loglinear`]: of any fitted pattern count, in pairs).
     pub max_change: f64,
 }
 

@@ -1,5 +1,5 @@
 //! The Fellegi–Sunter model: λ and per-level m and u, match weights and probabilities, and their
-//! estimation ([`em`], [`train`]).
+//! estimation ([`em`], [`loglinear`] (Haber's AS 207, as R RecordLinkage), [`train`]).
 //!
 //! For a pair with comparison levels γ = (γ₁, …, γ_K), the match weight is the log2 Bayes factor
 //! plus the prior log-odds,
@@ -14,6 +14,7 @@
 //!   large-scale administrative records. *APSR* 113(2), 353–371 (fastLink).
 
 pub mod em;
+pub mod loglinear;
 pub mod predict;
 pub mod train;
 

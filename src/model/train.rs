@@ -7,6 +7,11 @@
 //! keeps u fixed unless told otherwise, starts from the blocking-adjusted λ and never writes its
 //! within-block λ back as the global λ. A level trained in several sessions takes the median of
 //! its session estimates (then each comparison's m is renormalised).
+//!
+//! Every session starts from `training.lambda_start` when given (else the global λ, else 1e-4)
+//! and runs the estimator `training.algorithm` names: plain EM ([`super::em`]) or Haber's AS 207
+//! as R RecordLinkage ([`super::loglinear`]; its requirements are checked by
+//! [`Settings::check_algorithm`] before any work).
 
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
@@ -14,6 +19,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::em::{self, EmOptions};
+use super::loglinear::{self, As207Options};
 use super::{FitInfo, FsParams, InputDigest, SessionFit, normalise};
 use crate::block::{Blocker, total_pairs};
 use crate::compare::candidates::CandidatePatterns;
@@ -21,7 +27,9 @@ use crate::compare::{Comparer, PatternCounts, merge_maps};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::settings::{DeterministicLambda, KeySpec, LambdaSpec, LinkType, Predicate, Settings};
+use crate::settings::{
+    Algorithm, DeterministicLambda, KeySpec, LambdaSpec, LinkType, Predicate, Settings,
+};
 
 /// Pairs per chunk of the u-sampling loop (fixed, so results do not depend on the thread count).
 const SAMPLE_CHUNK: u64 = 1 << 16;
@@ -243,7 +251,8 @@ fn median(v: &mut [f64]) -> f64 {
 /// Fits λ, m and u on `ds` following `settings.training` (settings must be expanded).
 ///
 /// # Errors
-/// [`Error::Settings`] when λ cannot be determined from the plan; errors from blocking.
+/// [`Error::Settings`] when λ cannot be determined from the plan or the plan does not suit
+/// `training.algorithm` ([`Settings::check_algorithm`]); errors from blocking.
 ///
 /// With `cache` (the prediction candidates' patterns), sessions whose blocking rule implies a
 /// prediction rule count patterns from it instead of comparing pairs again; the result is the same.
@@ -274,6 +283,7 @@ pub fn train_with(
     all_pairs: Option<&PatternCounts>,
 ) -> Result<Fitted> {
     let t = &settings.training;
+    settings.check_algorithm("training")?;
     let link_type = settings.link_type;
     let total = total_pairs(link_type, &ds.source_sizes());
     if total == 0 {
@@ -422,7 +432,7 @@ pub fn train_with(
         // Blocking-adjusted starting λ: the global prior odds times the Bayes factors of the
         // fixed comparisons at their exact level (Splink's adjustment).
         let mut init = params.clone();
-        let start_lambda = lambda.unwrap_or(1e-4);
+        let start_lambda = t.lambda_start.or(lambda).unwrap_or(1e-4);
         let mut odds = start_lambda / (1.0 - start_lambda);
         for (c, on) in active.iter().enumerate() {
             if !on {
@@ -448,7 +458,18 @@ pub fn train_with(
             fixed_u: fixed_u.clone(),
         };
         let _ = &levels;
-        let res = em::run(&counts, &init, &opt);
+        let res = match t.algorithm {
+            Algorithm::Em => em::run(&counts, &init, &opt),
+            Algorithm::As207 => loglinear::run(
+                &counts,
+                &init,
+                &As207Options {
+                    max_iterations: t.max_iterations,
+                    tolerance: t.tolerance,
+                    ..As207Options::default()
+                },
+            )?,
+        };
         for c in 0..n_c {
             if active[c] {
                 m_est[c].push(res.params.m[c].clone());
