@@ -6,6 +6,21 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     use clap::Parser;
+    // `println!` panics when stdout has been closed (e.g. `fellegi ... | head`); that is the end
+    // of the output, not an error: exit 0 quietly, as for a broken pipe reported as an error.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,

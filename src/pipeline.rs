@@ -2,18 +2,18 @@
 
 use std::path::PathBuf;
 
-use crate::block::Blocker;
+use crate::block::{Blocker, total_pairs};
 use crate::clean::apply_transforms;
 use crate::compare::candidates::CandidatePatterns;
 use crate::compare::{Comparer, PatternCounts};
-use crate::data::{Dataset, InputSpec, read_csv_files};
+use crate::data::{Dataset, InputSpec, MISSING, read_csv_files};
 use crate::error::{Error, Result};
 use crate::exhaustive::Exhaustive;
-use crate::model::FsParams;
-use crate::model::predict::{ScoredPairs, predict, predict_cached};
-use crate::model::train::{Fitted, train, train_with};
+use crate::model::predict::{ScoredPairs, predict, predict_by, predict_cached};
+use crate::model::train::{Fitted, count_pairs, train, train_with};
+use crate::model::{FitInfo, FsParams, InputDigest};
 use crate::progress::Progress;
-use crate::settings::{LinkType, Settings};
+use crate::settings::{LambdaSpec, LinkType, Settings};
 
 /// Reads the inputs the settings need and applies the settings' transforms.
 ///
@@ -242,4 +242,102 @@ pub fn link_oracle(
     let model = fitted_model(settings, &fitted);
     let (comparer, pairs) = score(&model, "oracle model", ds, min_probability, progress)?;
     Ok((model, fitted, comparer, pairs))
+}
+
+/// Match weight (bits) written for a pair the deterministic rules link in [`link_rules_only`];
+/// the other candidates get its negative. Only a stand-in: those pairs' probabilities are exactly
+/// 1 and 0.
+pub const RULES_MATCH_WEIGHT: f64 = 64.0;
+
+/// Deterministic linkage, the baseline probabilistic linkage is measured against: a candidate
+/// pair (from the settings' blocking rules, as for every other method) is a match, with
+/// probability 1 and match weight +[`RULES_MATCH_WEIGHT`], if and only if its records agree
+/// exactly on every key of at least one of `training.lambda.deterministic_rules` (a missing value
+/// never agrees); every other candidate has probability 0 and weight −[`RULES_MATCH_WEIGHT`].
+/// A pair that a rule links but no blocking rule produces is not found, so the rules are best
+/// kept within the blocking (e.g. rule `given_name & surname` within block `given_name`).
+///
+/// Nothing is estimated: the returned model is the settings with a `fit` block that says so
+/// (no λ, m or u, so `fellegi predict` refuses it), and the returned parameters are starting
+/// values with λ = the share of admissible pairs the rules link, never used for scoring.
+///
+/// # Errors
+/// [`Error::Settings`] at `training.lambda.deterministic_rules` when the settings have no
+/// deterministic rules, at `blocking` when they have no blocking rules; otherwise as
+/// [`Blocker::new`].
+pub fn link_rules_only(
+    settings: &Settings,
+    ds: &Dataset,
+    seed: u64,
+    min_probability: f64,
+    progress: &Progress,
+) -> Result<(Settings, Fitted, Comparer, ScoredPairs)> {
+    let Some(LambdaSpec::Deterministic(det)) = &settings.training.lambda else {
+        return Err(Error::settings(
+            "settings",
+            "training.lambda.deterministic_rules",
+            "rules-only linkage classifies with the deterministic rules, but the settings have none: add e.g. [training] lambda = { deterministic_rules = [[\"given_name\", \"surname\", \"date_of_birth\"]], recall = 0.8 }",
+        ));
+    };
+    if settings.blocking.is_empty() {
+        return Err(Error::settings(
+            "settings",
+            "blocking",
+            "no [[blocking]] rules: rules-only linkage classifies the blocking candidates, e.g. [[blocking]] keys = [\"surname\"]",
+        ));
+    }
+    let comparer = Comparer::new(&settings.comparisons, ds)?;
+    let rules = Blocker::new(ds, &det.deterministic_rules, settings.link_type)?;
+    let linked = count_pairs(&rules);
+    let keys: Vec<&[u32]> = rules.rules.iter().map(|r| r.keys.as_slice()).collect();
+    let blocking: Vec<_> = settings.blocking.iter().map(|b| b.keys.clone()).collect();
+    let blocker = Blocker::new(ds, &blocking, settings.link_type)?;
+    let pairs = predict_by(
+        ds,
+        &comparer,
+        &blocker,
+        min_probability,
+        progress,
+        |l, r, _| {
+            let agree = keys.iter().any(|k| {
+                let a = k[l as usize];
+                a != MISSING && a == k[r as usize]
+            });
+            if agree {
+                (RULES_MATCH_WEIGHT, 1.0)
+            } else {
+                (-RULES_MATCH_WEIGHT, 0.0)
+            }
+        },
+    );
+    let total = total_pairs(settings.link_type, &ds.source_sizes());
+    let share = if total > 0 {
+        linked as f64 / total as f64
+    } else {
+        0.0
+    };
+    let fit = FitInfo {
+        tool: format!("fellegi {}", env!("CARGO_PKG_VERSION")),
+        seed,
+        converged: true,
+        iterations: 0,
+        lambda_method: format!(
+            "rules only, no model fitted: {linked} of {total} admissible pairs agree on a deterministic rule"
+        ),
+        u_method: "rules only, no model fitted".into(),
+        inputs: ds
+            .sources
+            .iter()
+            .map(|s| InputDigest {
+                source: s.name.clone(),
+                records: s.len as u64,
+                sha256: s.sha256.clone(),
+            })
+            .collect(),
+        sessions: Vec::new(),
+    };
+    let mut model = settings.clone();
+    model.fit = Some(fit.clone());
+    let params = FsParams::initial(settings, &comparer, share);
+    Ok((model, Fitted { params, fit }, comparer, pairs))
 }

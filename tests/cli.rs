@@ -910,3 +910,94 @@ fn fs_scale_bayes_factor_leaves_out_the_prior() {
     wd.run(&["link", "--dataset", "rldata500", "--fs-scale", "odds"])
         .fails_with(&["--fs-scale", "odds"]);
 }
+
+/// Issue 5: `--rules-only` links exactly the candidate pairs that agree on every key of one of
+/// the settings' deterministic rules (FEBRL4: given_name & surname, or date_of_birth &
+/// soc_sec_id), with probability 1, and fits nothing.
+#[test]
+fn link_rules_only_links_exactly_the_pairs_agreeing_on_a_rule() {
+    let wd = Workdir::new();
+    wd.run(&["link", "--dataset", "febrl4", "--rules-only", "--out", "r"])
+        .ok();
+    // The expected links, from the input files: cross-source pairs agreeing on a rule's keys
+    // (a missing value never agrees). Both rules lie within FEBRL4's blocking rules.
+    let files = dataset_files("febrl4");
+    let tables: Vec<Table> = files.iter().map(|f| read_csv(f)).collect();
+    let rules: [&[&str]; 2] = [&["given_name", "surname"], &["date_of_birth", "soc_sec_id"]];
+    let mut expected: BTreeSet<(String, String)> = BTreeSet::new();
+    for rule in rules {
+        let key = |t: &Table, row: &Vec<String>| -> Option<Vec<String>> {
+            let k: Vec<String> = rule.iter().map(|c| row[t.col(c)].clone()).collect();
+            k.iter().all(|v| !v.is_empty()).then_some(k)
+        };
+        let mut right: HashMap<Vec<String>, Vec<String>> = HashMap::new();
+        for row in &tables[1].rows {
+            if let Some(k) = key(&tables[1], row) {
+                right
+                    .entry(k)
+                    .or_default()
+                    .push(row[tables[1].col("record_id")].clone());
+            }
+        }
+        for row in &tables[0].rows {
+            if let Some(ids) = key(&tables[0], row).and_then(|k| right.get(&k)) {
+                for id in ids {
+                    expected.insert((row[tables[0].col("record_id")].clone(), id.clone()));
+                }
+            }
+        }
+    }
+    let pairs = read_csv(&wd.join("r/pairs.csv"));
+    let (l, r, p) = (
+        pairs.col("id_l"),
+        pairs.col("id_r"),
+        pairs.col("match_probability"),
+    );
+    let got: BTreeSet<(String, String)> = pairs
+        .rows
+        .iter()
+        .map(|row| {
+            assert_eq!(row[p], "1", "every written pair is a rule link: {row:?}");
+            (row[l].clone(), row[r].clone())
+        })
+        .collect();
+    assert_eq!(got.len(), pairs.rows.len(), "no pair twice");
+    assert!(expected.len() > 4000, "{} rule pairs", expected.len());
+    assert_eq!(got, expected);
+    let m = read_json(&wd.join("r/metrics.json"));
+    assert_eq!(
+        m["true_positives"].as_u64().unwrap() + m["false_positives"].as_u64().unwrap(),
+        expected.len() as u64
+    );
+    // Nothing was fitted: the model has no m or u, so `predict` refuses it.
+    let model = read_json(&wd.join("r/model.json"));
+    assert!(
+        model["fit"]["lambda_method"]
+            .as_str()
+            .unwrap()
+            .starts_with("rules only")
+    );
+    assert!(model["comparison"][0]["levels"][1].get("m").is_none());
+    // Settings without deterministic rules: the error names the key.
+    wd.write(
+        "no-rules.toml",
+        std::fs::read_to_string(repo("datasets/settings/febrl4.toml"))
+            .unwrap()
+            .replace(
+                "lambda = { deterministic_rules = [[\"given_name\", \"surname\"], [\"date_of_birth\", \"soc_sec_id\"]], recall = 0.8 }",
+                "lambda = 0.0002",
+            ),
+    );
+    wd.run(&[
+        "link",
+        "--dataset",
+        "febrl4",
+        "--settings",
+        "no-rules.toml",
+        "--rules-only",
+        "--out",
+        "x",
+    ])
+    .fails_with(&["training.lambda.deterministic_rules"]);
+    wd.assert_no_output("x");
+}

@@ -672,3 +672,25 @@ fn good_small_input_succeeds() {
         assert!(wd.exists(&format!("out/{f}")), "{f} missing");
     }
 }
+
+/// A closed stdout (`fellegi ... | head`) ends the output quietly with exit code 0, never a
+/// panic (found while running `fellegi experiment status | head`).
+#[test]
+fn closed_stdout_exits_zero_without_a_panic() {
+    use std::process::{Command, Stdio};
+    for args in [&["experiment", "status"][..], &["datasets", "list"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fellegi"))
+            .args(args)
+            .env_remove("FELLEGI_DATA")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the read end at once, usually before the first line is written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+}

@@ -30,6 +30,10 @@ seeds = [1, 2]
 name = "broken"
 datasets = ["febrl1"]
 args = ["--threshold", "7"]
+[[task]]
+name = "generated"
+settings = "dedupe.toml"
+generate = { entities = [300, 600], preset = ["low", "high"], args = ["--mean-duplicates", "1"] }
 [[expected]]
 task = "defaults/febrl1/seed-1"
 pointer = "/metrics/f1"
@@ -37,6 +41,11 @@ value = 1.0
 tolerance = 0.001
 source = "test"
 "#,
+    )
+    .unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/settings/febrl_dedupe.toml"),
+        exps.join("febrl1-test/dedupe.toml"),
     )
     .unwrap();
     let p = |x: &Path| x.to_str().unwrap().to_string();
@@ -93,7 +102,27 @@ source = "test"
         "--results",
         &p(&results),
     ]);
-    assert!(String::from_utf8_lossy(&again.stdout).contains("1 task(s) run, 2 up to date"));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("1 task(s) run, 6 up to date"));
+
+    // Generated tasks: one per preset and entity count, the generator's extra arguments
+    // applied, and the run's peak memory recorded (on Linux, from wait4).
+    let g: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            results.join("febrl1-test/generated__generated-high-600__seed-42.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(g["status"], "ok", "{g}");
+    assert_eq!(g["dataset"], "generated-high-600");
+    assert!(
+        g["metrics"]["records"].as_u64().unwrap() > 900,
+        "mean 1 duplicate"
+    );
+    if cfg!(target_os = "linux") {
+        let peak = g["peak_rss_mb"].as_f64().unwrap();
+        assert!(peak > 1.0 && peak < 4096.0, "peak {peak} MiB");
+    }
 
     // Paper build: deterministic, with the reproduction check.
     let (a, b) = (tmp.path().join("ga"), tmp.path().join("gb"));
@@ -110,21 +139,98 @@ source = "test"
         ]);
         assert!(st.status.success());
     }
+    // Every file, figures included, is byte-identical on a rebuild.
+    let mut files: Vec<String> = std::fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
     for f in [
         "febrl1-test.md",
         "febrl1-test.csv",
         "febrl1-test.tex",
+        "febrl1-test-summary.md",
+        "febrl1-test-summary.csv",
+        "febrl1-test-f1.md",
+        "febrl1-test-f1.svg",
+        "febrl1-test-f1.png",
+        "febrl1-test-seconds.svg",
+        "febrl1-test-seconds.png",
+        "febrl1-test-memory.png",
+        "figures.md",
         "reproductions.md",
         "constants.json",
     ] {
+        assert!(files.iter().any(|x| x == f), "{f} not built: {files:?}");
+    }
+    for f in &files {
         assert_eq!(
             std::fs::read(a.join(f)).unwrap(),
             std::fs::read(b.join(f)).unwrap(),
             "{f}"
         );
     }
+    let png = std::fs::read(a.join("febrl1-test-f1.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let svg = std::fs::read_to_string(a.join("febrl1-test-f1.svg")).unwrap();
+    assert!(
+        svg.contains("febrl1-test") && svg.contains("defaults"),
+        "{svg}"
+    );
+    // Captions name the experiment; the summary gives the interval over the two seeds.
+    let figs = std::fs::read_to_string(a.join("figures.md")).unwrap();
+    assert!(figs.contains("(febrl1-test-f1.svg)") && figs.contains("experiment `febrl1-test`"));
+    let summary = std::fs::read_to_string(a.join("febrl1-test-summary.md")).unwrap();
+    assert!(summary.contains("| defaults | febrl1 | 2 |"), "{summary}");
+    assert!(
+        summary.contains("| broken | febrl1 | 0 (1 failed) |"),
+        "{summary}"
+    );
     let repro = std::fs::read_to_string(a.join("reproductions.md")).unwrap();
     assert!(repro.contains("| yes |"), "{repro}");
     let constants = std::fs::read_to_string(a.join("constants.json")).unwrap();
     assert!(constants.contains("febrl1-test.defaults.febrl1.seed-1.f1"));
+    assert!(constants.contains("febrl1-test.defaults.febrl1.f1.mean"));
+
+    // The paper's source: every {{key}} filled from constants.json, figure links made relative
+    // to the generated folder; an unknown key is an error naming it and the line.
+    let src = tmp.path().join("paper.md");
+    std::fs::write(
+        &src,
+        "F1 was {{ febrl1-test.defaults.febrl1.f1.mean }} over {{febrl1-test.defaults.febrl1.seeds}} seeds.\n\n![F1](generated/febrl1-test-f1.svg)\n\n{{table:febrl1-test-summary}}\n",
+    )
+    .unwrap();
+    let c: serde_json::Value = serde_json::from_str(&constants).unwrap();
+    let built = |paper: &Path, out: &Path| {
+        fellegi(&[
+            "paper",
+            "build",
+            "--experiments",
+            &p(&exps),
+            "--results",
+            &p(&results),
+            "--out",
+            &p(out),
+            "--paper",
+            &p(paper),
+        ])
+    };
+    assert!(built(&src, &a).status.success());
+    let rendered = std::fs::read_to_string(a.join("paper.md")).unwrap();
+    assert!(
+        rendered.starts_with(&format!(
+            "F1 was {} over 2 seeds.\n\n![F1](febrl1-test-f1.svg)\n\nTable: experiment `febrl1-test` over seeds",
+            c["febrl1-test.defaults.febrl1.f1.mean"].as_str().unwrap()
+        )),
+        "{rendered}"
+    );
+    assert!(rendered.contains("| defaults | febrl1 | 2 |"), "{rendered}");
+    std::fs::write(&src, "ok\nF1 {{febrl1-test.nothing}}\n").unwrap();
+    let bad = built(&src, &tmp.path().join("gc"));
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("febrl1-test.nothing") && err.contains("paper.md:2"),
+        "{err}"
+    );
 }

@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 
 use fellegi::plot::{
-    self, Chart, ComparisonParams, EmSession, EmStep, Format, LevelParams, ModelParams, PlotError,
-    PrPoint, RgbImage, RocPoint, RuleCount, Waterfall, WaterfallTerm,
+    self, Chart, ComparisonParams, EmSession, EmStep, Format, Interval, IntervalChart,
+    IntervalSeries, LevelParams, ModelParams, PlotError, PrPoint, RgbImage, RocPoint, RuleCount,
+    Waterfall, WaterfallTerm, XyChart, XyPoint, XySeries,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -169,7 +170,82 @@ fn charts() -> Vec<(&'static str, Chart)> {
             "blocking_rule_counts",
             plot::blocking_rule_counts(rules, true),
         ),
+        ("interval_chart", plot::interval_chart(interval_data())),
+        ("xy_chart", plot::xy_chart(xy_data())),
     ]
+}
+
+fn interval_data() -> IntervalChart {
+    let iv = |mean: f64, half: f64| {
+        Some(Interval {
+            mean,
+            lo: mean - half,
+            hi: (mean + half).min(1.0),
+        })
+    };
+    IntervalChart {
+        x_desc: "F1 (mean over 5 seeds, 95 % t-interval)".into(),
+        categories: vec![
+            "default".into(),
+            "binary".into(),
+            "missing-as-disagree".into(),
+            "rules-only".into(),
+        ],
+        series: vec![
+            IntervalSeries {
+                name: "generated-low-5000".into(),
+                values: vec![
+                    iv(0.999, 0.001),
+                    iv(0.95, 0.01),
+                    iv(0.998, 0.001),
+                    iv(0.8, 0.02),
+                ],
+            },
+            IntervalSeries {
+                name: "generated-medium-5000".into(),
+                values: vec![iv(0.995, 0.002), iv(0.93, 0.01), None, iv(0.7, 0.03)],
+            },
+            IntervalSeries {
+                name: "generated-high-5000".into(),
+                values: vec![
+                    iv(0.99, 0.003),
+                    iv(0.91, 0.02),
+                    iv(0.99, 0.002),
+                    iv(0.6, 0.04),
+                ],
+            },
+        ],
+    }
+}
+
+fn xy_data() -> XyChart {
+    let pt = |x: f64, y: f64, label: Option<&str>| XyPoint {
+        x,
+        y,
+        label: label.map(str::to_string),
+    };
+    XyChart {
+        x_desc: "records (log scale)".into(),
+        y_desc: "seconds (log scale)".into(),
+        log_x: true,
+        log_y: true,
+        series: vec![
+            XySeries {
+                name: "fellegi, generated medium".into(),
+                points: vec![
+                    pt(17_121.0, 0.65, None),
+                    pt(170_187.0, 1.86, None),
+                    pt(1_189_542.0, 13.3, Some("13.3 s")),
+                ],
+                line: true,
+            },
+            XySeries {
+                name: "Splink 5".into(),
+                points: vec![pt(1_162_717.0, 60.9, Some("Splink 60.9 s"))],
+                line: false,
+            },
+        ],
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -517,6 +593,24 @@ fn plot_svg_is_well_formed_and_has_title_and_axis_text() {
                 "100k",
             ],
         ),
+        (
+            "interval_chart",
+            &[
+                "F1 (mean over 5 seeds",
+                "missing-as-disagree",
+                "generated-high-5000",
+                "0.9990",
+            ],
+        ),
+        (
+            "xy_chart",
+            &[
+                "records (log scale)",
+                "seconds (log scale)",
+                "Splink 60.9 s",
+                "1M",
+            ],
+        ),
     ];
     for ((name, chart), (ename, needles)) in charts().into_iter().zip(expected) {
         assert_eq!(name, *ename);
@@ -780,4 +874,29 @@ fn plot_custom_title_and_size_are_used() {
     check_balanced(&svg);
     let img = c.to_rgb().unwrap();
     assert_eq!((img.width, img.height), (500, 400));
+}
+
+#[test]
+fn plot_interval_and_xy_charts_reject_bad_data() {
+    let mut c = interval_data();
+    c.series[0].values.pop();
+    let err = plot::interval_chart(c).to_svg().unwrap_err();
+    assert!(matches!(err, PlotError::InvalidData { .. }), "{err}");
+    let mut c = interval_data();
+    c.series[0].values[0] = Some(Interval {
+        mean: 0.5,
+        lo: 0.6,
+        hi: 0.7,
+    });
+    assert!(plot::interval_chart(c).to_png().is_err());
+    let mut c = xy_data();
+    c.series[0].points[0].x = 0.0;
+    let err = plot::xy_chart(c).to_svg().unwrap_err();
+    assert!(err.to_string().contains("log axis"), "{err}");
+    let mut c = xy_data();
+    c.series.iter_mut().for_each(|s| s.points.clear());
+    assert!(matches!(
+        plot::xy_chart(c).to_svg().unwrap_err(),
+        PlotError::NoData { .. }
+    ));
 }

@@ -67,23 +67,25 @@ fn run_task(exp: &Experiment, task: &Task, commit: &str) -> serde_json::Value {
     let mut gen_error = None;
     let mut cmd = Proc::new(&exe);
     cmd.arg("link");
-    if let Some((n, preset)) = &task.generate {
-        // Generate the inputs first (seeded with the task's seed), then link them.
+    if let Some(g) = &task.generate {
+        // Generate the inputs first (seeded with the task's seed), then link every CSV file
+        // the generator wrote, in name order.
         let gen_dir = tmp.join("gen");
         let seed = task.seed.to_string();
-        let entities = n.to_string();
+        let entities = g.entities.to_string();
         let st = Proc::new(&exe)
             .args([
                 "generate",
                 "--entities",
                 &entities,
                 "--preset",
-                preset,
+                &g.preset,
                 "--seed",
                 &seed,
                 "-q",
-                "--out",
             ])
+            .args(&g.args)
+            .arg("--out")
             .arg(&gen_dir)
             .output();
         match st {
@@ -91,7 +93,17 @@ fn run_task(exp: &Experiment, task: &Task, commit: &str) -> serde_json::Value {
             Ok(o) => gen_error = Some(String::from_utf8_lossy(&o.stderr).to_string()),
             Err(e) => gen_error = Some(e.to_string()),
         }
-        cmd.arg("--input").arg(gen_dir.join("records.csv"));
+        let mut inputs: Vec<PathBuf> = std::fs::read_dir(&gen_dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        inputs.sort();
+        for i in inputs {
+            cmd.arg("--input").arg(i);
+        }
     } else {
         cmd.args(["--dataset", &task.dataset]);
     }
@@ -102,8 +114,16 @@ fn run_task(exp: &Experiment, task: &Task, commit: &str) -> serde_json::Value {
     }
     cmd.args(&task.args);
     let t0 = Instant::now();
-    let res = cmd.output();
+    let res = match &gen_error {
+        // Nothing to link.
+        Some(_) => Err(std::io::Error::other("not run")),
+        None => output_with_peak_rss(&mut cmd),
+    };
     let runtime = t0.elapsed().as_secs_f64();
+    let (res, peak_rss) = match res {
+        Ok((o, peak)) => (Ok(o), peak),
+        Err(e) => (Err(e), None),
+    };
     let base = serde_json::json!({
         "experiment": exp.spec.id,
         "task": task.key,
@@ -114,6 +134,7 @@ fn run_task(exp: &Experiment, task: &Task, commit: &str) -> serde_json::Value {
         "tool": format!("fellegi {}", env!("CARGO_PKG_VERSION")),
         "git_commit": commit,
         "runtime_s": runtime,
+        "peak_rss_mb": peak_rss,
     });
     let res = match gen_error {
         Some(e) => Err(std::io::Error::other(format!(
@@ -170,6 +191,72 @@ fn run_task(exp: &Experiment, task: &Task, commit: &str) -> serde_json::Value {
     };
     let _ = std::fs::remove_dir_all(&tmp);
     doc
+}
+
+/// Runs `cmd` to completion with its output captured, as [`Proc::output`] does, and returns its
+/// peak resident set size in MiB: on Linux the child's `ru_maxrss` from `wait4` (the high-water
+/// mark of the process over its whole life, read when it is reaped); elsewhere `None`.
+fn output_with_peak_rss(cmd: &mut Proc) -> std::io::Result<(std::process::Output, Option<f64>)> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::io::Read;
+        use std::os::unix::process::ExitStatusExt;
+        use std::process::Stdio;
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        // Drain both pipes on their own threads so a chatty child never blocks on a full pipe.
+        let drain = |p: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                if let Some(mut p) = p {
+                    let _ = p.read_to_end(&mut buf);
+                }
+                buf
+            })
+        };
+        let out = drain(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let err = drain(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let pid = child.id() as libc::pid_t;
+        let mut status: libc::c_int = 0;
+        // SAFETY: `rusage` is plain old data that wait4 fills in; `status` and `rusage` are valid
+        // for writes for the duration of the call; `pid` is our own unreaped child.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let rc = loop {
+            let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+            if rc == -1 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+            {
+                continue;
+            }
+            break rc;
+        };
+        if rc == -1 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let output = std::process::Output {
+            status: std::process::ExitStatus::from_raw(status),
+            stdout: out.join().unwrap_or_default(),
+            stderr: err.join().unwrap_or_default(),
+        };
+        // Linux reports ru_maxrss in KiB.
+        Ok((output, Some(usage.ru_maxrss as f64 / 1024.0)))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Ok((cmd.output()?, None))
+    }
 }
 
 fn tempdir() -> PathBuf {

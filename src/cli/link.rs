@@ -71,6 +71,14 @@ pub struct Args {
     /// for benchmarks; never for real linkage).
     #[arg(long)]
     oracle: bool,
+    /// Deterministic linkage, the baseline: a blocking candidate is a match (probability 1)
+    /// iff it agrees exactly on every key of one of `training.lambda.deterministic_rules`, else
+    /// probability 0; no model is fitted. Same outputs as a probabilistic run.
+    #[arg(
+        long,
+        conflicts_with_all = ["oracle", "exhaustive", "fs_rates", "fs_weights", "report"]
+    )]
+    rules_only: bool,
     /// Also write report.html (one self-contained page with the settings, parameters, charts,
     /// metrics and a review list of the most uncertain pairs) and every chart as SVG and PNG
     /// under charts/.
@@ -138,7 +146,14 @@ pub fn run(mut a: Args) -> anyhow::Result<()> {
     let t_load = t0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
-    let (model, fitted, comparer, pairs) = if a.oracle {
+    if a.rules_only && settings.exhaustive {
+        bail!(
+            "--rules-only classifies the blocking candidates; it does not combine with `exhaustive = true` in the settings"
+        );
+    }
+    let (model, fitted, comparer, pairs) = if a.rules_only {
+        pipeline::link_rules_only(&settings, &ds, a.run.seed, a.min_probability, &progress)?
+    } else if a.oracle {
         pipeline::link_oracle(&settings, &ds, a.run.seed, a.min_probability, &progress)?
     } else if settings.exhaustive {
         let (model, fitted, comparer, pairs, notes) =

@@ -9,7 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod figures;
 pub mod paper;
+pub mod summary;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +21,9 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskSpec {
-    /// Name of this task group (unique in the experiment), e.g. `default-settings`.
+    /// Name of this task group, e.g. `default-settings` or a method. Groups may share a name
+    /// (e.g. one method on two dataset series that need different settings) as long as no
+    /// task key `<name>/<dataset>/seed-<n>` repeats.
     pub name: String,
     /// Shipped dataset names; one task per dataset.
     #[serde(default)]
@@ -45,13 +49,51 @@ pub struct TaskSpec {
 pub struct GenerateSpec {
     /// Entity counts; one task per count.
     pub entities: Vec<u64>,
-    /// Difficulty preset (`low`, `medium`, `high`); default `medium`.
-    #[serde(default = "default_preset")]
-    pub preset: String,
+    /// Difficulty preset (`low`, `medium`, `high`), or a list of them (one task per preset);
+    /// default `medium`.
+    #[serde(default)]
+    pub preset: Presets,
+    /// Extra `fellegi generate` arguments, e.g. `["--sources", "2", "--overlap", "0.5"]`.
+    /// Every CSV file it writes becomes an input of the link run, in name order.
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
-fn default_preset() -> String {
-    "medium".into()
+/// One preset or several (`preset = "high"` or `preset = ["low", "medium", "high"]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Presets {
+    /// One preset.
+    One(String),
+    /// Several presets, in task order.
+    Many(Vec<String>),
+}
+
+impl Default for Presets {
+    fn default() -> Self {
+        Presets::One("medium".into())
+    }
+}
+
+impl Presets {
+    /// The presets, in order.
+    pub fn list(&self) -> Vec<String> {
+        match self {
+            Presets::One(p) => vec![p.clone()],
+            Presets::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// What a generated task makes with `fellegi generate` before linking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerateTask {
+    /// Number of entities.
+    pub entities: u64,
+    /// Difficulty preset.
+    pub preset: String,
+    /// Extra `fellegi generate` arguments.
+    pub args: Vec<String>,
 }
 
 fn default_seeds() -> Vec<u64> {
@@ -106,8 +148,8 @@ pub struct Task {
     pub seed: u64,
     /// Extra link arguments.
     pub args: Vec<String>,
-    /// Generate this many entities (with the preset) instead of loading a dataset.
-    pub generate: Option<(u64, String)>,
+    /// Generate the inputs instead of loading a dataset.
+    pub generate: Option<GenerateTask>,
 }
 
 /// A loaded experiment.
@@ -156,11 +198,25 @@ impl Experiment {
                 hashed.extend_from_slice(&b);
             }
         }
-        Ok(Experiment {
+        let exp = Experiment {
             dir: dir.to_path_buf(),
             spec_hash: crate::data::hex_sha256(&hashed),
             spec,
-        })
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for t in exp.tasks(false) {
+            if !seen.insert(t.key.clone()) {
+                return Err(Error::settings(
+                    &path.display().to_string(),
+                    "task",
+                    format!(
+                        "task `{}` is defined twice: give the groups different names or datasets",
+                        t.key
+                    ),
+                ));
+            }
+        }
+        Ok(exp)
     }
 
     /// Whether it has tasks the runner executes.
@@ -168,7 +224,8 @@ impl Experiment {
         !self.spec.tasks.is_empty()
     }
 
-    /// The concrete tasks, in spec order; `quick` keeps only each group's first seed.
+    /// The concrete tasks, in spec order; `quick` keeps only each group's first seed and, for
+    /// generated data, its first entity count (every preset).
     pub fn tasks(&self, quick: bool) -> Vec<Task> {
         let mut out = Vec::new();
         for g in &self.spec.tasks {
@@ -183,19 +240,22 @@ impl Experiment {
                 } else {
                     &spec_gen.entities[..]
                 };
-                for &n in counts {
-                    for &seed in seeds {
-                        out.push(Task {
-                            key: format!(
-                                "{}/generated-{}-{}/seed-{}",
-                                g.name, spec_gen.preset, n, seed
-                            ),
-                            dataset: format!("generated-{}-{}", spec_gen.preset, n),
-                            settings: g.settings.as_ref().map(|s| self.dir.join(s)),
-                            seed,
-                            args: g.args.clone(),
-                            generate: Some((n, spec_gen.preset.clone())),
-                        });
+                for preset in spec_gen.preset.list() {
+                    for &n in counts {
+                        for &seed in seeds {
+                            out.push(Task {
+                                key: format!("{}/generated-{}-{}/seed-{}", g.name, preset, n, seed),
+                                dataset: format!("generated-{preset}-{n}"),
+                                settings: g.settings.as_ref().map(|s| self.dir.join(s)),
+                                seed,
+                                args: g.args.clone(),
+                                generate: Some(GenerateTask {
+                                    entities: n,
+                                    preset: preset.clone(),
+                                    args: spec_gen.args.clone(),
+                                }),
+                            });
+                        }
                     }
                 }
                 continue;

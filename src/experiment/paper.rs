@@ -1,10 +1,27 @@
-//! `fellegi paper build`: tables (Markdown, LaTeX, CSV), a reproductions table (published vs
-//! obtained) and a constants file for in-text numbers, from committed results only. The output
-//! depends only on the result files (sorted, fixed formatting), so rebuilding is byte-identical.
+//! `fellegi paper build`: tables (Markdown, LaTeX, CSV), figures (SVG and PNG), a reproductions
+//! table (published vs obtained) and a constants file for in-text numbers, from committed results
+//! only. The output depends only on the result files (sorted, fixed formatting, the vendored font
+//! and this crate's own PNG encoder), so rebuilding is byte-identical.
+//!
+//! Per experiment `<id>` it writes:
+//! - `<id>.{md,csv,tex}`: one row per task (precision, recall, F1, λ, candidates, pairs
+//!   completeness, seconds and peak memory of the run);
+//! - `<id>-summary.{md,csv,tex}` when some (task group, dataset) has two or more seeds: mean and
+//!   95 % t-interval over the seeds ([`super::summary`]);
+//! - `<id>-f1.{md,csv,tex}` when it also has two or more groups and two or more datasets: F1 as
+//!   groups × datasets;
+//! - the figures of [`super::figures`], listed with their captions in `figures.md`;
+//! - `constants.json` (every number a table shows, by key) and, from the paper's Markdown
+//!   source, `paper.md` with each `{{key}}` filled in from it ([`render_constants`]).
+//!
+//! Files already in the output folder that the build no longer writes are left alone (CI's
+//! `diff -r` against a fresh build reports them).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::figures::figures;
+use super::summary::{MeanInterval, SeedGroup, seed_groups};
 use super::{Experiment, discover};
 use crate::error::{Error, Result};
 use crate::output::Staged;
@@ -55,7 +72,7 @@ fn num(v: &serde_json::Value, digits: usize) -> String {
     })
 }
 
-const COLUMNS: [&str; 11] = [
+const COLUMNS: [&str; 12] = [
     "task",
     "dataset",
     "seed",
@@ -67,9 +84,10 @@ const COLUMNS: [&str; 11] = [
     "candidate pairs",
     "pairs completeness",
     "seconds",
+    "peak MiB",
 ];
 
-fn row(v: &serde_json::Value) -> [String; 11] {
+fn row(v: &serde_json::Value) -> [String; 12] {
     let m = &v["metrics"];
     [
         v["task"].as_str().unwrap_or("").to_string(),
@@ -85,6 +103,8 @@ fn row(v: &serde_json::Value) -> [String; 11] {
             .map_or("–".into(), |n| n.to_string()),
         num(&m["pairs_completeness"], 4),
         num(&v["runtime_s"], 2),
+        // Results recorded before the runner measured memory have no peak_rss_mb.
+        num(&v["peak_rss_mb"], 1),
     ]
 }
 
@@ -96,86 +116,462 @@ fn latex_escape(s: &str) -> String {
         .replace('#', "\\#")
 }
 
-/// Builds `out` from the results in `results` for the experiments in `experiments`.
+fn csv_cell(c: &str) -> String {
+    if c.contains(',') || c.contains('"') || c.contains('\n') {
+        format!("\"{}\"", c.replace('"', "\"\""))
+    } else {
+        c.to_string()
+    }
+}
+
+fn csv_text(header: &[String], rows: &[Vec<String>]) -> String {
+    let mut out = header
+        .iter()
+        .map(|c| csv_cell(c))
+        .collect::<Vec<_>>()
+        .join(",")
+        + "\n";
+    for r in rows {
+        out.push_str(&r.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes `<stem>.md` (with `caption`) and `<stem>.tex` of a table, and `<stem>.csv` from
+/// `csv` (header and rows; the same table, or a machine-readable form of it).
+fn write_table(
+    stage: &mut Staged,
+    tables: &mut BTreeMap<String, String>,
+    stem: &str,
+    caption: &str,
+    header: &[String],
+    rows: &[Vec<String>],
+    csv: (&[String], &[Vec<String>]),
+) -> Result<()> {
+    let mut md = format!(
+        "Table: {caption}\n\n| {} |\n|{}|\n",
+        header.join(" | "),
+        header.iter().map(|_| "---").collect::<Vec<_>>().join("|")
+    );
+    for r in rows {
+        md.push_str(&format!("| {} |\n", r.join(" | ")));
+    }
+    let mut tex = format!(
+        "% {}\n\\begin{{tabular}}{{{}}}\n\\hline\n{} \\\\\n\\hline\n",
+        caption.replace('\n', " "),
+        "l".repeat(header.len()),
+        header
+            .iter()
+            .map(|c| latex_escape(c))
+            .collect::<Vec<_>>()
+            .join(" & ")
+    );
+    for r in rows {
+        tex.push_str(&format!(
+            "{} \\\\\n",
+            r.iter()
+                .map(|c| latex_escape(c))
+                .collect::<Vec<_>>()
+                .join(" & ")
+        ));
+    }
+    tex.push_str("\\hline\n\\end{tabular}\n");
+    let csv = csv_text(csv.0, csv.1);
+    stage.write(&format!("{stem}.md"), |w| w.write_all(md.as_bytes()))?;
+    stage.write(&format!("{stem}.csv"), |w| w.write_all(csv.as_bytes()))?;
+    stage.write(&format!("{stem}.tex"), |w| w.write_all(tex.as_bytes()))?;
+    tables.insert(stem.to_string(), md);
+    Ok(())
+}
+
+fn strings(xs: &[&str]) -> Vec<String> {
+    xs.iter().map(|s| s.to_string()).collect()
+}
+
+/// `0.9984 [0.9975, 0.9993]`, or the mean alone for one seed.
+fn interval_cell(s: Option<MeanInterval>, digits: usize) -> String {
+    match s {
+        None => "–".into(),
+        Some(s) if s.n < 2 => format!("{:.digits$}", s.mean),
+        Some(s) => format!("{:.digits$} [{:.digits$}, {:.digits$}]", s.mean, s.lo, s.hi),
+    }
+}
+
+fn mean_cell(s: Option<MeanInterval>, digits: usize) -> String {
+    s.map_or("–".into(), |s| format!("{:.digits$}", s.mean))
+}
+
+const SHARE: Option<(f64, f64)> = Some((0.0, 1.0));
+
+/// The summary over seeds (`<id>-summary`) and, for several groups and datasets, the F1 grid
+/// (`<id>-f1`); their numbers also go to `constants`.
+fn write_summaries(
+    stage: &mut Staged,
+    tables: &mut BTreeMap<String, String>,
+    id: &str,
+    groups: &[SeedGroup<'_>],
+    constants: &mut BTreeMap<String, String>,
+) -> Result<()> {
+    let metrics = [
+        ("precision", "/metrics/precision"),
+        ("recall", "/metrics/recall"),
+        ("f1", "/metrics/f1"),
+    ];
+    let header = strings(&[
+        "task group",
+        "dataset",
+        "seeds",
+        "precision",
+        "recall",
+        "F1",
+        "F1 min–max",
+        "seconds",
+        "peak MiB",
+    ]);
+    let mut csv_header = strings(&["task_group", "dataset", "seeds", "failed"]);
+    for (name, _) in metrics {
+        for part in ["mean", "lo", "hi"] {
+            csv_header.push(format!("{name}_{part}"));
+        }
+    }
+    csv_header.extend(strings(&[
+        "f1_min",
+        "f1_max",
+        "seconds_mean",
+        "peak_rss_mb_mean",
+    ]));
+    let (mut rows, mut csv_rows) = (Vec::new(), Vec::new());
+    for g in groups {
+        let s: Vec<Option<MeanInterval>> =
+            metrics.iter().map(|(_, p)| g.summary(p, SHARE)).collect();
+        let secs = g.summary("/runtime_s", None);
+        let peak = g.summary("/peak_rss_mb", None);
+        let seeds = if g.failed > 0 {
+            format!("{} ({} failed)", g.ok.len(), g.failed)
+        } else {
+            g.ok.len().to_string()
+        };
+        rows.push(vec![
+            g.group.clone(),
+            g.dataset.clone(),
+            seeds,
+            interval_cell(s[0], 4),
+            interval_cell(s[1], 4),
+            interval_cell(s[2], 4),
+            s[2].map_or("–".into(), |f| format!("{:.4}–{:.4}", f.min, f.max)),
+            mean_cell(secs, 2),
+            mean_cell(peak, 1),
+        ]);
+        let mut c = vec![
+            g.group.clone(),
+            g.dataset.clone(),
+            g.ok.len().to_string(),
+            g.failed.to_string(),
+        ];
+        for x in &s {
+            for part in [x.map(|x| x.mean), x.map(|x| x.lo), x.map(|x| x.hi)] {
+                c.push(part.map_or(String::new(), |v| format!("{v:.6}")));
+            }
+        }
+        c.push(s[2].map_or(String::new(), |f| format!("{:.6}", f.min)));
+        c.push(s[2].map_or(String::new(), |f| format!("{:.6}", f.max)));
+        c.push(secs.map_or(String::new(), |f| format!("{:.3}", f.mean)));
+        c.push(peak.map_or(String::new(), |f| format!("{:.1}", f.mean)));
+        csv_rows.push(c);
+        let key = format!("{id}.{}.{}", g.group, g.dataset);
+        constants.insert(format!("{key}.seeds"), g.ok.len().to_string());
+        for ((name, _), x) in metrics.iter().zip(&s) {
+            if let Some(x) = x {
+                constants.insert(format!("{key}.{name}.mean"), format!("{:.4}", x.mean));
+                constants.insert(format!("{key}.{name}.lo"), format!("{:.4}", x.lo));
+                constants.insert(format!("{key}.{name}.hi"), format!("{:.4}", x.hi));
+            }
+        }
+        if let Some(x) = secs {
+            constants.insert(format!("{key}.seconds.mean"), format!("{:.2}", x.mean));
+        }
+        if let Some(x) = peak {
+            constants.insert(format!("{key}.peak_rss_mb.mean"), format!("{:.1}", x.mean));
+        }
+    }
+    let caption = format!(
+        "experiment `{id}` over seeds: mean and 95 % t-interval [lo, hi] (Student's t with n − 1 \
+         degrees of freedom over the n seeds, clipped to [0, 1]), F1 range, mean seconds and \
+         peak memory of the run. Made by `fellegi paper build` from paper/results/{id}/."
+    );
+    write_table(
+        stage,
+        tables,
+        &format!("{id}-summary"),
+        &caption,
+        &header,
+        &rows,
+        (&csv_header, &csv_rows),
+    )?;
+
+    // F1 as task group × dataset.
+    let group_names = unique(groups.iter().map(|g| g.group.clone()));
+    let datasets = unique(groups.iter().map(|g| g.dataset.clone()));
+    if group_names.len() >= 2 && datasets.len() >= 2 {
+        let mut header = vec!["task group".to_string()];
+        header.extend(datasets.iter().cloned());
+        let grid: Vec<Vec<String>> = group_names
+            .iter()
+            .map(|gn| {
+                let mut r = vec![gn.clone()];
+                for d in &datasets {
+                    let s = groups
+                        .iter()
+                        .find(|g| &g.group == gn && &g.dataset == d)
+                        .and_then(|g| g.summary("/metrics/f1", SHARE));
+                    r.push(interval_cell(s, 4));
+                }
+                r
+            })
+            .collect();
+        let caption = format!(
+            "experiment `{id}`: F1 per task group (rows) and dataset (columns), mean over seeds \
+             and 95 % t-interval [lo, hi]. Made by `fellegi paper build` from paper/results/{id}/."
+        );
+        write_table(
+            stage,
+            tables,
+            &format!("{id}-f1"),
+            &caption,
+            &header,
+            &grid,
+            (&header, &grid),
+        )?;
+    }
+    Ok(())
+}
+
+/// A count with thousands separators, as in the text: 100,358,589.
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// The numbers of an external experiment's committed `results/latest.json` (e.g. the scale
+/// benchmark), as constants `<id>.<path>` (e.g. `scale.fellegi.wall_s`), written as in the file.
+fn external_constants(
+    dir: &Path,
+    id: &str,
+    constants: &mut BTreeMap<String, String>,
+) -> Result<()> {
+    let path = dir.join("results/latest.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Parse {
+        origin: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    fn walk(v: &serde_json::Value, key: String, out: &mut BTreeMap<String, String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    walk(x, format!("{key}.{k}"), out);
+                }
+            }
+            serde_json::Value::Number(n) => {
+                out.insert(key, n.to_string());
+            }
+            _ => {}
+        }
+    }
+    walk(&v, id.to_string(), constants);
+    Ok(())
+}
+
+/// Distinct values in first-appearance order.
+fn unique(it: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in it {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// Fills each `{{name}}` in `text` with `constants[name]`, and each `{{table:stem}}` with the
+/// Markdown table `stem` this build wrote (`tables[stem]`, e.g. `febrl4-method-variants-f1`);
+/// `origin` names the file in errors.
 ///
 /// # Errors
-/// [`Error::Io`] or [`Error::Parse`] for unreadable results or specs.
-pub fn build(experiments: &Path, results: &Path, out: &Path) -> Result<Vec<std::path::PathBuf>> {
+/// [`Error::Parse`] for an unknown name or table or an unclosed `{{`, with the line number.
+pub fn render_constants(
+    text: &str,
+    constants: &BTreeMap<String, String>,
+    tables: &BTreeMap<String, String>,
+    origin: &str,
+) -> Result<String> {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let at = || format!("{origin}:{}", i + 1);
+        let mut rest = line;
+        while let Some(a) = rest.find("{{") {
+            out.push_str(&rest[..a]);
+            let Some(b) = rest[a..].find("}}") else {
+                return Err(Error::Parse {
+                    origin: at(),
+                    message: "`{{` without a closing `}}`".into(),
+                });
+            };
+            let name = rest[a + 2..a + b].trim();
+            let value = match name.strip_prefix("table:") {
+                Some(stem) => tables.get(stem.trim()).ok_or_else(|| Error::Parse {
+                    origin: at(),
+                    message: format!(
+                        "unknown table `{}`: `fellegi paper build` wrote no {0}.md",
+                        stem.trim()
+                    ),
+                })?,
+                None => constants.get(name).ok_or_else(|| Error::Parse {
+                    origin: at(),
+                    message: format!(
+                        "unknown constant `{name}`: constants.json (written by `fellegi paper build`) has no such key"
+                    ),
+                })?,
+            };
+            out.push_str(value.trim_end_matches('\n'));
+            rest = &rest[a + b + 2..];
+        }
+        out.push_str(rest);
+    }
+    Ok(out)
+}
+
+/// Builds `out` from the results in `results` for the experiments in `experiments`; with
+/// `paper`, also `out/paper.md`: that Markdown source with every `{{name}}` replaced by the
+/// constant of that name and every `{{table:stem}}` by that table (so no number in the text is
+/// typed by hand; see [`render_constants`]), and links into the generated folder
+/// (`generated/x.svg`) made relative to it (`x.svg`).
+///
+/// # Errors
+/// [`Error::Io`] or [`Error::Parse`] for unreadable results or specs, [`Error::Usage`] for a
+/// figure that cannot be drawn, [`Error::Parse`] for a placeholder naming no constant.
+pub fn build(
+    experiments: &Path,
+    results: &Path,
+    out: &Path,
+    paper: Option<&Path>,
+) -> Result<Vec<std::path::PathBuf>> {
     let res = load_results(results)?;
     let mut stage = Staged::new(out)?;
     let mut constants: BTreeMap<String, String> = BTreeMap::new();
+    let mut tables: BTreeMap<String, String> = BTreeMap::new();
     let mut repro = String::from(
         "| experiment | quantity | published | obtained | tolerance | within | source |\n|---|---|---|---|---|---|---|\n",
+    );
+    let mut figures_md = String::from(
+        "# Figures\n\nMade by `fellegi paper build` from the committed results; each caption names \
+         the experiment that made the figure. Every figure is also written as PNG (same name, \
+         `.png`).\n\n",
     );
     for d in discover(experiments)? {
         let exp = Experiment::load(&d)?;
         let id = exp.spec.id.clone();
-        let rows: Vec<&serde_json::Value> = res
+        // Rows in the spec's task order, then any result whose task the spec no longer has.
+        let spec_keys: Vec<String> = exp.tasks(false).into_iter().map(|t| t.key).collect();
+        let mut rows: Vec<&serde_json::Value> = spec_keys
             .iter()
-            .filter(|((e, _), _)| *e == id)
-            .map(|(_, v)| v)
+            .filter_map(|k| res.get(&(id.clone(), k.clone())))
             .collect();
+        rows.extend(
+            res.iter()
+                .filter(|((e, t), _)| *e == id && !spec_keys.contains(t))
+                .map(|(_, v)| v),
+        );
+        if !exp.is_runnable() {
+            external_constants(&d, &id, &mut constants)?;
+        }
         if rows.is_empty() {
             continue;
         }
-        let mut md = format!(
-            "Table: experiment `{id}` ({}). Made by `fellegi paper build` from paper/results/{id}/.\n\n",
-            exp.spec.question
-        );
-        md.push_str(&format!(
-            "| {} |\n|{}|\n",
-            COLUMNS.join(" | "),
-            COLUMNS.iter().map(|_| "---").collect::<Vec<_>>().join("|")
-        ));
-        let mut csv = COLUMNS.join(",") + "\n";
-        let mut tex = format!(
-            "% experiment {id}, made by fellegi paper build\n\\begin{{tabular}}{{{}}}\n\\hline\n{} \\\\\n\\hline\n",
-            "l".repeat(COLUMNS.len()),
-            COLUMNS.join(" & ")
-        );
-        for v in &rows {
-            let r = row(v);
-            md.push_str(&format!("| {} |\n", r.join(" | ")));
-            csv.push_str(
-                &r.iter()
-                    .map(|c| {
-                        if c.contains(',') {
-                            format!("\"{c}\"")
-                        } else {
-                            c.clone()
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            csv.push('\n');
-            tex.push_str(&format!(
-                "{} \\\\\n",
-                r.iter()
-                    .map(|c| latex_escape(c))
-                    .collect::<Vec<_>>()
-                    .join(" & ")
-            ));
+        let header = strings(&COLUMNS);
+        let table: Vec<Vec<String>> = rows.iter().map(|v| row(v).to_vec()).collect();
+        for (r, v) in table.iter().zip(&rows) {
             let key = format!("{id}.{}", r[0].replace('/', "."));
             for (name, val) in [
                 ("f1", &r[6]),
                 ("precision", &r[4]),
                 ("recall", &r[5]),
                 ("lambda", &r[7]),
+                ("pairs_completeness", &r[9]),
+                ("seconds", &r[10]),
+                ("peak_rss_mb", &r[11]),
             ] {
                 constants.insert(format!("{key}.{name}"), val.clone());
             }
+            for (name, ptr) in [
+                ("candidate_pairs", "/metrics/candidate_pairs"),
+                ("records", "/metrics/records"),
+            ] {
+                if let Some(n) = v.pointer(ptr).and_then(|x| x.as_u64()) {
+                    constants.insert(format!("{key}.{name}"), thousands(n));
+                }
+            }
         }
-        tex.push_str("\\hline\n\\end{tabular}\n");
-        stage.write(&format!("{id}.md"), |w| w.write_all(md.as_bytes()))?;
-        stage.write(&format!("{id}.csv"), |w| w.write_all(csv.as_bytes()))?;
-        stage.write(&format!("{id}.tex"), |w| w.write_all(tex.as_bytes()))?;
+        let caption = format!(
+            "experiment `{id}` ({}). Made by `fellegi paper build` from paper/results/{id}/.",
+            exp.spec.question
+        );
+        write_table(
+            &mut stage,
+            &mut tables,
+            &id,
+            &caption,
+            &header,
+            &table,
+            (&header, &table),
+        )?;
+
+        let groups = seed_groups(&exp, |key| res.get(&(id.clone(), key.to_string())));
+        if groups.iter().any(|g| g.ok.len() >= 2) {
+            write_summaries(&mut stage, &mut tables, &id, &groups, &mut constants)?;
+        }
+        for f in figures(&exp, &groups, experiments) {
+            let svg = f.chart.to_svg()?;
+            let png = f.chart.to_png()?;
+            stage.write(&format!("{}.svg", f.name), |w| w.write_all(svg.as_bytes()))?;
+            stage.write(&format!("{}.png", f.name), |w| w.write_all(&png))?;
+            figures_md.push_str(&format!(
+                "![{}]({}.svg)\n\nFigure `{}`: {}\n\n",
+                f.caption.replace('`', ""),
+                f.name,
+                f.name,
+                f.caption
+            ));
+        }
+
         for e in &exp.spec.expected {
             let got = res
                 .get(&(id.clone(), e.task.clone()))
                 .and_then(|v| v.pointer(&e.pointer))
                 .and_then(|x| x.as_f64());
             let within = got.map(|g| (g - e.value).abs() <= e.tolerance);
+            // Obtained values of the checked quantities, for the text: key = task and pointer
+            // with `/` as `.`, e.g. `<id>.as207.rldata500.seed-42.metrics.true_positives`.
+            if let Some(g) = got {
+                constants.insert(
+                    format!(
+                        "{id}.{}{}",
+                        e.task.replace('/', "."),
+                        e.pointer.replace('/', ".")
+                    ),
+                    format!("{g}"),
+                );
+            }
             repro.push_str(&format!(
                 "| {id} | {} {} | {} | {} | {} | {} | {} |\n",
                 e.task,
@@ -193,8 +589,16 @@ pub fn build(experiments: &Path, results: &Path, out: &Path) -> Result<Vec<std::
         }
     }
     stage.write("reproductions.md", |w| w.write_all(repro.as_bytes()))?;
+    tables.insert("reproductions".into(), repro.clone());
+    stage.write("figures.md", |w| w.write_all(figures_md.as_bytes()))?;
     let cj =
         serde_json::to_string_pretty(&constants).map_err(|e| Error::Usage(e.to_string()))? + "\n";
     stage.write("constants.json", |w| w.write_all(cj.as_bytes()))?;
+    if let Some(p) = paper {
+        let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+        let rendered = render_constants(&text, &constants, &tables, &p.display().to_string())?
+            .replace("](generated/", "](");
+        stage.write("paper.md", |w| w.write_all(rendered.as_bytes()))?;
+    }
     stage.commit()
 }

@@ -74,6 +74,29 @@ pub fn predict(
 ) -> ScoredPairs {
     let weights = params.level_weights();
     let prior = params.prior_weight();
+    predict_by(
+        ds,
+        comparer,
+        blocker,
+        min_probability,
+        progress,
+        |_, _, lv| {
+            let w = pattern_weight(prior, &weights, lv);
+            (w, probability(w))
+        },
+    )
+}
+
+/// As [`predict`], with the (match weight, match probability) of each candidate pair given by
+/// `score(left, right, levels)` instead of a fitted model (e.g. deterministic rules).
+pub fn predict_by(
+    ds: &Dataset,
+    comparer: &Comparer,
+    blocker: &Blocker,
+    min_probability: f64,
+    progress: &Progress,
+    score: impl Fn(u32, u32, &[u8]) -> (f64, f64) + Sync,
+) -> ScoredPairs {
     let n_c = comparer.len();
     let units = blocker.work_units();
     let pb = progress.bar(units.len() as u64, "scoring pairs");
@@ -89,13 +112,12 @@ pub fn predict(
             let mut n_true = 0u64;
             blocker.for_each_pair(u, |l, r| {
                 comparer.vector(ds, l, r, &mut lv);
-                let w = pattern_weight(prior, &weights, &lv);
+                let (w, p) = score(l, r, &lv);
                 out.candidates += 1;
                 if let Some(t) = truth {
                     let (a, b) = (t[l as usize], t[r as usize]);
                     n_true += (a != MISSING && a == b) as u64;
                 }
-                let p = probability(w);
                 if p >= min_probability {
                     out.left.push(l);
                     out.right.push(r);

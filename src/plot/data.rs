@@ -213,3 +213,72 @@ pub struct RuleCount {
     /// Candidate pairs it produces (before or after deduplication; say which in the title).
     pub pairs: u64,
 }
+
+/// A central value with an interval around it, e.g. a mean over seeds with its 95 % interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval {
+    /// The central value (drawn as a dot).
+    pub mean: f64,
+    /// Lower end of the interval (`<= mean`).
+    pub lo: f64,
+    /// Upper end of the interval (`>= mean`).
+    pub hi: f64,
+}
+
+/// One series of an [`IntervalChart`]: one value per category, or `None` where it has none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntervalSeries {
+    /// Shown in the legend, e.g. the dataset.
+    pub name: String,
+    /// One entry per category of the chart, in the chart's category order.
+    pub values: Vec<Option<Interval>>,
+}
+
+/// Dot-and-whisker chart: one horizontal band per category (e.g. a method), one dot with its
+/// interval per series (e.g. a dataset) in each band.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntervalChart {
+    /// The value axis, e.g. `"F1 (mean over 5 seeds, 95 % t-interval)"`.
+    pub x_desc: String,
+    /// Category labels, top to bottom.
+    pub categories: Vec<String>,
+    /// The series, in legend order.
+    pub series: Vec<IntervalSeries>,
+}
+
+/// One point of an [`XyChart`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct XyPoint {
+    /// Horizontal position (positive on a log axis).
+    pub x: f64,
+    /// Vertical position (positive on a log axis).
+    pub y: f64,
+    /// Text drawn next to the point, if any.
+    pub label: Option<String>,
+}
+
+/// One series of an [`XyChart`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct XySeries {
+    /// Shown in the legend.
+    pub name: String,
+    /// The points; joined in order of `x` when `line` is set.
+    pub points: Vec<XyPoint>,
+    /// Join the points with a line (else markers only).
+    pub line: bool,
+}
+
+/// A scatter or line chart of one or more series, each axis linear or logarithmic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct XyChart {
+    /// The horizontal axis, e.g. `"records (log scale)"`.
+    pub x_desc: String,
+    /// The vertical axis, e.g. `"seconds (log scale)"`.
+    pub y_desc: String,
+    /// Logarithmic horizontal axis (every x must then be positive).
+    pub log_x: bool,
+    /// Logarithmic vertical axis (every y must then be positive).
+    pub log_y: bool,
+    /// The series, in legend order.
+    pub series: Vec<XySeries>,
+}

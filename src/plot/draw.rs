@@ -6,7 +6,10 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::data::{ModelParams, PrPoint, RuleCount, Waterfall, WeightHistogram, trapezoid_area};
+use super::data::{
+    IntervalChart, ModelParams, PrPoint, RuleCount, Waterfall, WeightHistogram, XyChart,
+    trapezoid_area,
+};
 use super::font::FAMILY;
 use super::{ChartData, EmSession, PlotError, RocPoint};
 
@@ -169,6 +172,65 @@ pub(super) fn validate(data: &ChartData) -> Result<(), PlotError> {
                 return Err(no_data(kind, "there are no blocking rules"));
             }
         }
+        ChartData::Intervals(c) => {
+            if c.categories.is_empty() || c.series.is_empty() {
+                return Err(no_data(kind, "there are no categories or no series"));
+            }
+            let mut any = false;
+            for s in &c.series {
+                if s.values.len() != c.categories.len() {
+                    return Err(invalid(
+                        kind,
+                        format!(
+                            "series `{}` has {} values for {} categories",
+                            s.name,
+                            s.values.len(),
+                            c.categories.len()
+                        ),
+                    ));
+                }
+                for (cat, v) in c.categories.iter().zip(&s.values) {
+                    let Some(v) = v else { continue };
+                    any = true;
+                    let what = format!("{} of `{}`", cat, s.name);
+                    check_finite(kind, &format!("mean {what}"), v.mean)?;
+                    check_finite(kind, &format!("lower end {what}"), v.lo)?;
+                    check_finite(kind, &format!("upper end {what}"), v.hi)?;
+                    if !(v.lo <= v.mean && v.mean <= v.hi) {
+                        return Err(invalid(
+                            kind,
+                            format!(
+                                "interval {what} is not lo <= mean <= hi: {} {} {}",
+                                v.lo, v.mean, v.hi
+                            ),
+                        ));
+                    }
+                }
+            }
+            if !any {
+                return Err(no_data(kind, "every value is missing"));
+            }
+        }
+        ChartData::Xy(c) => {
+            if c.series.iter().all(|s| s.points.is_empty()) {
+                return Err(no_data(kind, "there are no points"));
+            }
+            for s in &c.series {
+                for (i, p) in s.points.iter().enumerate() {
+                    check_finite(kind, &format!("x of `{}` point {i}", s.name), p.x)?;
+                    check_finite(kind, &format!("y of `{}` point {i}", s.name), p.y)?;
+                    if (c.log_x && p.x <= 0.0) || (c.log_y && p.y <= 0.0) {
+                        return Err(invalid(
+                            kind,
+                            format!(
+                                "`{}` point {i} ({}, {}) is not positive on a log axis",
+                                s.name, p.x, p.y
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -193,6 +255,8 @@ where
         ChartData::EmTrace(s) => em_trace(&area, s),
         ChartData::ThresholdSweep(p) => threshold_sweep(&area, p),
         ChartData::BlockingRules { rules, log_x } => blocking(root, &area, rules, *log_x),
+        ChartData::Intervals(c) => intervals(root, &area, c),
+        ChartData::Xy(c) => xy(&area, c),
     }
 }
 
@@ -1018,6 +1082,276 @@ where
                 .border_style(C_GREY)
                 .label_font(text(LABEL_SIZE))
                 .draw()?;
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures from experiment results: intervals per category, x–y scatter and lines
+
+/// Height of one line of the legend under the interval and x–y charts.
+const LEGEND_LINE: u32 = 26;
+
+/// The legend entries (name, colour, text width) laid out in lines that fit `width`.
+fn legend_lines<DB>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, RGBColor)],
+) -> DResult<Vec<Vec<(String, RGBColor, u32)>>>
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+{
+    let style = text(LABEL_SIZE);
+    let width = area.dim_in_pixel().0.saturating_sub(24);
+    let mut lines: Vec<Vec<(String, RGBColor, u32)>> = vec![Vec::new()];
+    let mut used = 0;
+    for (name, color) in entries {
+        let tw = area.estimate_text_size(name, &style)?.0;
+        let w = tw + 20 + 24;
+        if used > 0 && used + w > width {
+            lines.push(Vec::new());
+            used = 0;
+        }
+        used += w;
+        if let Some(line) = lines.last_mut() {
+            line.push((name.clone(), *color, tw));
+        }
+    }
+    Ok(lines)
+}
+
+/// Splits `area` into the plot and a legend strip below it, and draws `entries` (name, colour)
+/// in the strip, each line centred, each entry a colour box and its name. Returns the plot area.
+fn with_legend<DB>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, RGBColor)],
+) -> DResult<DrawingArea<DB, Shift>>
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+{
+    let lines = legend_lines(area, entries)?;
+    let (w, h) = area.dim_in_pixel();
+    let strip_h = 8 + LEGEND_LINE * lines.len() as u32;
+    let (plot_area, strip) = area.split_vertically(h.saturating_sub(strip_h));
+    let style = text(LABEL_SIZE).pos(Pos::new(HPos::Left, VPos::Center));
+    for (li, line) in lines.iter().enumerate() {
+        let total: u32 = line.iter().map(|(_, _, tw)| tw + 20 + 24).sum::<u32>() - 24;
+        let mut x = (w.saturating_sub(total) / 2) as i32;
+        let y = (LEGEND_LINE / 2 + LEGEND_LINE * li as u32) as i32;
+        for (name, color, tw) in line {
+            strip.draw(&Rectangle::new(
+                [(x, y - 6), (x + 14, y + 6)],
+                color.filled(),
+            ))?;
+            strip.draw(&Text::new(name.clone(), (x + 20, y), style.clone()))?;
+            x += (tw + 20 + 24) as i32;
+        }
+    }
+    Ok(plot_area)
+}
+
+fn intervals<DB>(
+    root: &DrawingArea<DB, Shift>,
+    area: &DrawingArea<DB, Shift>,
+    c: &IntervalChart,
+) -> DResult
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+{
+    let entries: Vec<(String, RGBColor)> = c
+        .series
+        .iter()
+        .enumerate()
+        .map(|(j, s)| (truncate(&s.name, 40), PALETTE[j % PALETTE.len()]))
+        .collect();
+    let plot_area = with_legend(area, &entries)?;
+    let all = c.series.iter().flat_map(|s| s.values.iter().flatten());
+    let lo = all.clone().map(|v| v.lo).fold(f64::INFINITY, f64::min);
+    let hi = all.map(|v| v.hi).fold(f64::NEG_INFINITY, f64::max);
+    let (mut x_lo, mut x_hi) = padded(lo, hi, 0.08);
+    // Shares stay on [0, 1]: no axis ticks beyond what the quantity can take.
+    if lo >= 0.0 && hi <= 1.0 {
+        x_lo = x_lo.max(0.0);
+        x_hi = x_hi.min(1.0);
+    }
+    let n = c.categories.len() as f64;
+    let mut label_w = 60;
+    for cat in &c.categories {
+        label_w = label_w.max(root.estimate_text_size(cat, &text(LABEL_SIZE))?.0);
+    }
+    let label_w = (label_w + 20).min(root.dim_in_pixel().0 * 45 / 100);
+    let mut chart = ChartBuilder::on(&plot_area)
+        .margin(12)
+        .margin_right(76)
+        .x_label_area_size(52)
+        .y_label_area_size(label_w)
+        .build_cartesian_2d(x_lo..x_hi, 0.0..n)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(0)
+        .x_desc(c.x_desc.as_str())
+        .axis_desc_style(text(DESC_SIZE))
+        .label_style(text(LABEL_SIZE))
+        .x_label_formatter(&|v| fmt_tick(*v))
+        .light_line_style(WHITE)
+        .draw()?;
+    let plot_left = chart.backend_coord(&(x_lo, 0.0)).0;
+    let label_style = text(LABEL_SIZE).pos(Pos::new(HPos::Right, VPos::Center));
+    let note_style = text(NOTE_SIZE).pos(Pos::new(HPos::Left, VPos::Center));
+    let k = c.series.len() as f64;
+    let band = 0.8 / k;
+    for (i, cat) in c.categories.iter().enumerate() {
+        let top = n - i as f64;
+        let yc = top - 0.5;
+        if i > 0 {
+            chart.draw_series(LineSeries::new(
+                [(x_lo, top), (x_hi, top)],
+                C_GREY.mix(0.4).stroke_width(1),
+            ))?;
+        }
+        let (_, py) = chart.backend_coord(&(x_lo, yc));
+        root.draw(&Text::new(
+            cat.clone(),
+            (plot_left - 8, py),
+            label_style.clone(),
+        ))?;
+        for (j, s) in c.series.iter().enumerate() {
+            let Some(v) = s.values[i] else { continue };
+            let color = PALETTE[j % PALETTE.len()];
+            let y = top - 0.1 - (j as f64 + 0.5) * band;
+            let cap = band * 0.25;
+            chart.draw_series(LineSeries::new(
+                [(v.lo, y), (v.hi, y)],
+                color.stroke_width(2),
+            ))?;
+            for e in [v.lo, v.hi] {
+                chart.draw_series(LineSeries::new(
+                    [(e, y - cap), (e, y + cap)],
+                    color.stroke_width(2),
+                ))?;
+            }
+            chart.draw_series(std::iter::once(Circle::new((v.mean, y), 5, color.filled())))?;
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((v.hi, y))
+                    + Text::new(fmt_mean(v.mean), (8, 0), note_style.clone()),
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// A mean next to its dot: four decimals (F1, precision and recall are read at that precision
+/// in the tables).
+fn fmt_mean(v: f64) -> String {
+    if v != 0.0 && v.abs() < 1e-3 {
+        format!("{v:.2e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+fn xy<DB>(area: &DrawingArea<DB, Shift>, c: &XyChart) -> DResult
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+{
+    let entries: Vec<(String, RGBColor)> = c
+        .series
+        .iter()
+        .enumerate()
+        .map(|(j, s)| (truncate(&s.name, 48), PALETTE[j % PALETTE.len()]))
+        .collect();
+    let plot_area = with_legend(area, &entries)?;
+    let pts = || c.series.iter().flat_map(|s| s.points.iter());
+    let range = |f: fn(&super::XyPoint) -> f64, log: bool| {
+        let lo = pts().map(f).fold(f64::INFINITY, f64::min);
+        let hi = pts().map(f).fold(f64::NEG_INFINITY, f64::max);
+        if log {
+            (lo / 1.6, hi * 1.6)
+        } else {
+            padded(lo, hi, 0.1)
+        }
+    };
+    let (x0, x1) = range(|p| p.x, c.log_x);
+    let (y0, y1) = range(|p| p.y, c.log_y);
+    let log = |lo: f64, hi: f64| (lo..hi).log_scale().with_key_points(log_ticks(lo, hi));
+    match (c.log_x, c.log_y) {
+        (false, false) => xy_on(&plot_area, c, x0..x1, y0..y1)?,
+        (true, false) => xy_on(&plot_area, c, log(x0, x1), y0..y1)?,
+        (false, true) => xy_on(&plot_area, c, x0..x1, log(y0, y1))?,
+        (true, true) => xy_on(&plot_area, c, log(x0, x1), log(y0, y1))?,
+    }
+    Ok(())
+}
+
+/// Ticks of a log axis on [lo, hi]: 1, 2 and 5 × 10^k over up to three decades, else the
+/// powers of ten alone.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let steps: &[f64] = if b - a <= 3 { &[1.0, 2.0, 5.0] } else { &[1.0] };
+    (a..=b)
+        .flat_map(|k| steps.iter().map(move |s| s * 10f64.powi(k)))
+        .filter(|t| (lo..=hi).contains(t))
+        .collect()
+}
+
+fn xy_on<DB, XR, YR>(area: &DrawingArea<DB, Shift>, c: &XyChart, x: XR, y: YR) -> DResult
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+    XR: AsRangedCoord<Value = f64>,
+    XR::CoordDescType: ValueFormatter<f64>,
+    YR: AsRangedCoord<Value = f64>,
+    YR::CoordDescType: ValueFormatter<f64>,
+{
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .margin_right(24)
+        .x_label_area_size(52)
+        .y_label_area_size(76)
+        .build_cartesian_2d(x, y)?;
+    chart
+        .configure_mesh()
+        .x_desc(c.x_desc.as_str())
+        .y_desc(c.y_desc.as_str())
+        .axis_desc_style(text(DESC_SIZE))
+        .label_style(text(LABEL_SIZE))
+        .x_labels(10)
+        .y_labels(10)
+        .x_label_formatter(&|v| fmt_compact(*v))
+        .y_label_formatter(&|v| fmt_compact(*v))
+        .light_line_style(WHITE)
+        .draw()?;
+    let (px_lo, px_hi) = {
+        let a = chart.plotting_area().get_pixel_range().0;
+        (a.start, a.end)
+    };
+    for (j, s) in c.series.iter().enumerate() {
+        let color = PALETTE[j % PALETTE.len()];
+        let mut xy: Vec<(f64, f64)> = s.points.iter().map(|p| (p.x, p.y)).collect();
+        xy.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        if s.line {
+            chart.draw_series(LineSeries::new(xy.iter().copied(), color.stroke_width(2)))?;
+        }
+        chart.draw_series(xy.iter().map(|&p| Circle::new(p, 5, color.filled())))?;
+        for p in &s.points {
+            let Some(label) = &p.label else { continue };
+            // Labels sit right of their point, or left of it in the rightmost third.
+            let px = chart.backend_coord(&(p.x, p.y)).0;
+            let right_side = px > px_lo + (px_hi - px_lo) * 2 / 3;
+            let (anchor, dx) = if right_side {
+                (HPos::Right, -9)
+            } else {
+                (HPos::Left, 9)
+            };
+            let style = text(NOTE_SIZE).pos(Pos::new(anchor, VPos::Center));
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((p.x, p.y)) + Text::new(label.clone(), (dx, 0), style),
+            ))?;
         }
     }
     Ok(())

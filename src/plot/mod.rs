@@ -10,7 +10,10 @@
 //! The builders name the charts:
 //! [`match_weight_histogram`], [`m_u_chart`], [`match_weights_chart`], [`waterfall`] (and
 //! [`waterfall_text`] for a terminal), [`pr_curve`], [`roc_curve`], [`em_trace`],
-//! [`precision_recall_vs_threshold`] and [`blocking_rule_counts`].
+//! [`precision_recall_vs_threshold`] and [`blocking_rule_counts`] for one linkage job;
+//! [`interval_chart`] (means with intervals per category and series) and [`xy_chart`] (scatter
+//! or lines, linear or log axes) for the figures `fellegi paper build` draws from experiment
+//! results.
 //!
 //! # Examples
 //! ```
@@ -42,8 +45,9 @@ use std::path::Path;
 use plotters::prelude::*;
 
 pub use data::{
-    ComparisonParams, EmSession, EmStep, LevelParams, ModelParams, PrPoint, RocPoint, RuleCount,
-    Waterfall, WaterfallTerm, WeightHistogram, prior_weight, trapezoid_area, weight_to_probability,
+    ComparisonParams, EmSession, EmStep, Interval, IntervalChart, IntervalSeries, LevelParams,
+    ModelParams, PrPoint, RocPoint, RuleCount, Waterfall, WaterfallTerm, WeightHistogram, XyChart,
+    XyPoint, XySeries, prior_weight, trapezoid_area, weight_to_probability,
 };
 pub use error::PlotError;
 pub use font::ensure_font;
@@ -132,6 +136,10 @@ pub enum ChartData {
         /// Logarithmic pair-count axis.
         log_x: bool,
     },
+    /// Means with intervals: one band per category, one dot and whisker per series.
+    Intervals(IntervalChart),
+    /// Points or lines of one or more series, on linear or logarithmic axes.
+    Xy(XyChart),
 }
 
 impl ChartData {
@@ -147,6 +155,8 @@ impl ChartData {
             ChartData::EmTrace(_) => "EM trace",
             ChartData::ThresholdSweep(_) => "threshold sweep",
             ChartData::BlockingRules { .. } => "blocking rule counts",
+            ChartData::Intervals(_) => "interval chart",
+            ChartData::Xy(_) => "x-y chart",
         }
     }
 
@@ -165,6 +175,8 @@ impl ChartData {
             ChartData::EmTrace(_) => "EM convergence".into(),
             ChartData::ThresholdSweep(_) => "Precision, recall and F1 by threshold".into(),
             ChartData::BlockingRules { .. } => "Candidate pairs per blocking rule".into(),
+            ChartData::Intervals(c) => c.x_desc.clone(),
+            ChartData::Xy(c) => format!("{} against {}", c.y_desc, c.x_desc),
         }
     }
 }
@@ -221,6 +233,11 @@ impl Chart {
             ChartData::BlockingRules { rules, .. } => (900, rows(rules.len())),
             ChartData::EmTrace(_) => (900, 640),
             ChartData::PrCurve(_) | ChartData::RocCurve(_) => (640, 600),
+            ChartData::Intervals(c) => (
+                900,
+                (170 + c.categories.len() as u32 * (16 + 20 * c.series.len().max(1) as u32))
+                    .clamp(300, 4000),
+            ),
             _ => (900, 560),
         }
     }
@@ -388,6 +405,37 @@ pub fn precision_recall_vs_threshold(points: Vec<PrPoint>) -> Chart {
 /// Candidate pairs per blocking rule as horizontal bars, on a log axis if `log_x`.
 pub fn blocking_rule_counts(rules: Vec<RuleCount>, log_x: bool) -> Chart {
     ChartData::BlockingRules { rules, log_x }.into()
+}
+
+/// Means with intervals: one horizontal band per category, top to bottom, one dot (the mean)
+/// and whisker (the interval) per series in each band, the series' colours in a legend below.
+///
+/// # Examples
+/// ```
+/// use fellegi::plot::{self, Interval, IntervalChart, IntervalSeries};
+///
+/// let c = plot::interval_chart(IntervalChart {
+///     x_desc: "F1 (mean over seeds, 95 % t-interval)".into(),
+///     categories: vec!["default".into(), "binary".into()],
+///     series: vec![IntervalSeries {
+///         name: "febrl4".into(),
+///         values: vec![
+///             Some(Interval { mean: 0.998, lo: 0.997, hi: 0.999 }),
+///             Some(Interval { mean: 0.95, lo: 0.94, hi: 0.96 }),
+///         ],
+///     }],
+/// });
+/// assert!(c.to_svg()?.contains("binary"));
+/// # Ok::<(), plot::PlotError>(())
+/// ```
+pub fn interval_chart(data: IntervalChart) -> Chart {
+    ChartData::Intervals(data).into()
+}
+
+/// Points (and lines, per series) on linear or logarithmic axes; a point's label is drawn
+/// beside it.
+pub fn xy_chart(data: XyChart) -> Chart {
+    ChartData::Xy(data).into()
 }
 
 /// The waterfall as a plain-text table for a terminal: one row per term with its weight and the
