@@ -439,8 +439,15 @@ fn scoring_equals_brute_force_for_every_split() {
                 all.push((l, r, fellegi::model::probability(w), lv.clone()));
             }
         }
-        for dense_max in [0, 200, usize::MAX] {
-            let ex = Exhaustive::build_with(
+        // Pairs kept from counting (default), none kept (joined again), or too many to keep.
+        for (dense_max, keep) in [
+            (0, usize::MAX),
+            (200, usize::MAX),
+            (usize::MAX, usize::MAX),
+            (200, 0),
+            (200, 3),
+        ] {
+            let mut ex = Exhaustive::build_with(
                 &ds,
                 &comparer,
                 s.link_type,
@@ -449,6 +456,9 @@ fn scoring_equals_brute_force_for_every_split() {
                 &p,
             )
             .unwrap();
+            if keep != usize::MAX {
+                ex.keep_touched(keep);
+            }
             let counts = ex.counts(&p).unwrap();
             for min_p in [1e-9, 0.01, 0.5, 0.9] {
                 let (pairs, _) = ex.score(&counts, &fitted.params, min_p, &p);
@@ -463,12 +473,12 @@ fn scoring_equals_brute_force_for_every_split() {
                 assert_eq!(
                     got.len(),
                     want.len(),
-                    "{:?} dense_max {dense_max} min_p {min_p}",
+                    "{:?} dense_max {dense_max} keep {keep} min_p {min_p}",
                     s.link_type
                 );
                 assert_eq!(
                     got, want,
-                    "{:?} dense_max {dense_max} min_p {min_p}",
+                    "{:?} dense_max {dense_max} keep {keep} min_p {min_p}",
                     s.link_type
                 );
             }

@@ -54,15 +54,17 @@ pub const DENSE_MAX: usize = 100;
 /// Probe records per work chunk of the two-agreement join (fixed, whatever the thread count).
 const PROBE_CHUNK: usize = 1024;
 
+/// Most record pairs agreeing on two or more sparse comparisons that [`Exhaustive::counts`] keeps
+/// (6 bytes each: about 50 MB at this cap) for [`Exhaustive::score`] to reuse instead of joining
+/// again; past it, scoring enumerates them anew (same output).
+pub const KEEP_TOUCHED_MAX: usize = 1 << 23;
+
 /// Agreement-list entries per work chunk of the bulk one-agreement counts.
 const ENTRY_CHUNK: usize = 4096;
 
 /// A join group is scanned when it has at most this many records per neighbour value of the
 /// probe; larger groups are binary-searched for each neighbour value.
 const SCAN_FACTOR: usize = 8;
-
-/// Dedupe join groups with more records than this also keep a copy sorted by inner value.
-const BIG_GROUP: usize = 64;
 
 /// Records grouped by a key (compressed rows): the members of key `k` are
 /// `members[starts[k]..starts[k + 1]]`, ascending.
@@ -199,9 +201,10 @@ impl Hist {
 }
 
 /// Records of the build side with values of both sparse comparisons `o` (outer) and `q` (inner),
-/// grouped by outer value: for link sorted by (outer value, inner value, record); for dedupe by
-/// (outer value, record), so a probe scans only the records after it, with the groups larger
-/// than [`BIG_GROUP`] also kept sorted by inner value (in `big_*`) for binary search.
+/// sorted by (outer value, inner value, record) and grouped by outer value. For dedupe every
+/// record is on the build side and each pair is met from both of its records, the one from the
+/// lower record kept (measured faster than groups by record that a probe scans only after
+/// itself: most of the work is binary searches of the few inner neighbours in large groups).
 #[derive(Debug)]
 struct JoinIndex {
     /// Sparse positions: the pair `(x, y)` with `x < y`, and which of them is outer.
@@ -209,14 +212,13 @@ struct JoinIndex {
     y: usize,
     o: usize,
     q: usize,
-    /// Groups sorted by record (dedupe) rather than by inner value (link).
-    by_rec: bool,
     starts: Vec<u32>,
     inner: Vec<u32>,
     rec: Vec<u32>,
-    big_starts: Vec<u32>,
-    big_inner: Vec<u32>,
-    big_rec: Vec<u32>,
+    /// `ok[lo][mq]`: whether pairs at outer level `lo` and inner mark `mq` (level + 1; 0 for no
+    /// agreement) are wanted; `o_ok[lo]`: whether any inner level is, at outer level `lo`.
+    ok: [[bool; 17]; 16],
+    o_ok: [bool; 16],
 }
 
 /// The exhaustive index of a dataset: agreement lists, adjacency, per-value counts and cells.
@@ -249,6 +251,47 @@ pub struct Exhaustive<'a> {
     cell_counts: Vec<Vec<u64>>,
     /// Records by cell.
     cell_members: Groups,
+    /// Most touched pairs to keep (see [`KEEP_TOUCHED_MAX`]).
+    keep_max: usize,
+    /// The pairs agreeing on two or more sparse comparisons, as found by [`Exhaustive::counts`]
+    /// (when at most `keep_max`), per probe chunk in order.
+    touched: std::sync::Mutex<Option<Vec<Touched>>>,
+}
+
+/// Record pairs of one probe chunk with their patterns, compactly: runs of one left record
+/// (`runs`: left record, number of pairs), each pair's right record and local pattern id.
+#[derive(Debug, Default)]
+struct Touched {
+    runs: Vec<(u32, u32)>,
+    right: Vec<u32>,
+    pid: Vec<u16>,
+    patterns: Vec<u128>,
+    ids: FxHashMap<u128, u16>,
+}
+
+impl Touched {
+    /// Adds pair `(l, r)` with pattern `p`; false when the chunk has too many patterns for `u16`.
+    fn push(&mut self, l: u32, r: u32, p: u128) -> bool {
+        let id = match self.ids.get(&p) {
+            Some(&id) => id,
+            None => {
+                if self.patterns.len() > u16::MAX as usize {
+                    return false;
+                }
+                let id = self.patterns.len() as u16;
+                self.patterns.push(p);
+                self.ids.insert(p, id);
+                id
+            }
+        };
+        match self.runs.last_mut() {
+            Some((left, n)) if *left == l => *n += 1,
+            _ => self.runs.push((l, 1)),
+        }
+        self.right.push(r);
+        self.pid.push(id);
+        true
+    }
 }
 
 /// Record `r`'s value for comparison `k`.
@@ -408,7 +451,16 @@ impl<'a> Exhaustive<'a> {
             cell_masks,
             cell_counts,
             cell_members,
+            keep_max: KEEP_TOUCHED_MAX,
+            touched: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Sets the most touched pairs [`Exhaustive::counts`] keeps for scoring (default
+    /// [`KEEP_TOUCHED_MAX`]; 0 keeps none, and scoring joins again). The output does not depend
+    /// on it.
+    pub fn keep_touched(&mut self, max_pairs: usize) {
+        self.keep_max = max_pairs;
     }
 
     /// Number of cells.
@@ -611,11 +663,22 @@ impl<'a> Exhaustive<'a> {
         progress.phase("exhaustive: one-agreement counts", t);
         // 4. Two or more sparse agreements, enumerated.
         let t = std::time::Instant::now();
+        // Each chunk's pairs are kept while the total stays within `keep_max`.
+        let kept = std::sync::atomic::AtomicUsize::new(0);
+        let keep_max = self.keep_max;
         let parts = self.multi_pass(
-            &|_, _| true,
+            &|_, _, _, _| true,
             progress,
-            FxHashMap::<u128, i64>::default,
-            |local, _, _, p| {
+            || (FxHashMap::<u128, i64>::default(), Some(Touched::default())),
+            |(local, store), l, r, p| {
+                if let Some(st) = store {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    if kept.fetch_add(1, Relaxed) >= keep_max || !st.push(l, r, p) {
+                        // Over the cap: nothing is kept anywhere.
+                        kept.store(usize::MAX / 2, Relaxed);
+                        *store = None;
+                    }
+                }
                 let base = self.assumed(p);
                 let mut n_agree = 0i64;
                 for &k in &self.sparse {
@@ -628,11 +691,26 @@ impl<'a> Exhaustive<'a> {
                 *local.entry(p).or_insert(0) += 1;
                 *local.entry(base).or_insert(0) += n_agree - 1;
             },
+            |(_, store)| {
+                if let Some(st) = store {
+                    st.ids = FxHashMap::default();
+                    st.runs.shrink_to_fit();
+                    st.right.shrink_to_fit();
+                    st.pid.shrink_to_fit();
+                }
+            },
         );
-        for p in parts {
+        let all_kept = kept.load(std::sync::atomic::Ordering::Relaxed) <= keep_max;
+        let n_parts = parts.len();
+        let mut touched = Vec::with_capacity(n_parts);
+        for (p, store) in parts {
             for (key, v) in p {
                 *delta.entry(key).or_insert(0) += v as i128;
             }
+            touched.extend(store.filter(|_| all_kept));
+        }
+        if all_kept && touched.len() == n_parts {
+            *self.touched.lock().unwrap_or_else(|e| e.into_inner()) = Some(touched);
         }
         progress.phase("exhaustive: two-agreement pairs", t);
         let mut map: FxHashMap<u128, u64> = FxHashMap::default();
@@ -727,12 +805,24 @@ impl<'a> Exhaustive<'a> {
 
     /// The join index of sparse positions `x < y`, with the comparison of smaller mean degree
     /// outer (fewer groups to visit per probe).
-    fn join_index(&self, x: usize, y: usize) -> JoinIndex {
+    fn join_index(&self, x: usize, y: usize, ok: [[bool; 17]; 16]) -> JoinIndex {
         let (o, q) = if self.degree[y] < self.degree[x] {
             (y, x)
         } else {
             (x, y)
         };
+        // `ok` is indexed by (x level, y level + 1).
+        let mut ok_oq = [[false; 17]; 16];
+        for (lo, row) in ok_oq.iter_mut().enumerate() {
+            for (lq, cell) in row.iter_mut().enumerate().skip(1) {
+                *cell = if o == x {
+                    ok[lo][lq]
+                } else {
+                    ok[lq - 1][lo + 1]
+                };
+            }
+        }
+        let o_ok = std::array::from_fn(|lo| ok_oq[lo].iter().any(|&b| b));
         let (ko, kq) = (self.sparse[o], self.sparse[q]);
         let last_first = self.link_type == LinkType::Link;
         let mut keys: Vec<(u32, u32, u32)> = (0..self.ds.len() as u32)
@@ -743,12 +833,7 @@ impl<'a> Exhaustive<'a> {
                 (vo != MISSING && vq != MISSING).then_some((vo, vq, r))
             })
             .collect();
-        let by_rec = !last_first;
-        if by_rec {
-            keys.par_sort_unstable_by_key(|&(vo, _, r)| (vo, r));
-        } else {
-            keys.par_sort_unstable();
-        }
+        keys.par_sort_unstable();
         let d = self.adj[o].starts.len() - 1;
         let mut starts = vec![0u32; d + 1];
         for &(vo, _, _) in &keys {
@@ -757,57 +842,59 @@ impl<'a> Exhaustive<'a> {
         for v in 0..d {
             starts[v + 1] += starts[v];
         }
-        let mut big_starts = vec![0u32; if by_rec { d + 1 } else { 0 }];
-        let (mut big_inner, mut big_rec) = (Vec::new(), Vec::new());
-        if by_rec {
-            for v in 0..d {
-                let (s0, s1) = (starts[v] as usize, starts[v + 1] as usize);
-                if s1 - s0 > BIG_GROUP {
-                    let mut g: Vec<(u32, u32)> = keys[s0..s1].iter().map(|k| (k.1, k.2)).collect();
-                    g.sort_unstable();
-                    big_inner.extend(g.iter().map(|e| e.0));
-                    big_rec.extend(g.iter().map(|e| e.1));
-                }
-                big_starts[v + 1] = big_inner.len() as u32;
-            }
-        }
         JoinIndex {
             x,
             y,
             o,
             q,
-            by_rec,
             starts,
             inner: keys.iter().map(|k| k.1).collect(),
             rec: keys.iter().map(|k| k.2).collect(),
-            big_starts,
-            big_inner,
-            big_rec,
+            ok: ok_oq,
+            o_ok,
         }
     }
 
     /// Visits every admissible record pair that agrees on at least two sparse comparisons and
-    /// whose two lowest agreeing sparse positions `(x, y)` pass `allow(x, y)`, exactly once, with
-    /// its full pattern: `visit(acc, left, right, pattern)` with `left < right`. Returns one
-    /// accumulator per fixed chunk of probe records, in order.
+    /// whose two lowest agreeing sparse positions `(x, y)`, at levels `(lx, ly)`, pass
+    /// `allow(x, y, lx, ly)`, exactly once, with its full pattern: `visit(acc, left, right,
+    /// pattern)` with `left < right`. Returns one accumulator per fixed chunk of probe records,
+    /// in order, each passed to `finish` when its chunk is done.
     fn multi_pass<T: Send>(
         &self,
-        allow: &(dyn Fn(usize, usize) -> bool + Sync),
+        allow: &(dyn Fn(usize, usize, u8, u8) -> bool + Sync),
         progress: &Progress,
         init: impl Fn() -> T + Sync + Send,
         visit: impl Fn(&mut T, u32, u32, u128) + Sync + Send,
+        finish: impl Fn(&mut T) + Sync + Send,
     ) -> Vec<T> {
         let ns = self.sparse.len();
-        let pairs: Vec<(usize, usize)> = (0..ns)
+        // Per pair of sparse positions, the wanted (x level, y level + 1); pairs wanting none
+        // are not joined.
+        let pairs: Vec<(usize, usize, [[bool; 17]; 16])> = (0..ns)
             .flat_map(|x| (x + 1..ns).map(move |y| (x, y)))
-            .filter(|&(x, y)| allow(x, y))
+            .filter_map(|(x, y)| {
+                let (kx, ky) = (self.sparse[x], self.sparse[y]);
+                let n_levels = |k: usize| self.comparer.comparisons[k].n_levels().min(16) as u8;
+                let mut ok = [[false; 17]; 16];
+                let mut any = false;
+                for lx in 0..n_levels(kx) {
+                    for ly in 0..n_levels(ky) {
+                        if self.agrees(kx, lx) && self.agrees(ky, ly) && allow(x, y, lx, ly) {
+                            ok[lx as usize][ly as usize + 1] = true;
+                            any = true;
+                        }
+                    }
+                }
+                any.then_some((x, y, ok))
+            })
             .collect();
         if pairs.is_empty() {
             return Vec::new();
         }
         let indexes: Vec<JoinIndex> = pairs
             .par_iter()
-            .map(|&(x, y)| self.join_index(x, y))
+            .map(|&(x, y, ok)| self.join_index(x, y, ok))
             .collect();
         let ds = self.ds;
         let n_sources = ds.sources.len() as u16;
@@ -839,50 +926,33 @@ impl<'a> Exhaustive<'a> {
                             if vo == MISSING || vq == MISSING {
                                 continue;
                             }
-                            let (onb, _) = self.adj[ix.o].get(vo);
-                            let (qnb, _) = self.adj[ix.q].get(vq);
+                            let (onb, olv) = self.adj[ix.o].get(vo);
+                            let (qnb, qlv) = self.adj[ix.q].get(vq);
                             if qnb.is_empty() {
                                 continue;
                             }
                             let mq = &marks[ix.q];
-                            for &a2 in onb {
-                                let (mut s0, s1) = (
+                            for (&a2, &lo) in onb.iter().zip(olv) {
+                                if !ix.o_ok[lo as usize] {
+                                    continue;
+                                }
+                                let okq = &ix.ok[lo as usize];
+                                let (s0, s1) = (
                                     ix.starts[a2 as usize] as usize,
                                     ix.starts[a2 as usize + 1] as usize,
                                 );
-                                if ix.by_rec {
-                                    // Only records after the probe can be accepted.
-                                    if s1 - s0 > 8 {
-                                        s0 += ix.rec[s0..s1].partition_point(|&z| z <= r);
-                                    }
-                                    let (b0, b1) = (
-                                        ix.big_starts[a2 as usize] as usize,
-                                        ix.big_starts[a2 as usize + 1] as usize,
-                                    );
-                                    if s1 - s0 > SCAN_FACTOR * qnb.len() && b1 > b0 {
-                                        let inner = &ix.big_inner[b0..b1];
-                                        for &w in qnb {
-                                            let mut e = inner.partition_point(|&z| z < w);
-                                            while e < inner.len() && inner[e] == w {
-                                                let s = ix.big_rec[b0 + e];
-                                                if s > r {
-                                                    self.found(r, s, ix, marks, &mut acc, &visit);
-                                                }
-                                                e += 1;
-                                            }
-                                        }
-                                        continue;
-                                    }
-                                }
-                                if s1 - s0 <= SCAN_FACTOR * qnb.len() || ix.by_rec {
+                                if s1 - s0 <= SCAN_FACTOR * qnb.len() {
                                     for e in s0..s1 {
-                                        if mq[ix.inner[e] as usize] != 0 {
+                                        if okq[mq[ix.inner[e] as usize] as usize] {
                                             self.found(r, ix.rec[e], ix, marks, &mut acc, &visit);
                                         }
                                     }
                                 } else {
                                     let inner = &ix.inner[s0..s1];
-                                    for &w in qnb {
+                                    for (&w, &lq) in qnb.iter().zip(qlv) {
+                                        if !okq[lq as usize + 1] {
+                                            continue;
+                                        }
                                         let mut e = inner.partition_point(|&z| z < w);
                                         while e < inner.len() && inner[e] == w {
                                             self.found(
@@ -909,6 +979,7 @@ impl<'a> Exhaustive<'a> {
                         }
                     }
                     pb.inc(1);
+                    finish(&mut acc);
                     acc
                 },
             )
@@ -1006,12 +1077,14 @@ impl<'a> Exhaustive<'a> {
             .map(|k| best_all[k])
             .sum();
         type Kept = Vec<(u32, u32, u128)>;
-        // Two or more sparse agreements.
-        let allow = |x: usize, y: usize| {
+        // Two or more sparse agreements, at levels `lx` and `ly` of the lowest two.
+        let allow = |x: usize, y: usize, lx: u8, ly: u8| {
             let mut w = prior + dense_best;
             for (si, &k) in self.sparse.iter().enumerate() {
-                w += if si == x || si == y {
-                    best_agree[k]
+                w += if si == x {
+                    weights[k][lx as usize]
+                } else if si == y {
+                    weights[k][ly as usize]
                 } else if si < y {
                     best_non[k]
                 } else {
@@ -1020,12 +1093,49 @@ impl<'a> Exhaustive<'a> {
             }
             reaches(w)
         };
-        let parts = self.multi_pass(&allow, progress, Kept::new, |out, l, r, p| {
-            if probability(weight_of(p)) >= min_probability {
-                out.push((l, r, p));
-            }
-        });
-        let mut kept: Kept = parts.into_iter().flatten().collect();
+        let stored = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+        let mut kept: Kept = match stored.as_ref() {
+            // The pairs the counting pass kept.
+            Some(touched) => touched
+                .par_iter()
+                .map(|st| {
+                    let ok: Vec<bool> = st
+                        .patterns
+                        .iter()
+                        .map(|&p| probability(weight_of(p)) >= min_probability)
+                        .collect();
+                    let mut out = Kept::new();
+                    let mut i = 0;
+                    for &(l, n) in &st.runs {
+                        for k in i..i + n as usize {
+                            let id = st.pid[k] as usize;
+                            if ok[id] {
+                                out.push((l, st.right[k], st.patterns[id]));
+                            }
+                        }
+                        i += n as usize;
+                    }
+                    out
+                })
+                .flatten()
+                .collect(),
+            None => self
+                .multi_pass(
+                    &allow,
+                    progress,
+                    Kept::new,
+                    |out, l, r, p| {
+                        if probability(weight_of(p)) >= min_probability {
+                            out.push((l, r, p));
+                        }
+                    },
+                    |_| {},
+                )
+                .into_iter()
+                .flatten()
+                .collect(),
+        };
+        drop(stored);
         // One sparse agreement.
         for (si, &k) in self.sparse.iter().enumerate() {
             let w = prior
