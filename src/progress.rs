@@ -27,6 +27,17 @@ impl Progress {
         }
     }
 
+    /// One line on stderr per phase of a long computation (`name: seconds`) when enabled, even
+    /// when stderr is not a terminal (for logs of batch jobs); with `FELLEGI_TIMING` set, as
+    /// [`Progress::phase`] instead.
+    pub fn step(&self, name: &str, since: std::time::Instant) {
+        if std::env::var_os("FELLEGI_TIMING").is_some() {
+            self.phase(name, since);
+        } else if self.enabled {
+            eprintln!("{name}: {:.2} s", since.elapsed().as_secs_f64());
+        }
+    }
+
     /// A bar of `len` steps labelled `msg`; a hidden one when disabled.
     pub fn bar(&self, len: u64, msg: &str) -> ProgressBar {
         if !self.enabled {

@@ -245,6 +245,96 @@ fn pruned_agreement_lists_equal_unpruned() {
     }
 }
 
+/// The first `n` values of column 0 of a lookup CSV (as `gen_two_sources.py` reads it: comment
+/// lines, blank lines and lines without a count skipped), upper-cased.
+fn lookup(path: &str, n: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(common::repo(path)).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && l.contains(','))
+        .filter_map(|l| {
+            let mut f = l.split(',');
+            let v = f.next()?.trim().to_uppercase();
+            f.next()?.trim().parse::<f64>().ok()?;
+            (!v.is_empty() && !v.contains('"')).then_some(v)
+        })
+        .take(n)
+        .collect()
+}
+
+/// The pruning test on the exhaustive benchmark's own fields and settings
+/// (`experiments/exhaustive/settings.toml`: Jaro–Winkler 0.94/0.88 without boost threshold on
+/// first name, last name, house number and street): values from the generator's lookup tables
+/// (`gen_two_sources.py`), each also with a typo, every value pair compared.
+#[test]
+fn pruned_lists_equal_unpruned_on_benchmark_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(31);
+    let cols = [
+        lookup(
+            "datasets/generator-lookups/febrl-dsgen/givenname-freq.csv",
+            700,
+        ),
+        lookup(
+            "datasets/generator-lookups/gecko-data-en_US/last-name.csv",
+            900,
+        ),
+        (0..700)
+            .map(|_| (1 + rng.below(9998)).to_string())
+            .collect(),
+        lookup(
+            "datasets/generator-lookups/febrl-dsgen/address1-freq.csv",
+            700,
+        ),
+    ];
+    let n = cols.iter().map(Vec::len).max().unwrap();
+    let path = dir.path().join("a.csv");
+    let mut f = std::fs::File::create(&path).unwrap();
+    writeln!(
+        f,
+        "record_id,entity_id,first_name,last_name,birth_year,house_number,street_name"
+    )
+    .unwrap();
+    for i in 0..2 * n {
+        let mut row = Vec::new();
+        for c in &cols {
+            let v = &c[(i / 2) % c.len()];
+            row.push(if i % 2 == 1 {
+                typo(&mut rng, v)
+            } else {
+                v.clone()
+            });
+        }
+        writeln!(
+            f,
+            "r{i},{i},{},{},1980,{},{}",
+            row[0], row[1], row[2], row[3]
+        )
+        .unwrap();
+    }
+    drop(f);
+    // The dedupe twin of the benchmark's settings (same comparisons), for one file.
+    let s = Settings::from_path(&common::repo("experiments/exhaustive/settings_dedupe.toml"))
+        .unwrap()
+        .expanded("settings_dedupe.toml")
+        .unwrap();
+    let p = Progress::default();
+    let ds = pipeline::load(&s, &[path], &p).unwrap();
+    let comparer = Comparer::new(&s.comparisons, &ds).unwrap();
+    let mut jw_lists = 0;
+    for (k, c) in comparer.comparisons.iter().enumerate() {
+        let Some(jw) = s.comparisons[k].jaro_winkler else {
+            continue;
+        };
+        let pruned = agreement_list(&ds, c, Some(&jw));
+        let plain = agreement_list_unpruned(&ds, c);
+        assert_eq!(pruned, plain, "comparison {}", c.name);
+        // Both levels and near-misses occur.
+        assert!(pruned.iter().any(|e| e.0 != e.1), "comparison {}", c.name);
+        jw_lists += 1;
+    }
+    assert_eq!(jw_lists, 4);
+}
+
 #[test]
 fn exhaustive_fit_equals_brute_force_fit() {
     let dir = tempfile::tempdir().unwrap();
@@ -399,6 +489,35 @@ thresholds = [1]
     assert_eq!(m["candidate_pairs"].as_u64().unwrap(), 1_000_000);
     let model = std::fs::read_to_string(out.join("model.json")).unwrap();
     assert!(model.contains("\"exhaustive\": true"));
+    // `fellegi explain` on the first pair written: its final weight is the one in pairs.csv.
+    let pairs = std::fs::read_to_string(out.join("pairs.csv")).unwrap();
+    let header: Vec<&str> = pairs.lines().next().unwrap().split(',').collect();
+    let first: Vec<&str> = pairs.lines().nth(1).unwrap().split(',').collect();
+    let col = |name: &str| first[header.iter().position(|h| *h == name).unwrap()];
+    let o = std::process::Command::new(common::BIN)
+        .args(["explain", "-q", "--model"])
+        .arg(out.join("model.json"))
+        .arg("--input")
+        .arg(&paths[0])
+        .arg("--input")
+        .arg(&paths[1])
+        .arg("--pair")
+        .arg(format!("{}:{}", col("source_l"), col("id_l")))
+        .arg(format!("{}:{}", col("source_r"), col("id_r")))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let w: f64 = col("match_weight").parse().unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("final match weight"))
+        .unwrap();
+    let shown: f64 = line.split_whitespace().last().unwrap().parse().unwrap();
+    assert!(
+        (shown - w).abs() < 0.006,
+        "explain says {shown}, pairs.csv {w}"
+    );
 }
 
 /// Scoring writes exactly the admissible pairs whose probability reaches the minimum, with their

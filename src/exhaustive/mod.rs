@@ -360,7 +360,7 @@ impl<'a> Exhaustive<'a> {
                 agreement_list(ds, c, jw.as_ref())
             })
             .collect();
-        progress.phase("exhaustive: agreement lists", t);
+        progress.step("exhaustive: agreement lists", t);
         let t = std::time::Instant::now();
         // Cells.
         let mut cell_index: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
@@ -434,7 +434,7 @@ impl<'a> Exhaustive<'a> {
             agree[k] = Vec::new();
         }
         let (adj, degree): (Vec<Adjacency>, Vec<f64>) = per_sparse.into_iter().unzip();
-        progress.phase("exhaustive: indexes and cells", t);
+        progress.step("exhaustive: indexes and cells", t);
         Ok(Exhaustive {
             ds,
             comparer,
@@ -628,7 +628,7 @@ impl<'a> Exhaustive<'a> {
                 }
             }
         }
-        progress.phase("exhaustive: base and dense counts", t);
+        progress.step("exhaustive: base and dense counts", t);
         // 3. One sparse agreement, in bulk.
         let t = std::time::Instant::now();
         for (si, &k) in self.sparse.iter().enumerate() {
@@ -660,7 +660,7 @@ impl<'a> Exhaustive<'a> {
                 }
             }
         }
-        progress.phase("exhaustive: one-agreement counts", t);
+        progress.step("exhaustive: one-agreement counts", t);
         // 4. Two or more sparse agreements, enumerated.
         let t = std::time::Instant::now();
         // Each chunk's pairs are kept while the total stays within `keep_max`.
@@ -712,7 +712,7 @@ impl<'a> Exhaustive<'a> {
         if all_kept && touched.len() == n_parts {
             *self.touched.lock().unwrap_or_else(|e| e.into_inner()) = Some(touched);
         }
-        progress.phase("exhaustive: two-agreement pairs", t);
+        progress.step("exhaustive: two-agreement pairs", t);
         let mut map: FxHashMap<u128, u64> = FxHashMap::default();
         for (key, v) in delta {
             if v < 0 {
@@ -1295,7 +1295,7 @@ impl<'a> Exhaustive<'a> {
             out.probability.push(probability(w));
             out.levels.extend_from_slice(&lv);
         }
-        progress.phase("exhaustive: score", t);
+        progress.step("exhaustive: score", t);
         (out, notes)
     }
 }
