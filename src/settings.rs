@@ -294,6 +294,33 @@ pub struct Training {
     /// RecordLinkage starts from 0.1 / sqrt(number of pairs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lambda_start: Option<f64>,
+    /// Priors for maximum a posteriori EM (plain EM only); default none (maximum likelihood).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior: Option<Prior>,
+}
+
+/// Conjugate priors turning EM into maximum a posteriori estimation (`training.prior`), as
+/// fastLink's Beta prior on λ and Dirichlet priors on the m and u probabilities (Enamorado,
+/// Fifield & Imai, 2019, appendix). A concentration of 1 (or a Beta(1, 1)) is no prior.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prior {
+    /// Beta(α, β) on each EM session's λ (the share of matches among the pairs that session
+    /// counts), α, β ≥ 1: the M-step adds α − 1 matches and β − 1 non-matches. E.g. for an
+    /// expected λ₀ worth w pseudo-pairs: α = 1 + w·λ₀, β = 1 + w·(1 − λ₀).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda: Option<[f64; 2]>,
+    /// Symmetric Dirichlet concentration (≥ 1) on every comparison's m probabilities: each
+    /// estimated non-null level gets α − 1 pseudo-pairs among the matches. Default 1 (none).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub m: f64,
+    /// As `m`, for the u probabilities (pseudo-pairs among the non-matches). Default 1 (none).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub u: f64,
+}
+
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
 }
 
 /// The estimator of the EM sessions (`training.algorithm`).
@@ -340,6 +367,7 @@ impl Default for Training {
             tolerance: default_tol(),
             algorithm: Algorithm::Em,
             lambda_start: None,
+            prior: None,
         }
     }
 }
@@ -751,6 +779,31 @@ impl Settings {
                     "training.lambda_start".into(),
                     format!("{v} must be in (0, 1)"),
                 );
+            }
+        }
+        if let Some(pr) = &t.prior {
+            if t.algorithm != Algorithm::Em {
+                return err(
+                    "training.prior".into(),
+                    "priors need the plain EM estimator; remove `algorithm` or the prior".into(),
+                );
+            }
+            let bad = |v: f64| !(v >= 1.0 && v.is_finite());
+            if let Some([a, b]) = pr.lambda {
+                if bad(a) || bad(b) {
+                    return err(
+                        "training.prior.lambda".into(),
+                        format!("[{a}, {b}]: both Beta parameters must be finite and >= 1"),
+                    );
+                }
+            }
+            for (k, v) in [("m", pr.m), ("u", pr.u)] {
+                if bad(v) {
+                    return err(
+                        format!("training.prior.{k}"),
+                        format!("{v}: a Dirichlet concentration must be finite and >= 1"),
+                    );
+                }
             }
         }
         for (si, s) in t.em.iter().enumerate() {

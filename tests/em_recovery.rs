@@ -557,3 +557,75 @@ fn recovery_sweep_30_seeds() {
         recover(seed, 0.3, 0.5, &[3, 4, 0, 5], &[0.2, 0.1, 0.0, 0.05]);
     }
 }
+
+/// Priors (`training.prior`): Beta(1, 1) and concentration 1 are no prior (same bits); a Beta
+/// prior on λ gives exactly the MAP fixed point (λ = (Σ posteriors + α − 1) / (n + α + β − 2)
+/// at convergence) and pulls λ toward its mean; a Dirichlet prior on m keeps every m level off
+/// zero where the data alone drive one to zero.
+#[test]
+fn priors_are_map_em() {
+    let (s, sv, counts) = constraint_case(211);
+    let truth = sv.true_params();
+    let start = generic_start(&s.level_counts(), 0.3);
+    let plain = em::run(&counts, &start, &options(&s));
+    let mut flat = options(&s);
+    flat.prior_lambda = Some([1.0, 1.0]);
+    flat.prior_m = 1.0;
+    flat.prior_u = 1.0;
+    let same = em::run(&counts, &start, &flat);
+    assert_eq!(plain.params.lambda.to_bits(), same.params.lambda.to_bits());
+    for c in 0..s.n_comparisons() {
+        assert!(same_bits(&plain.params.m[c], &same.params.m[c]));
+    }
+    // A strong prior on λ at half the truth, worth as many pseudo-pairs as the data.
+    let n = counts.total() as f64;
+    let l0 = truth.lambda / 2.0;
+    let (a, b) = (1.0 + n * l0, 1.0 + n * (1.0 - l0));
+    let mut opt = options(&s);
+    opt.prior_lambda = Some([a, b]);
+    let fit = em::run(&counts, &start, &opt);
+    assert!(fit.converged);
+    let lam = fit.params.lambda;
+    assert!(
+        lam < plain.params.lambda * 0.9 && lam > l0,
+        "λ {lam} should lie between the prior mean {l0} and the ML estimate {}",
+        plain.params.lambda
+    );
+    let post = em::posteriors(&counts, &fit.params, &opt.active);
+    let sum_post: f64 = post
+        .iter()
+        .zip(&counts.counts)
+        .map(|(p, &c)| p * c as f64)
+        .sum();
+    let map = (sum_post + a - 1.0) / (n + a + b - 2.0);
+    assert!(
+        (map - lam).abs() < 1e-6 * lam,
+        "λ {lam} is not the MAP update {map}"
+    );
+    // A Dirichlet(α) prior on m: at convergence each non-null m level is the MAP update
+    // (expected matches at the level + α − 1) / (expected matches + K(α − 1)), and with α − 1 =
+    // 2,000 pseudo-matches per level the m move measurably toward uniform.
+    let mut opt = options(&s);
+    let alpha = 2001.0;
+    opt.prior_m = alpha;
+    let fit = em::run(&counts, &start, &opt);
+    assert!(fit.converged);
+    let post = em::posteriors(&counts, &fit.params, &opt.active);
+    for c in 0..s.n_comparisons() {
+        let null = fit.params.null_level[c];
+        let mut acc = vec![0.0; fit.params.m[c].len()];
+        for (p, &k) in counts.counts.iter().enumerate() {
+            acc[counts.level(p, c) as usize] += post[p] * k as f64;
+        }
+        let levels: Vec<usize> = (0..acc.len()).filter(|&l| Some(l) != null).collect();
+        let total: f64 = levels.iter().map(|&l| acc[l] + alpha - 1.0).sum();
+        for &l in &levels {
+            let want = (acc[l] + alpha - 1.0) / total;
+            let got = fit.params.m[c][l];
+            assert!((got - want).abs() < 1e-5, "m[{c}][{l}] {got} vs MAP {want}");
+        }
+        // The top agreement level (the last non-null one is else) loses mass to the others.
+        let top = levels[0];
+        assert!(fit.params.m[c][top] < plain.params.m[c][top] - 0.005);
+    }
+}

@@ -278,6 +278,31 @@ fn training_algorithm_errors_name_their_key() {
             "remove `fix_m`",
         ),
         (format!("{AS207}{wide}"), "`comparison`", "8388608 cells"),
+        (
+            format!("{AS207}prior = {{ lambda = [2, 100] }}\n{BINARY}"),
+            "training.prior",
+            "plain EM",
+        ),
+        (
+            format!("[training]\nprior = {{ lambda = [0.5, 100] }}\n{BINARY}"),
+            "training.prior.lambda",
+            ">= 1",
+        ),
+        (
+            format!("[training]\nprior = {{ m = 0 }}\n{BINARY}"),
+            "training.prior.m",
+            ">= 1",
+        ),
+        (
+            format!("[training]\nprior = {{ u = nan }}\n{BINARY}"),
+            "training.prior.u",
+            ">= 1",
+        ),
+        (
+            format!("[training]\nprior = {{ lamda = [2, 3] }}\n{BINARY}"),
+            "lamda",
+            "lambda",
+        ),
     ];
     for (extra, key, fix) in &cases {
         let e = err(extra);

@@ -3,7 +3,10 @@
 //! Each iteration costs O(#patterns × #comparisons), however many pairs were counted. Null levels
 //! drop out of both the m and the u updates (missing at random, as in fastLink). Comparisons that
 //! are not `active` (those a training blocking rule fixes) are left out of the likelihood and keep
-//! their parameters. Non-convergence is recorded (`converged: false`), not raised.
+//! their parameters. Non-convergence is recorded (`converged: false`), not raised. With priors
+//! (a Beta on λ, symmetric Dirichlets on m and u; `training.prior`) the M-step is the maximum a
+//! posteriori one: each count gains the prior's pseudo-counts (α − 1), as in fastLink; the
+//! log-likelihood in the trace stays that of the data.
 //!
 //! # References
 //! - Dempster, A. P., Laird, N. M. & Rubin, D. B. (1977). Maximum likelihood from incomplete data
@@ -32,6 +35,13 @@ pub struct EmOptions {
     pub fixed_m: Vec<Vec<bool>>,
     /// Per comparison and level: u held fixed.
     pub fixed_u: Vec<Vec<bool>>,
+    /// Beta(α, β) prior on λ (maximum a posteriori M-step); `None`: none.
+    pub prior_lambda: Option<[f64; 2]>,
+    /// Symmetric Dirichlet concentration on the m probabilities of each comparison's estimated
+    /// non-null levels; 1 is none.
+    pub prior_m: f64,
+    /// As `prior_m`, for the u probabilities.
+    pub prior_u: f64,
 }
 
 impl EmOptions {
@@ -45,6 +55,9 @@ impl EmOptions {
             fix_lambda: false,
             fixed_m: levels.iter().map(|&n| vec![false; n]).collect(),
             fixed_u: levels.iter().map(|&n| vec![false; n]).collect(),
+            prior_lambda: None,
+            prior_m: 1.0,
+            prior_u: 1.0,
         }
     }
 }
@@ -151,7 +164,11 @@ pub fn run(counts: &PatternCounts, init: &FsParams, opt: &EmOptions) -> EmResult
         // M-step.
         let mut change: f64 = 0.0;
         if !opt.fix_lambda {
-            let nl = (sum_post / total).clamp(PROB_FLOOR, 1.0 - PROB_FLOOR);
+            let nl = match opt.prior_lambda {
+                Some([a, b]) => (sum_post + a - 1.0) / (total + a + b - 2.0),
+                None => sum_post / total,
+            };
+            let nl = nl.clamp(PROB_FLOOR, 1.0 - PROB_FLOOR);
             change = change.max((nl - p.lambda).abs());
             p.lambda = nl;
         }
@@ -160,9 +177,21 @@ pub fn run(counts: &PatternCounts, init: &FsParams, opt: &EmOptions) -> EmResult
                 continue;
             }
             let null = p.null_level[c];
-            change = change.max(m_step(&mut p.m[c], &am[c], &opt.fixed_m[c], null));
+            change = change.max(m_step(
+                &mut p.m[c],
+                &am[c],
+                &opt.fixed_m[c],
+                null,
+                opt.prior_m - 1.0,
+            ));
             if !opt.fix_u {
-                change = change.max(m_step(&mut p.u[c], &au[c], &opt.fixed_u[c], null));
+                change = change.max(m_step(
+                    &mut p.u[c],
+                    &au[c],
+                    &opt.fixed_u[c],
+                    null,
+                    opt.prior_u - 1.0,
+                ));
             }
         }
         trace.push(EmIteration {
@@ -183,14 +212,18 @@ pub fn run(counts: &PatternCounts, init: &FsParams, opt: &EmOptions) -> EmResult
 }
 
 /// Updates one comparison's probabilities from expected counts, keeping fixed levels and giving
-/// the free ones the remaining mass in proportion to their counts. Returns the largest change.
-fn m_step(probs: &mut [f64], acc: &[f64], fixed: &[bool], null: Option<usize>) -> f64 {
+/// the free ones the remaining mass in proportion to their counts plus `pseudo` each (a
+/// Dirichlet prior's α − 1; 0 for maximum likelihood). Returns the largest change.
+fn m_step(probs: &mut [f64], acc: &[f64], fixed: &[bool], null: Option<usize>, pseudo: f64) -> f64 {
     let free = |l: usize| Some(l) != null && !fixed.get(l).copied().unwrap_or(false);
     let fixed_mass: f64 = (0..probs.len())
         .filter(|&l| Some(l) != null && !free(l))
         .map(|l| probs[l])
         .sum();
-    let free_acc: f64 = (0..probs.len()).filter(|&l| free(l)).map(|l| acc[l]).sum();
+    let free_acc: f64 = (0..probs.len())
+        .filter(|&l| free(l))
+        .map(|l| acc[l] + pseudo)
+        .sum();
     if free_acc <= 0.0 {
         return 0.0;
     }
@@ -198,7 +231,7 @@ fn m_step(probs: &mut [f64], acc: &[f64], fixed: &[bool], null: Option<usize>) -
     let mut change: f64 = 0.0;
     for l in 0..probs.len() {
         if free(l) {
-            let v = mass * acc[l] / free_acc;
+            let v = mass * (acc[l] + pseudo) / free_acc;
             change = change.max((v - probs[l]).abs());
             probs[l] = v;
         }

@@ -456,6 +456,9 @@ pub fn train_with(
             fix_lambda: false,
             fixed_m: fixed_m.clone(),
             fixed_u: fixed_u.clone(),
+            prior_lambda: t.prior.and_then(|p| p.lambda),
+            prior_m: t.prior.map_or(1.0, |p| p.m),
+            prior_u: t.prior.map_or(1.0, |p| p.u),
         };
         let _ = &levels;
         let res = match t.algorithm {
