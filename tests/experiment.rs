@@ -170,6 +170,25 @@ source = "test"
             "{f}"
         );
     }
+    // A rebuild removes generated files no result makes any more, and nothing else.
+    std::fs::write(a.join("gone-experiment.md"), "old table").unwrap();
+    std::fs::write(a.join("gone-experiment-f1.svg"), "<svg/>").unwrap();
+    std::fs::write(a.join("notes.txt"), "mine").unwrap();
+    let st = fellegi(&[
+        "paper",
+        "build",
+        "--experiments",
+        &p(&exps),
+        "--results",
+        &p(&results),
+        "--out",
+        &p(&a),
+    ]);
+    assert!(st.status.success());
+    assert!(!a.join("gone-experiment.md").exists());
+    assert!(!a.join("gone-experiment-f1.svg").exists());
+    assert!(a.join("notes.txt").exists());
+    assert!(a.join("febrl1-test.md").exists());
     let png = std::fs::read(a.join("febrl1-test-f1.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let svg = std::fs::read_to_string(a.join("febrl1-test-f1.svg")).unwrap();

@@ -48,15 +48,25 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The commit of the source tree, with `+dirty` when files outside `paper/` (which the runner
+/// itself writes) differ from it or are untracked: such results were not made by that commit.
 fn git_commit() -> String {
-    Proc::new("git")
-        .args(["rev-parse", "HEAD"])
-        .current_dir(root())
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    let git = |args: &[&str]| {
+        Proc::new("git")
+            .args(args)
+            .current_dir(root())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let Some(head) = git(&["rev-parse", "HEAD"]) else {
+        return "unknown".into();
+    };
+    match git(&["status", "--porcelain", "--", ".", ":(exclude)paper"]) {
+        Some(s) if s.is_empty() => head,
+        _ => format!("{head}+dirty"),
+    }
 }
 
 /// Runs one task with this binary's `link` and returns its result document.

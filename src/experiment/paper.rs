@@ -451,6 +451,35 @@ pub fn render_constants(
     Ok(out)
 }
 
+/// Kinds of file a paper build writes (and may remove when no longer made).
+const GENERATED_EXTENSIONS: [&str; 6] = ["md", "csv", "tex", "svg", "png", "json"];
+
+/// Removes from `out` the files of a generated kind that this build did not write (tables and
+/// figures of tasks or experiments that no longer exist), so that `out` holds exactly what the
+/// committed results make. Only in a folder a paper build made before (one with
+/// `constants.json`); other files are left alone.
+fn remove_stale(out: &Path, written: &[std::path::PathBuf]) -> Result<()> {
+    if !out.join("constants.json").is_file() {
+        return Ok(());
+    }
+    let keep: std::collections::BTreeSet<std::ffi::OsString> = written
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_os_string()))
+        .collect();
+    for entry in std::fs::read_dir(out).map_err(|e| Error::io(out, e))? {
+        let path = entry.map_err(|e| Error::io(out, e))?.path();
+        let generated = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| GENERATED_EXTENSIONS.contains(&e));
+        let name = path.file_name().map(|n| n.to_os_string());
+        if path.is_file() && generated && name.is_some_and(|n| !keep.contains(&n)) {
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
 /// Builds `out` from the results in `results` for the experiments in `experiments`; with
 /// `paper`, also `out/paper.md`: that Markdown source with every `{{name}}` replaced by the
 /// constant of that name and every `{{table:stem}}` by that table (so no number in the text is
@@ -600,5 +629,7 @@ pub fn build(
             .replace("](generated/", "](");
         stage.write("paper.md", |w| w.write_all(rendered.as_bytes()))?;
     }
-    stage.commit()
+    let written = stage.commit()?;
+    remove_stale(out, &written)?;
+    Ok(written)
 }
