@@ -7,7 +7,7 @@
 //! - **Scaling** ([`plot::xy_chart`], log–log): an experiment that generates data at two or more
 //!   entity counts: seconds of the whole `link` run against records, and peak memory against
 //!   records where the results record it (`peak_rss_mb`). The external `scale` experiment's
-//!   committed side-by-side numbers (`experiments/scale/results/latest.json`, fellegi and
+//!   committed side-by-side numbers (`experiments/scale/results/sizes.json`, else `latest.json`; fellegi and
 //!   Splink 5) are added as their own series when present.
 //! - **Blocking trade-off** ([`plot::xy_chart`]): an experiment whose id ends in
 //!   `blocking-tradeoff`: pairs completeness against reduction ratio of the union of each task
@@ -128,25 +128,40 @@ fn method_intervals(exp: &Experiment, groups: &[SeedGroup<'_>]) -> Option<Figure
     })
 }
 
-/// One tool's run in the external scale benchmark: (name, seconds, peak MiB if recorded).
-type ToolRun = (String, f64, Option<f64>);
+/// One tool's runs in the external scale benchmark: its name and (records, seconds, peak MiB if
+/// recorded) per run, by records.
+type ToolRuns = (String, Vec<(f64, f64, Option<f64>)>);
 
-/// The external scale benchmark's committed numbers: (records, one entry per tool).
-fn scale_results(experiments: &Path) -> Option<(f64, Vec<ToolRun>)> {
-    let text = std::fs::read_to_string(experiments.join("scale/results/latest.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let records = v["records"].as_f64()?;
+/// The external scale benchmark's committed numbers, one entry per tool: every size of
+/// `results/sizes.json`, else the one run of `results/latest.json`. With the file read.
+fn scale_results(experiments: &Path) -> Option<(Vec<ToolRuns>, &'static str)> {
+    let read = |name: &str| -> Option<serde_json::Value> {
+        let text = std::fs::read_to_string(experiments.join("scale/results").join(name)).ok()?;
+        serde_json::from_str(&text).ok()
+    };
+    let (runs, file) = match read("sizes.json") {
+        Some(v) => (v["runs"].as_array()?.clone(), "sizes.json"),
+        None => (vec![read("latest.json")?], "latest.json"),
+    };
     let tools = [("fellegi", "fellegi"), ("splink", "Splink 5")]
         .iter()
-        .filter_map(|(k, name)| {
-            Some((
-                name.to_string(),
-                v[k]["wall_s"].as_f64()?,
-                v[k]["peak_rss_mb"].as_f64(),
-            ))
+        .map(|(k, name)| {
+            let mut points: Vec<(f64, f64, Option<f64>)> = runs
+                .iter()
+                .filter_map(|v| {
+                    Some((
+                        v["records"].as_f64()?,
+                        v[k]["wall_s"].as_f64()?,
+                        v[k]["peak_rss_mb"].as_f64(),
+                    ))
+                })
+                .collect();
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            (name.to_string(), points)
         })
+        .filter(|(_, p)| !p.is_empty())
         .collect();
-    Some((records, tools))
+    Some((tools, file))
 }
 
 fn scaling(exp: &Experiment, groups: &[SeedGroup<'_>], experiments: &Path) -> Vec<Figure> {
@@ -206,26 +221,31 @@ fn scaling(exp: &Experiment, groups: &[SeedGroup<'_>], experiments: &Path) -> Ve
             continue;
         }
         let mut from = format!("paper/results/{id}/");
-        if let Some((records, tools)) = &scale {
+        if let Some((tools, file)) = &scale {
             let mut added = false;
-            for (tool, secs, mem) in tools {
-                let y = if what == "seconds" { Some(*secs) } else { *mem };
-                let Some(y) = y.filter(|y| *y > 0.0) else {
+            for (tool, runs) in tools {
+                let mut points: Vec<XyPoint> = runs
+                    .iter()
+                    .filter_map(|&(x, secs, mem)| {
+                        let y = if what == "seconds" { Some(secs) } else { mem };
+                        let y = y.filter(|y| *y > 0.0)?;
+                        Some(XyPoint { x, y, label: None })
+                    })
+                    .collect();
+                let Some(last) = points.last_mut() else {
                     continue;
                 };
+                last.label = Some(format!("{tool} {} {unit}", fmt_value(last.y)));
                 added = true;
+                let line = points.len() >= 2;
                 series.push(XySeries {
                     name: format!("scale ({tool})"),
-                    points: vec![XyPoint {
-                        x: *records,
-                        y,
-                        label: Some(format!("{tool} {} {unit}", fmt_value(y))),
-                    }],
-                    line: false,
+                    points,
+                    line,
                 });
             }
             if added {
-                from.push_str(" and experiments/scale/results/latest.json");
+                from.push_str(&format!(" and experiments/scale/results/{file}"));
             }
         }
         let chart = plot::xy_chart(XyChart {

@@ -392,6 +392,103 @@ fn external_constants(
     Ok(())
 }
 
+/// An external experiment's committed `results/sizes.json` (runs of both tools at several sizes,
+/// as `experiments/scale/run.sh` writes it), if any: constants `ID.runs.ENTITIES.…` for each run
+/// and the table `ID-sizes` (records, each tool's seconds, peak MiB and F1, and the ratios).
+fn external_sizes(
+    dir: &Path,
+    id: &str,
+    stage: &mut Staged,
+    tables: &mut BTreeMap<String, String>,
+    constants: &mut BTreeMap<String, String>,
+) -> Result<()> {
+    let path = dir.join("results/sizes.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let bad = |message: String| Error::Parse {
+        origin: path.display().to_string(),
+        message,
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let runs = v["runs"]
+        .as_array()
+        .ok_or_else(|| bad("no `runs` array".into()))?;
+    let header = strings(&[
+        "records",
+        "fellegi s",
+        "Splink s",
+        "time ratio",
+        "fellegi MiB",
+        "Splink MiB",
+        "memory ratio",
+        "fellegi F1",
+        "Splink F1",
+    ]);
+    let mut rows = Vec::new();
+    for r in runs {
+        let num = |p: &str| {
+            r.pointer(p)
+                .and_then(|x| x.as_f64())
+                .ok_or_else(|| bad(format!("a run has no number at {p}")))
+        };
+        let entities = num("/entities")? as u64;
+        let key = format!("{id}.runs.{entities}");
+        for (name, p) in [
+            ("records", "/records"),
+            ("fellegi.wall_s", "/fellegi/wall_s"),
+            ("fellegi.peak_rss_mb", "/fellegi/peak_rss_mb"),
+            ("fellegi.f1", "/fellegi/f1"),
+            ("splink.wall_s", "/splink/wall_s"),
+            ("splink.peak_rss_mb", "/splink/peak_rss_mb"),
+            ("splink.f1", "/splink/f1"),
+            (
+                "wall_ratio_splink_over_fellegi",
+                "/wall_ratio_splink_over_fellegi",
+            ),
+            (
+                "rss_ratio_splink_over_fellegi",
+                "/rss_ratio_splink_over_fellegi",
+            ),
+        ] {
+            let x = num(p)?;
+            let text = if name == "records" {
+                thousands(x as u64)
+            } else if name.ends_with("f1") {
+                format!("{x:.4}")
+            } else {
+                format!("{x}")
+            };
+            constants.insert(format!("{key}.{name}"), text);
+        }
+        rows.push(vec![
+            thousands(num("/records")? as u64),
+            format!("{:.2}", num("/fellegi/wall_s")?),
+            format!("{:.2}", num("/splink/wall_s")?),
+            format!("{:.1}×", num("/wall_ratio_splink_over_fellegi")?),
+            format!("{}", num("/fellegi/peak_rss_mb")?),
+            format!("{}", num("/splink/peak_rss_mb")?),
+            format!("{:.1}×", num("/rss_ratio_splink_over_fellegi")?),
+            format!("{:.4}", num("/fellegi/f1")?),
+            format!("{:.4}", num("/splink/f1")?),
+        ]);
+    }
+    let caption = format!(
+        "experiment `{id}`: fellegi and Splink 5 on the same files, back to back, at each size \
+         (wall seconds and peak resident MiB of the whole process; ratios Splink / fellegi). \
+         From experiments/{id}/results/sizes.json, written by experiments/{id}/run.sh."
+    );
+    write_table(
+        stage,
+        tables,
+        &format!("{id}-sizes"),
+        &caption,
+        &header,
+        &rows,
+        (&header, &rows),
+    )
+}
+
 /// Distinct values in first-appearance order.
 fn unique(it: impl Iterator<Item = String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -523,6 +620,7 @@ pub fn build(
         );
         if !exp.is_runnable() {
             external_constants(&d, &id, &mut constants)?;
+            external_sizes(&d, &id, &mut stage, &mut tables, &mut constants)?;
         }
         if rows.is_empty() {
             continue;
