@@ -16,9 +16,11 @@
 //!    values are grouped by their first `l` characters and by length, each group stored as a trie
 //!    of its characters (sorted, common ones first), and two tries are walked together keeping
 //!    only the value pairs that can still share enough characters; the comparator then runs on
-//!    those few. Other comparators skip value pairs by exact length bounds (Levenshtein ≥ the
-//!    length difference) and character counts. No bound ever drops a pair the plain comparator
-//!    keeps (tested over every value pair).
+//!    those few. For Levenshtein levels (≤ k edits), each value cut into k + 1 segments keeps
+//!    one intact under any k edits, found in the other value within k positions, so only value
+//!    pairs sharing such a segment are compared (the pigeonhole filter of Pass-Join). Other
+//!    comparators skip value pairs by exact length bounds and character counts. No bound ever
+//!    drops a pair the plain comparator keeps (tested over every value pair).
 //! 2. **Bulk counts.** Every pair starts in the pattern its missing values alone give (null or
 //!    else), counted from the number of records per missing mask. Comparisons with few distinct
 //!    values (≤ [`crate::exhaustive::DENSE_MAX`]) are counted per *cell* (records sharing those
@@ -65,5 +67,7 @@
 //!   over all pairs, hashing of unique values).
 //! - Bayardo, R. J., Ma, Y. & Srikant, R. (2007). Scaling up all pairs similarity search. *WWW*
 //!   (overlap bounds for similarity joins, which the character-count bound applies to Jaro).
+//! - Li, G., Deng, D., Wang, J. & Feng, J. (2011). Pass-Join: a partition-based method for
+//!   similarity joins. *PVLDB* 5(3), 253–264 (the segment filter for edit distance).
 //! - Winkler, W. E. (1990). String comparator metrics and enhanced decision rules in the
 //!   Fellegi–Sunter model of record linkage. *Proc. Section on Survey Research Methods*, ASA.

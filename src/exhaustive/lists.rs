@@ -115,6 +115,9 @@ pub fn agreement_list(ds: &Dataset, c: &Comparison, jw: Option<&JwConfig>) -> Ve
     if let Some(list) = jw.and_then(|cfg| jw_agreement_list(ds, c, cfg, &by_len, TUNING)) {
         return list;
     }
+    if let Some(list) = lev_agreement_list(ds, c, &by_len) {
+        return list;
+    }
     let compat: Vec<Vec<usize>> = (0..=max_len)
         .map(|la| {
             (1..=max_len)
@@ -152,6 +155,140 @@ pub fn agreement_list(ds: &Dataset, c: &Comparison, jw: Option<&JwConfig>) -> Ve
         })
         .collect();
     parts.concat()
+}
+
+/// Start and length (in characters) of segment `i` of `k + 1` of a value of `len ≥ k + 1`
+/// characters: the first segments have `len / (k + 1)` characters, the last `len % (k + 1)` one
+/// more.
+fn segment(len: usize, k: usize, i: usize) -> (usize, usize) {
+    let (n, base) = (k + 1, len / (k + 1));
+    let short = n - len % n;
+    if i < short {
+        (i * base, base)
+    } else {
+        (short * base + (i - short) * (base + 1), base + 1)
+    }
+}
+
+/// A hash of segment `i` of a value of length `len` with characters `chars` (collisions only add
+/// candidates, which are then compared).
+fn segment_key(len: usize, i: usize, chars: &[u32]) -> u64 {
+    let mut h = (len as u64) << 8 | i as u64;
+    for &c in chars {
+        h = (h ^ u64::from(c))
+            .wrapping_mul(0x0100_0000_01b3)
+            .rotate_left(23);
+    }
+    h
+}
+
+/// The agreement list of a comparison whose levels are null, exact, Levenshtein ≤ t… and else
+/// (`None` otherwise), comparing only candidate value pairs by the pigeonhole principle (as in
+/// Li, Deng, Wang & Feng's Pass-Join, 2011): with `k` the largest threshold, a value of at least
+/// `k + 1` characters cut into `k + 1` segments keeps at least one segment intact under any `k`
+/// edits, and that segment appears in the other value shifted by at most `k` positions. So each
+/// value looks up, for every length within `k` of its own, every segment position shifted by
+/// `-k..=k` among its own substrings; values shorter than `k + 1` are compared with every value
+/// within `k` of their length. Every candidate gets its level from [`Comparison::level`]; the
+/// list equals [`agreement_list_unpruned`] (tested).
+fn lev_agreement_list(ds: &Dataset, c: &Comparison, by_len: &[Vec<u32>]) -> Option<Vec<Agreement>> {
+    let mut k = 0usize;
+    for p in &c.predicates {
+        match p {
+            Predicate::Null | Predicate::Exact | Predicate::Else => {}
+            Predicate::LevenshteinAtMost(t) => k = k.max(*t as usize),
+            _ => return None,
+        }
+    }
+    if k == 0 {
+        return None;
+    }
+    let col = &ds.columns[c.column];
+    let d = col.dict.len();
+    let (miss, other) = special_levels(c);
+    let keep = |a: u32, b: u32| {
+        let l = c.level(col, a, b);
+        (l != miss && l != other).then_some((a.min(b), a.max(b), l))
+    };
+    let chars: Vec<Vec<u32>> = col
+        .dict
+        .par_iter()
+        .map(|s| s.chars().map(u32::from).collect())
+        .collect();
+    let max_len = by_len.len() - 1;
+    // Index: segment key → values (of at least k + 1 characters), ascending.
+    let mut index: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
+    for (len, vals) in by_len.iter().enumerate().skip(k + 1) {
+        for &v in vals {
+            let cs = &chars[v as usize];
+            for i in 0..=k {
+                let (st, sl) = segment(len, k, i);
+                index
+                    .entry(segment_key(len, i, &cs[st..st + sl]))
+                    .or_default()
+                    .push(v);
+            }
+        }
+    }
+    let values: Vec<u32> = (0..d as u32).collect();
+    let parts: Vec<Vec<Agreement>> = values
+        .par_chunks(VALUE_CHUNK)
+        .map_init(
+            || vec![u32::MAX; d],
+            |seen, chunk| {
+                let mut out = Vec::new();
+                for &a in chunk {
+                    let cs = &chars[a as usize];
+                    let la = cs.len();
+                    out.extend(keep(a, a));
+                    let lens = la.saturating_sub(k)..=(la + k).min(max_len);
+                    if la <= k {
+                        // Short: every value within k of its length, each pair once (from the
+                        // shorter value, or the lower id at equal lengths or when both are short).
+                        for lb in lens {
+                            for &b in &by_len[lb] {
+                                if lb > la || (lb == la && b > a) {
+                                    out.extend(keep(a, b));
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                    // Long: candidates b > a of at least k + 1 characters sharing a segment.
+                    for lb in lens.filter(|&lb| lb > k) {
+                        for i in 0..=k {
+                            let (st, sl) = segment(lb, k, i);
+                            let lo = st.saturating_sub(k);
+                            let hi = (st + k).min(la.saturating_sub(sl));
+                            for q in lo..=hi {
+                                if q + sl > la {
+                                    break;
+                                }
+                                let Some(list) = index.get(&segment_key(lb, i, &cs[q..q + sl]))
+                                else {
+                                    continue;
+                                };
+                                let from = list.partition_point(|&b| b <= a);
+                                for &b in &list[from..] {
+                                    if seen[b as usize] != a {
+                                        seen[b as usize] = a;
+                                        out.extend(keep(a, b));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                out
+            },
+        )
+        .collect();
+    let mut all: Vec<Agreement> = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for p in parts {
+        all.extend(p);
+    }
+    all.par_sort_unstable();
+    Some(all)
 }
 
 /// Tuning of [`jw_agreement_list`] (the result does not depend on it).
@@ -1329,6 +1466,47 @@ mod tests {
                     let u = ta.iter().filter(|t| tb.contains(t)).count();
                     assert!(jw_bound(u, la, lb, &p) >= jaro_winkler(a, b, &p) - 1e-12);
                 }
+            }
+        }
+    }
+
+    /// The Levenshtein pigeonhole filter keeps every pair the comparator keeps, for thresholds
+    /// below, at and above the shortest lengths (values of 1 to ~14 characters, non-ASCII ones,
+    /// and the empty string), through `agreement_list`.
+    #[test]
+    fn lev_lists_equal_unpruned() {
+        let mut ds = dataset(&words());
+        let col = &mut ds.columns[0];
+        for s in ["", "AB", "BA", "A"] {
+            col.dict.push(s);
+            col.values.push(col.dict.len() as u32 - 1);
+        }
+        ds.source_of = vec![0; ds.columns[0].values.len()];
+        for t in ["[1]", "[1, 2]", "[3]", "[2, 4]"] {
+            let s = comparison(&format!(
+                "use = \"levenshtein_at_thresholds\"\nthresholds = {t}"
+            ));
+            let comparer = Comparer::new(&s.comparisons, &ds).unwrap();
+            let c = &comparer.comparisons[0];
+            let mut plain = agreement_list_unpruned(&ds, c);
+            plain.sort_unstable();
+            assert!(plain.len() > 2 * ds.columns[0].dict.len(), "{t}: too few");
+            assert_eq!(agreement_list(&ds, c, None), plain, "thresholds {t}");
+        }
+    }
+
+    #[test]
+    fn segments_cover_the_value() {
+        for k in 1..5 {
+            for len in k + 1..40 {
+                let mut at = 0;
+                for i in 0..=k {
+                    let (st, sl) = segment(len, k, i);
+                    assert_eq!(st, at);
+                    assert!(sl >= 1);
+                    at += sl;
+                }
+                assert_eq!(at, len);
             }
         }
     }
