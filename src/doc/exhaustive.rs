@@ -33,9 +33,10 @@
 //!    counted once (by its two lowest agreeing comparisons) and the bulk moves of step 2 are undone
 //!    for it. These pairs are kept (6 bytes each, up to
 //!    [`crate::exhaustive::KEEP_TOUCHED_MAX`]) and scoring reads them back once the model is
-//!    fitted; past that cap scoring joins again, skipping pairs of comparisons and levels whose
-//!    best pattern cannot reach `--min-probability`. Patterns with one or no agreement are
-//!    written too, with a note, when they can reach it.
+//!    fitted; past that cap scoring joins again, only for the pairs of comparisons and levels of
+//!    observed patterns that reach `--min-probability` (the counts list every pattern that
+//!    occurs, so this choice is exact). Pairs of patterns with one or no agreement are
+//!    enumerated, with a note, only when such a pattern reaches it.
 //!
 //! ## Cost model
 //! Time ≈ (distinct-value pairs the filters cannot rule out, per comparison) + (records ×

@@ -1055,43 +1055,38 @@ impl<'a> Exhaustive<'a> {
         let prior = params.prior_weight();
         let levels_of = |p: u128| -> Vec<u8> { (0..n_c).map(|k| Self::level_in(p, k)).collect() };
         let weight_of = |p: u128| pattern_weight(prior, &weights, &levels_of(p));
-        let reaches = |w: f64| probability(w + 1e-6) >= min_probability;
         let mut notes = Vec::new();
         let t = std::time::Instant::now();
-        // Best weights: any level, an agreeing level, a null/else level.
-        let max_of = |k: usize, f: &dyn Fn(u8) -> bool| {
-            (0..weights[k].len() as u8)
-                .filter(|&l| f(l))
-                .map(|l| weights[k][l as usize])
-                .fold(f64::NEG_INFINITY, f64::max)
+        // The observed patterns that reach the minimum (the counts hold every pattern that
+        // occurs, so which kinds of pairs to enumerate follows exactly from them).
+        let reaching: Vec<u128> = counts
+            .patterns
+            .iter()
+            .copied()
+            .filter(|&p| probability(weight_of(p)) >= min_probability)
+            .collect();
+        // Sparse positions agreeing in pattern p, as bits.
+        let agreeing = |p: u128| -> u32 {
+            self.sparse
+                .iter()
+                .enumerate()
+                .filter(|&(_, &k)| self.agrees(k, Self::level_in(p, k)))
+                .fold(0u32, |m, (si, _)| m | 1 << si)
         };
-        let best_all: Vec<f64> = (0..n_c).map(|k| max_of(k, &|_| true)).collect();
-        let best_agree: Vec<f64> = (0..n_c)
-            .map(|k| max_of(k, &|l| self.agrees(k, l)))
-            .collect();
-        let best_non: Vec<f64> = (0..n_c)
-            .map(|k| max_of(k, &|l| !self.agrees(k, l)))
-            .collect();
-        let dense_best: f64 = (0..n_c)
-            .filter(|&k| self.dense[k])
-            .map(|k| best_all[k])
-            .sum();
         type Kept = Vec<(u32, u32, u128)>;
-        // Two or more sparse agreements, at levels `lx` and `ly` of the lowest two.
+        // Two or more sparse agreements: the lowest two at positions x < y and levels lx, ly.
         let allow = |x: usize, y: usize, lx: u8, ly: u8| {
-            let mut w = prior + dense_best;
-            for (si, &k) in self.sparse.iter().enumerate() {
-                w += if si == x {
-                    weights[k][lx as usize]
-                } else if si == y {
-                    weights[k][ly as usize]
-                } else if si < y {
-                    best_non[k]
-                } else {
-                    best_all[k]
-                };
-            }
-            reaches(w)
+            let (kx, ky) = (self.sparse[x], self.sparse[y]);
+            reaching.iter().any(|&p| {
+                let m = agreeing(p);
+                let rest = m & m.wrapping_sub(1);
+                m != 0
+                    && m.trailing_zeros() as usize == x
+                    && rest != 0
+                    && rest.trailing_zeros() as usize == y
+                    && Self::level_in(p, kx) == lx
+                    && Self::level_in(p, ky) == ly
+            })
         };
         let stored = self.touched.lock().unwrap_or_else(|e| e.into_inner());
         let mut kept: Kept = match stored.as_ref() {
@@ -1136,18 +1131,11 @@ impl<'a> Exhaustive<'a> {
                 .collect(),
         };
         drop(stored);
-        // One sparse agreement.
+        // One sparse agreement: only where some observed pattern agreeing on comparison k alone
+        // reaches the minimum (the counts hold every pattern that occurs, so this is exact).
         for (si, &k) in self.sparse.iter().enumerate() {
-            let w = prior
-                + dense_best
-                + best_agree[k]
-                + self
-                    .sparse
-                    .iter()
-                    .filter(|&&j| j != k)
-                    .map(|&j| best_non[j])
-                    .sum::<f64>();
-            if !reaches(w) {
+            let wanted = reaching.iter().any(|&p| agreeing(p) == 1 << si);
+            if !wanted {
                 continue;
             }
             let before = kept.len();
