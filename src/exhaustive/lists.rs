@@ -216,20 +216,29 @@ fn lev_agreement_list(ds: &Dataset, c: &Comparison, by_len: &[Vec<u32>]) -> Opti
         .map(|s| s.chars().map(u32::from).collect())
         .collect();
     let max_len = by_len.len() - 1;
-    // Index: segment key → values (of at least k + 1 characters), ascending.
-    let mut index: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
-    for (len, vals) in by_len.iter().enumerate().skip(k + 1) {
-        for &v in vals {
-            let cs = &chars[v as usize];
-            for i in 0..=k {
-                let (st, sl) = segment(len, k, i);
-                index
-                    .entry(segment_key(len, i, &cs[st..st + sl]))
-                    .or_default()
-                    .push(v);
-            }
-        }
-    }
+    // Index: (segment key, value) for every segment of every value of at least k + 1
+    // characters, sorted: the values of one key are a run, ascending.
+    let mut index: Vec<(u64, u32)> = by_len
+        .iter()
+        .enumerate()
+        .skip(k + 1)
+        .flat_map(|(len, vals)| {
+            let chars = &chars;
+            vals.iter().flat_map(move |&v| {
+                let cs = &chars[v as usize];
+                (0..=k).map(move |i| {
+                    let (st, sl) = segment(len, k, i);
+                    (segment_key(len, i, &cs[st..st + sl]), v)
+                })
+            })
+        })
+        .collect();
+    index.par_sort_unstable();
+    let run = |key: u64| -> &[(u64, u32)] {
+        let lo = index.partition_point(|e| e.0 < key);
+        let hi = lo + index[lo..].partition_point(|e| e.0 == key);
+        &index[lo..hi]
+    };
     let values: Vec<u32> = (0..d as u32).collect();
     let parts: Vec<Vec<Agreement>> = values
         .par_chunks(VALUE_CHUNK)
@@ -264,12 +273,9 @@ fn lev_agreement_list(ds: &Dataset, c: &Comparison, by_len: &[Vec<u32>]) -> Opti
                                 if q + sl > la {
                                     break;
                                 }
-                                let Some(list) = index.get(&segment_key(lb, i, &cs[q..q + sl]))
-                                else {
-                                    continue;
-                                };
-                                let from = list.partition_point(|&b| b <= a);
-                                for &b in &list[from..] {
+                                let list = run(segment_key(lb, i, &cs[q..q + sl]));
+                                let from = list.partition_point(|e| e.1 <= a);
+                                for &(_, b) in &list[from..] {
                                     if seen[b as usize] != a {
                                         seen[b as usize] = a;
                                         out.extend(keep(a, b));
