@@ -91,9 +91,11 @@ pub fn agreement_list_unpruned(ds: &Dataset, c: &Comparison) -> Vec<Agreement> {
 /// Every value pair of comparison `c` whose level is neither null nor else, sorted (equal to
 /// [`agreement_list_unpruned`], sorted). `jw`: the comparison's Jaro–Winkler settings. With them,
 /// comparisons whose levels are null, exact, Jaro–Winkler ≥ t… and else compare only value pairs
-/// similar enough by an exact bound ([`jw_agreement_list`]); otherwise value pairs that cannot
-/// agree by an exact length bound are skipped without calling the comparator (which applies its
-/// own exact character-count bounds next).
+/// that can share enough characters (common-prefix levels and trie joins, see
+/// [`crate::doc::exhaustive`]); comparisons whose levels are null, exact, Levenshtein ≤ k… and
+/// else compare only value pairs sharing an intact segment (the Pass-Join pigeonhole filter);
+/// otherwise value pairs that cannot agree by an exact length bound are skipped without calling
+/// the comparator (which applies its own exact character-count bounds next).
 pub fn agreement_list(ds: &Dataset, c: &Comparison, jw: Option<&JwConfig>) -> Vec<Agreement> {
     let col = &ds.columns[c.column];
     let (miss, other) = special_levels(c);
