@@ -219,6 +219,29 @@ fn training_algorithm_and_lambda_start_default_and_round_trip() {
 }
 
 #[test]
+fn training_prior_round_trips() {
+    let s = parse(&format!(
+        "[training]\nprior = {{ lambda = [2, 1000], m = 3 }}\n{BINARY}"
+    ))
+    .unwrap();
+    let p = s.training.prior.unwrap();
+    assert_eq!(p.lambda, Some([2.0, 1000.0]));
+    assert_eq!((p.m, p.u), (3.0, 1.0));
+    let json = serde_json::to_string(&s).unwrap();
+    assert!(
+        json.contains("\"prior\":{\"lambda\":[2.0,1000.0],\"m\":3.0}"),
+        "{json}"
+    );
+    let back = Settings::from_json(&json, "model.json").unwrap();
+    assert_eq!(back.training.prior, Some(p));
+    let back = Settings::from_toml(&s.to_toml(), "round.toml").unwrap();
+    assert_eq!(back.training.prior, Some(p));
+    // No prior: nothing written.
+    let s = parse(BINARY).unwrap();
+    assert!(!serde_json::to_string(&s).unwrap().contains("prior"));
+}
+
+#[test]
 fn training_algorithm_errors_name_their_key() {
     let wide: String = (0..22)
         .map(|i| {
