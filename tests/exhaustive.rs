@@ -185,9 +185,9 @@ fn check_counts(s: &Settings, paths: &[PathBuf]) {
 #[test]
 fn generated_counts_equal_brute_force() {
     let dir = tempfile::tempdir().unwrap();
-    let two = generate(dir.path(), 2, 1500, 11);
+    let two = generate(dir.path(), 2, 2000, 11);
     check_counts(&generated_settings("link"), &two);
-    let one = generate(&dir.path().join("."), 1, 1800, 12);
+    let one = generate(&dir.path().join("."), 1, 2000, 12);
     check_counts(&generated_settings("dedupe"), &one[..1]);
     let sub = dir.path().join("three");
     std::fs::create_dir_all(&sub).unwrap();
