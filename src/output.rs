@@ -12,6 +12,19 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::predict::ScoredPairs;
 
+/// A count with its digits grouped by commas, as in text and tables: 100,358,589.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 /// A set of files being written into one folder.
 #[derive(Debug)]
 pub struct Staged {

@@ -325,15 +325,7 @@ pub fn link_rules_only(
             "rules only, no model fitted: {linked} of {total} admissible pairs agree on a deterministic rule"
         ),
         u_method: "rules only, no model fitted".into(),
-        inputs: ds
-            .sources
-            .iter()
-            .map(|s| InputDigest {
-                source: s.name.clone(),
-                records: s.len as u64,
-                sha256: s.sha256.clone(),
-            })
-            .collect(),
+        inputs: InputDigest::of_dataset(ds),
         sessions: Vec::new(),
     };
     let mut model = settings.clone();

@@ -110,15 +110,4 @@ pub fn check_probability(name: &str, v: f64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Groups digits with commas.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use fellegi::output::thousands;

@@ -700,18 +700,16 @@ impl<'a> Exhaustive<'a> {
                 }
             },
         );
-        let all_kept = kept.load(std::sync::atomic::Ordering::Relaxed) <= keep_max;
-        let n_parts = parts.len();
-        let mut touched = Vec::with_capacity(n_parts);
+        let mut stores = Vec::with_capacity(parts.len());
         for (p, store) in parts {
             for (key, v) in p {
                 *delta.entry(key).or_insert(0) += v as i128;
             }
-            touched.extend(store.filter(|_| all_kept));
+            stores.push(store);
         }
-        if all_kept && touched.len() == n_parts {
-            *self.touched.lock().unwrap_or_else(|e| e.into_inner()) = Some(touched);
-        }
+        // Every chunk's store, unless one was dropped (over the cap).
+        *self.touched.lock().unwrap_or_else(|e| e.into_inner()) =
+            stores.into_iter().collect::<Option<Vec<Touched>>>();
         progress.step("exhaustive: two-agreement pairs", t);
         let mut map: FxHashMap<u128, u64> = FxHashMap::default();
         for (key, v) in delta {

@@ -24,7 +24,7 @@ use super::figures::figures;
 use super::summary::{MeanInterval, SeedGroup, seed_groups};
 use super::{Experiment, discover};
 use crate::error::{Error, Result};
-use crate::output::Staged;
+use crate::output::{Staged, thousands};
 
 /// A loaded result, keyed by (experiment, task).
 type Results = BTreeMap<(String, String), serde_json::Value>;
@@ -345,19 +345,6 @@ fn write_summaries(
         )?;
     }
     Ok(())
-}
-
-/// A count with thousands separators, as in the text: 100,358,589.
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 /// The numbers of an external experiment's committed `results/latest.json` (e.g. the scale

@@ -219,6 +219,20 @@ pub struct InputDigest {
     pub sha256: String,
 }
 
+impl InputDigest {
+    /// The digest of every input file of `ds`, in input order.
+    pub fn of_dataset(ds: &crate::data::Dataset) -> Vec<InputDigest> {
+        ds.sources
+            .iter()
+            .map(|s| InputDigest {
+                source: s.name.clone(),
+                records: s.len as u64,
+                sha256: s.sha256.clone(),
+            })
+            .collect()
+    }
+}
+
 /// How a model was fitted: enough to reproduce it. Holds no times or dates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

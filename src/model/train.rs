@@ -527,15 +527,7 @@ pub fn train_with(
         iterations: fits.iter().map(|f| f.trace.len()).sum(),
         lambda_method,
         u_method,
-        inputs: ds
-            .sources
-            .iter()
-            .map(|s| InputDigest {
-                source: s.name.clone(),
-                records: s.len as u64,
-                sha256: s.sha256.clone(),
-            })
-            .collect(),
+        inputs: InputDigest::of_dataset(ds),
         sessions: fits,
     };
     Ok(Fitted { params, fit })
@@ -652,15 +644,7 @@ pub fn oracle(
         u_method: format!(
             "oracle: {compared} pairs among {sampled} randomly sampled records (seed {seed}), true matches left out"
         ),
-        inputs: ds
-            .sources
-            .iter()
-            .map(|s| InputDigest {
-                source: s.name.clone(),
-                records: s.len as u64,
-                sha256: s.sha256.clone(),
-            })
-            .collect(),
+        inputs: InputDigest::of_dataset(ds),
         sessions: Vec::new(),
     };
     Ok(Fitted { params, fit })

@@ -314,19 +314,6 @@ fn fmt_compact(v: f64) -> String {
     format!("{}{suffix}", fmt_tick(scaled))
 }
 
-/// A count with thousands separators.
-fn fmt_count(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
 /// `(lo, hi)` widened by `frac` of the span on each side; never empty.
 fn padded(lo: f64, hi: f64, frac: f64) -> (f64, f64) {
     let span = hi - lo;
@@ -390,12 +377,15 @@ where
         (
             format!(
                 "non-matches (n = {})",
-                fmt_count(h.non_matches.len() as u64)
+                crate::output::thousands(h.non_matches.len() as u64)
             ),
             C_BLUE,
         ),
         (
-            format!("true matches (n = {})", fmt_count(h.matches.len() as u64)),
+            format!(
+                "true matches (n = {})",
+                crate::output::thousands(h.matches.len() as u64)
+            ),
             C_ORANGE,
         ),
     ];
@@ -834,7 +824,7 @@ where
                 from: floor,
                 to: (r.pairs as f64).max(floor),
                 color: C_BLUE,
-                note: Some(fmt_count(r.pairs)),
+                note: Some(crate::output::thousands(r.pairs)),
             }],
         })
         .collect();
