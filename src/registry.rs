@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::data::LinkType;
 use crate::error::{Error, Result};
-use crate::settings::LinkType;
 
 /// One shipped dataset.
 #[derive(Debug, Clone, Deserialize)]
@@ -174,7 +174,7 @@ pub fn verify(e: &DatasetEntry, ds: &crate::data::Dataset) -> Result<()> {
     if ents.len() as u64 != e.entities {
         return Err(fail("entities", ents.len() as u64, e.entities));
     }
-    let pairs = crate::eval::count_true_pairs(truth, &ds.source_of, ds.sources.len(), e.task);
+    let pairs = crate::data::count_true_pairs(truth, &ds.source_of, ds.sources.len(), e.task);
     if pairs != e.true_pairs {
         return Err(fail("true pairs", pairs, e.true_pairs));
     }

@@ -11,7 +11,7 @@ use fellegi::compare::Comparer;
 use fellegi::exhaustive::{
     Exhaustive, agreement_list, agreement_list_unpruned, brute_force_counts, exhaustive_counts,
 };
-use fellegi::model::train::train_with;
+use fellegi::model::train::train;
 use fellegi::pipeline;
 use fellegi::progress::Progress;
 use fellegi::settings::{LinkType, Settings};
@@ -342,10 +342,14 @@ fn exhaustive_fit_equals_brute_force_fit() {
     let s = generated_settings("link");
     let p = Progress::default();
     let ds = pipeline::load(&s, &paths, &p).unwrap();
-    let (model, fitted) = pipeline::fit(&s, &ds, 5, &p).unwrap();
+    let pipeline::Trained { model, fitted } = pipeline::fit(&s, &ds, 5, &p).unwrap();
     let comparer = Comparer::new(&s.comparisons, &ds).unwrap();
     let brute = brute_force_counts(&ds, &comparer, s.link_type);
-    let f2 = train_with(&s, &ds, &comparer, 5, &p, None, Some(&brute)).unwrap();
+    let source = pipeline::Candidates {
+        all_pairs: Some(&brute),
+        ..pipeline::Candidates::new(&s, &ds, &comparer, &p)
+    };
+    let f2 = train(&s.train_spec(), &comparer, &source, 5, &p).unwrap();
     let mut m2 = s.clone();
     f2.params.write_into(&mut m2);
     m2.fit = Some(f2.fit.clone());
@@ -358,7 +362,12 @@ fn exhaustive_fit_equals_brute_force_fit() {
 
     // link_exhaustive gives the same model, and its pairs are exactly the admissible pairs
     // whose probability reaches the minimum, in (left, right) order.
-    let (model3, _, cmp3, pairs, _) = pipeline::link_exhaustive(&s, &ds, 5, 0.2, &p).unwrap();
+    let linked = pipeline::link(&s, &ds, pipeline::LinkMethod::Exhaustive, 5, 0.2, &p).unwrap();
+    let (model3, cmp3, pairs) = (
+        linked.trained.model,
+        linked.scored.comparer,
+        linked.scored.pairs,
+    );
     assert_eq!(
         serde_json::to_string(&model).unwrap(),
         serde_json::to_string(&model3).unwrap()
@@ -401,7 +410,13 @@ fn bulk_pattern_pairs_are_streamed() {
     let s = generated_settings("link");
     let p = Progress::default();
     let ds = pipeline::load(&s, &paths, &p).unwrap();
-    let (_, fitted, cmp, pairs, notes) = pipeline::link_exhaustive(&s, &ds, 5, 0.0, &p).unwrap();
+    let linked = pipeline::link(&s, &ds, pipeline::LinkMethod::Exhaustive, 5, 0.0, &p).unwrap();
+    let (fitted, cmp, pairs, notes) = (
+        linked.trained.fitted,
+        linked.scored.comparer,
+        linked.scored.pairs,
+        linked.scored.notes,
+    );
     assert!(!notes.is_empty());
     let total = total_pairs(s.link_type, &ds.source_sizes());
     assert_eq!(pairs.len() as u128, total);
@@ -539,7 +554,7 @@ fn scoring_equals_brute_force_for_every_split() {
     let p = Progress::default();
     for (s, paths) in &cases {
         let ds = pipeline::load(s, paths, &p).unwrap();
-        let (_, fitted) = pipeline::fit(s, &ds, 5, &p).unwrap();
+        let fitted = pipeline::fit(s, &ds, 5, &p).unwrap().fitted;
         let comparer = Comparer::new(&s.comparisons, &ds).unwrap();
         let weights = fitted.params.level_weights();
         let prior = fitted.params.prior_weight();

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use fellegi::pipeline;
+use fellegi::pipeline::{self, LinkMethod};
 use fellegi::progress::Progress;
 use fellegi::settings::{Predicate, Settings};
 
@@ -26,9 +26,12 @@ fn cached_link_equals_train_then_predict() {
     let (s, paths) = febrl4();
     let p = Progress::default();
     let ds = pipeline::load(&s, &paths, &p).unwrap();
-    let (model_a, _, _, pairs_a) = pipeline::link(&s, &ds, 7, 0.01, &p).unwrap();
-    let (model_b, _) = pipeline::fit(&s, &ds, 7, &p).unwrap();
-    let (_, pairs_b) = pipeline::score(&model_b, "model", &ds, 0.01, &p).unwrap();
+    let linked = pipeline::link(&s, &ds, LinkMethod::Probabilistic, 7, 0.01, &p).unwrap();
+    let (model_a, pairs_a) = (linked.trained.model, linked.scored.pairs);
+    let model_b = pipeline::fit(&s, &ds, 7, &p).unwrap().model;
+    let pairs_b = pipeline::score(&model_b, "model", &ds, 0.01, &p)
+        .unwrap()
+        .pairs;
     assert_eq!(
         serde_json::to_string(&model_a).unwrap(),
         serde_json::to_string(&model_b).unwrap()
@@ -61,7 +64,7 @@ fn sessions_do_not_estimate_the_comparisons_their_rule_fixes() {
     let (s, paths) = febrl4();
     let p = Progress::default();
     let ds = pipeline::load(&s, &paths, &p).unwrap();
-    let (model, fitted) = pipeline::fit(&s, &ds, 1, &p).unwrap();
+    let pipeline::Trained { model, fitted } = pipeline::fit(&s, &ds, 1, &p).unwrap();
     let fit = model.fit.as_ref().unwrap();
     assert_eq!(fit.sessions.len(), 2);
     let est0 = &fit.sessions[0].estimated;
@@ -102,7 +105,7 @@ fn model_json_round_trips() {
     let (s, paths) = febrl4();
     let p = Progress::default();
     let ds = pipeline::load(&s, &paths, &p).unwrap();
-    let (model, _) = pipeline::fit(&s, &ds, 3, &p).unwrap();
+    let model = pipeline::fit(&s, &ds, 3, &p).unwrap().model;
     let json = serde_json::to_string_pretty(&model).unwrap();
     let back = Settings::from_json(&json, "model.json").unwrap();
     let again = serde_json::to_string_pretty(&back).unwrap();
@@ -110,8 +113,10 @@ fn model_json_round_trips() {
         panic!("first difference: {a} vs {b}");
     }
     assert_eq!(again, json);
-    let (_, a) = pipeline::score(&model, "model", &ds, 0.5, &p).unwrap();
-    let (_, b) = pipeline::score(&back, "model", &ds, 0.5, &p).unwrap();
+    let a = pipeline::score(&model, "model", &ds, 0.5, &p)
+        .unwrap()
+        .pairs;
+    let b = pipeline::score(&back, "model", &ds, 0.5, &p).unwrap().pairs;
     assert_eq!(a.left, b.left);
     assert_eq!(a.probability, b.probability);
 }
@@ -124,8 +129,8 @@ fn comparisons_fixed_by_every_session_keep_their_starting_m() {
     let p = Progress::default();
     let ds = pipeline::load(&s, &paths, &p).unwrap();
     let comparer = fellegi::compare::Comparer::new(&s.comparisons, &ds).unwrap();
-    let init = fellegi::model::FsParams::initial(&s, &comparer, 1e-4);
-    let (_, fitted) = pipeline::fit(&s, &ds, 5, &p).unwrap();
+    let init = fellegi::model::FsParams::initial(&s.comparisons, &comparer, 1e-4);
+    let fitted = pipeline::fit(&s, &ds, 5, &p).unwrap().fitted;
     for c in 0..2 {
         assert_eq!(
             fitted.params.m[c], init.m[c],
@@ -141,7 +146,12 @@ fn oracle_uses_the_truth_for_lambda_m_and_u() {
     let (s, paths) = febrl4();
     let p = Progress::default();
     let ds = pipeline::load(&s, &paths, &p).unwrap();
-    let (model, fitted, _, pairs) = pipeline::link_oracle(&s, &ds, 1, 0.5, &p).unwrap();
+    let linked = pipeline::link(&s, &ds, LinkMethod::Oracle, 1, 0.5, &p).unwrap();
+    let (model, fitted, pairs) = (
+        linked.trained.model,
+        linked.trained.fitted,
+        linked.scored.pairs,
+    );
     // λ is exactly the share of true pairs: 5,000 of 5,000 × 5,000.
     assert_eq!(model.lambda, Some(5000.0 / 25_000_000.0));
     assert!(fitted.fit.lambda_method.starts_with("oracle"));

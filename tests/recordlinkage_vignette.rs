@@ -28,7 +28,8 @@ fn run(settings: &str) -> (Vec<(f64, bool)>, f64, bool) {
     let s = s.expanded(settings).unwrap();
     let p = Progress::default();
     let ds = pipeline::load(&s, &[repo("datasets/rldata/RLdata500.csv")], &p).unwrap();
-    let (_, fitted, _, pairs) = pipeline::link(&s, &ds, 42, 0.0, &p).unwrap();
+    let linked = pipeline::link(&s, &ds, pipeline::LinkMethod::Probabilistic, 42, 0.0, &p).unwrap();
+    let (fitted, pairs) = (linked.trained.fitted, linked.scored.pairs);
     assert_eq!(pairs.candidates, 571, "pairs agreeing on two of by, bm, bd");
     assert_eq!(pairs.candidates_true, Some(49));
     assert_eq!(pairs.len(), 571, "--min-probability 0 keeps every pair");

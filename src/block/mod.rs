@@ -8,13 +8,17 @@
 //! Work is cut into [`WorkUnit`]s of about [`UNIT_PAIRS`] pair visits each, independently of the
 //! number of threads, so results merged in unit order are identical for any thread count.
 
+pub mod rule;
+
+pub use rule::{BlockingRule, DerivedKey, KeySpec, validate_keys};
+
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::clean::encode_key_value;
+use crate::data::LinkType;
 use crate::data::{Dataset, MISSING};
 use crate::error::{Error, Result};
-use crate::settings::{KeySpec, LinkType};
 
 /// Target number of pair visits per work unit.
 pub const UNIT_PAIRS: u64 = 1 << 16;
@@ -276,4 +280,19 @@ pub fn total_pairs(link_type: LinkType, sizes: &[u64]) -> u128 {
             n * n.saturating_sub(1) / 2 - within
         }
     }
+}
+
+/// Number of candidate pairs the rules produce (deduplicated).
+pub fn count_pairs(blocker: &Blocker) -> u64 {
+    let units = blocker.work_units();
+    units
+        .par_iter()
+        .map(|u| {
+            let mut n = 0u64;
+            blocker.for_each_pair(u, |_, _| n += 1);
+            n
+        })
+        .collect::<Vec<u64>>()
+        .iter()
+        .sum()
 }

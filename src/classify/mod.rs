@@ -13,7 +13,12 @@ pub mod assign;
 
 use serde::Serialize;
 
+use crate::data::LinkType;
+use crate::error::{Error, Result};
 use crate::model::FsParams;
+use crate::model::predict::{ScoredPairs, pattern_weight};
+use crate::model::weight_of_probability;
+use assign::{OneToOne, one_to_one};
 
 /// The three Fellegi–Sunter decisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -25,6 +30,17 @@ pub enum Decision {
     Review,
     /// Weight at or below the lower threshold: not a link.
     NonMatch,
+}
+
+impl Decision {
+    /// The name metrics.json counts the decision under (`Match`, `Review`, `NonMatch`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Decision::Match => "Match",
+            Decision::Review => "Review",
+            Decision::NonMatch => "NonMatch",
+        }
+    }
 }
 
 /// The scale Fellegi–Sunter thresholds are read on.
@@ -237,5 +253,227 @@ mod tests {
         assert_eq!(FsScale::default(), FsScale::MatchWeight);
         assert_eq!(FsScale::BayesFactor.name(), "bayes_factor");
         assert_eq!(FsScale::BayesFactor.offset(&p), 0.0);
+    }
+}
+
+/// Where Fellegi–Sunter's two thresholds come from.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FsRule {
+    /// Chosen from the model for target error rates, each in [0, 1] ([`fs_thresholds_on`]).
+    Rates {
+        /// Target P(link | non-match).
+        false_match_rate: f64,
+        /// Target P(non-link | match).
+        false_non_match_rate: f64,
+    },
+    /// Given on the weight scale: link at or above `upper`, non-link at or below `lower`.
+    Weights {
+        /// Upper threshold (finite, at least `lower`).
+        upper: f64,
+        /// Lower threshold (finite).
+        lower: f64,
+    },
+}
+
+/// How a run turns scored pairs into decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DecisionOptions {
+    /// Pairs with match probability at or above this are links (for clusters and metrics);
+    /// default 0.5.
+    pub threshold: f64,
+    /// Keep at most one link per record between two sources; default none.
+    pub one_to_one: Option<OneToOne>,
+    /// Fellegi–Sunter three-way decisions as well; default none.
+    pub fs: Option<FsRule>,
+    /// The weight scale the Fellegi–Sunter thresholds are read on; default the match weight.
+    pub fs_scale: FsScale,
+}
+
+impl Default for DecisionOptions {
+    fn default() -> Self {
+        DecisionOptions {
+            threshold: 0.5,
+            one_to_one: None,
+            fs: None,
+            fs_scale: FsScale::MatchWeight,
+        }
+    }
+}
+
+impl DecisionOptions {
+    /// Checks the values: the threshold a probability, error rates in [0, 1], weights finite
+    /// with upper ≥ lower.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] naming the option.
+    pub fn validate(&self) -> Result<()> {
+        check_probability("--threshold", self.threshold)?;
+        match self.fs {
+            Some(FsRule::Rates {
+                false_match_rate: a,
+                false_non_match_rate: b,
+            }) if !(0.0..=1.0).contains(&a) || !(0.0..=1.0).contains(&b) => {
+                return Err(Error::Usage(
+                    "--fs-rates takes two error rates in [0, 1]: FALSE_MATCH_RATE,FALSE_NON_MATCH_RATE"
+                        .into(),
+                ));
+            }
+            Some(FsRule::Weights { upper, lower })
+                if !upper.is_finite() || !lower.is_finite() || upper < lower =>
+            {
+                return Err(Error::Usage(
+                    "--fs-weights takes UPPER,LOWER with UPPER >= LOWER, both finite".into(),
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Checks that the options suit the inputs: one-to-one needs a two-source link.
+    ///
+    /// # Errors
+    /// [`Error::Usage`].
+    pub fn check_inputs(&self, link_type: LinkType, n_sources: usize) -> Result<()> {
+        if self.one_to_one.is_some() && (link_type != LinkType::Link || n_sources != 2) {
+            return Err(Error::Usage(format!(
+                "--one-to-one needs link_type = \"link\" with exactly two inputs (got {} with {} input(s))",
+                link_type.name(),
+                n_sources
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Checks that `v` is a probability; `name` names the option in the message.
+///
+/// # Errors
+/// [`Error::Usage`] `"{name} must be in [0, 1], got {v}"`.
+pub fn check_probability(name: &str, v: f64) -> Result<()> {
+    if !(0.0..=1.0).contains(&v) || v.is_nan() {
+        return Err(Error::Usage(format!("{name} must be in [0, 1], got {v}")));
+    }
+    Ok(())
+}
+
+/// What one-to-one assignment did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct OneToOneOutcome {
+    /// The method.
+    pub method: OneToOne,
+    /// Components too large for the exact method, solved greedily.
+    pub greedy_fallback_components: usize,
+}
+
+/// The Fellegi–Sunter decision of every scored pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FsDecisions {
+    /// The thresholds (error rates NaN when the thresholds were given).
+    pub thresholds: FsThresholds,
+    /// The scale they are read on.
+    pub scale: FsScale,
+    /// The decision of each scored pair, in pair order.
+    pub decisions: Vec<Decision>,
+}
+
+/// The decisions of a run over its scored pairs (indices into the pairs, ascending).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decisions {
+    /// The match-probability threshold.
+    pub threshold: f64,
+    /// Pairs at or above the threshold.
+    pub above: Vec<usize>,
+    /// The links: `above`, or its one-to-one subset.
+    pub accepted: Vec<usize>,
+    /// What one-to-one assignment did, when asked for.
+    pub one_to_one: Option<OneToOneOutcome>,
+    /// Fellegi–Sunter decisions, when asked for.
+    pub fs: Option<FsDecisions>,
+}
+
+impl Decisions {
+    /// The accepted links as (left, right) record pairs.
+    pub fn links<'a>(&'a self, pairs: &'a ScoredPairs) -> impl Iterator<Item = (u32, u32)> + 'a {
+        self.accepted
+            .iter()
+            .map(|&i| (pairs.left[i], pairs.right[i]))
+    }
+}
+
+/// Decides every scored pair: the threshold, then one-to-one assignment among the pairs above
+/// it (edge value: weight − logit(threshold), so every accepted pair counts positively), then
+/// Fellegi–Sunter decisions on `opts.fs_scale` (on the Bayes-factor scale the level weights are
+/// summed in comparison order from 0, as the weight distribution behind the rates sums them).
+pub fn decide(pairs: &ScoredPairs, params: &FsParams, opts: &DecisionOptions) -> Decisions {
+    let above: Vec<usize> = (0..pairs.len())
+        .filter(|&i| pairs.probability[i] >= opts.threshold)
+        .collect();
+    let (accepted, one_to_one_outcome) = match opts.one_to_one {
+        None => (above.clone(), None),
+        Some(method) => {
+            let floor = weight_of_probability(opts.threshold.clamp(1e-12, 1.0 - 1e-12));
+            let edges: Vec<(u32, u32, f64)> = above
+                .iter()
+                .map(|&i| {
+                    (
+                        pairs.left[i],
+                        pairs.right[i],
+                        pairs.weight[i] - floor + 1e-9,
+                    )
+                })
+                .collect();
+            let res = one_to_one(&edges, method);
+            let kept: Vec<usize> = res.kept.iter().map(|&k| above[k]).collect();
+            (
+                kept,
+                Some(OneToOneOutcome {
+                    method,
+                    greedy_fallback_components: res.greedy_fallback_components,
+                }),
+            )
+        }
+    };
+    let fs = opts.fs.map(|rule| {
+        let thresholds = match rule {
+            FsRule::Rates {
+                false_match_rate,
+                false_non_match_rate,
+            } => fs_thresholds_on(
+                params,
+                false_match_rate,
+                false_non_match_rate,
+                opts.fs_scale,
+            ),
+            FsRule::Weights { upper, lower } => FsThresholds {
+                upper,
+                lower,
+                false_match_rate: f64::NAN,
+                false_non_match_rate: f64::NAN,
+            },
+        };
+        let level_weights = params.level_weights();
+        let decisions = (0..pairs.len())
+            .map(|i| {
+                let w = match opts.fs_scale {
+                    FsScale::MatchWeight => pairs.weight[i],
+                    FsScale::BayesFactor => pattern_weight(0.0, &level_weights, pairs.levels_of(i)),
+                };
+                thresholds.decide(w)
+            })
+            .collect();
+        FsDecisions {
+            thresholds,
+            scale: opts.fs_scale,
+            decisions,
+        }
+    });
+    Decisions {
+        threshold: opts.threshold,
+        above,
+        accepted,
+        one_to_one: one_to_one_outcome,
+        fs,
     }
 }

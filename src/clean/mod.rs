@@ -3,13 +3,14 @@
 
 pub mod normalise;
 pub mod phonetic;
+mod spec;
 
 pub use normalise::Transform;
 pub use phonetic::PhoneticEncoder;
+pub use spec::TransformSpec;
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::settings::TransformSpec;
 
 /// Applies the settings' transforms to the dataset's columns, in order. Values that become empty
 /// become missing.

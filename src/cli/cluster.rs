@@ -1,12 +1,10 @@
 //! `fellegi cluster`: scored pairs → clusters.csv (connected components at a threshold).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use fellegi::cluster::connected_components;
+use fellegi::classify::check_probability;
 use fellegi::output::{Staged, read_pairs};
-
-use super::common::check_probability;
+use fellegi::pipeline;
 
 /// Arguments of `fellegi cluster`.
 #[derive(Debug, clap::Args)]
@@ -25,27 +23,10 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<()> {
     check_probability("--threshold", a.threshold)?;
     let pairs = read_pairs(&a.pairs)?;
-    // Records keyed by (source, id), numbered in order of first appearance.
-    let mut index: BTreeMap<(String, String), u32> = BTreeMap::new();
-    let mut keys: Vec<(String, String)> = Vec::new();
-    let mut edges = Vec::new();
-    let mut intern = |k: &(String, String), keys: &mut Vec<(String, String)>| -> u32 {
-        if let Some(&v) = index.get(k) {
-            return v;
-        }
-        let v = keys.len() as u32;
-        index.insert(k.clone(), v);
-        keys.push(k.clone());
-        v
-    };
-    for p in &pairs {
-        let l = intern(&p.left, &mut keys);
-        let r = intern(&p.right, &mut keys);
-        if p.probability >= a.threshold {
-            edges.push((l, r));
-        }
-    }
-    let clusters = connected_components(keys.len(), edges);
+    let (keys, clusters) = pipeline::cluster_pairs(
+        pairs.iter().map(|p| (&p.left, &p.right, p.probability)),
+        a.threshold,
+    );
     let out = a
         .out
         .clone()
@@ -54,13 +35,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     stage.write("clusters.csv", |w| {
         let mut cw = csv::Writer::from_writer(w);
         cw.write_record(["id", "source", "cluster_id"])?;
-        for ((s, i), c) in keys.iter().zip(&clusters) {
+        for ((s, i), c) in keys.iter().zip(&clusters.ids) {
             cw.write_record([i.as_str(), s.as_str(), &c.to_string()])?;
         }
         cw.flush()
     })?;
     let written = stage.commit()?;
-    let n = clusters.iter().copied().max().map_or(0, |m| m + 1);
+    let n = clusters.count;
     println!(
         "{} records from pairs in {} clusters at threshold {}; wrote {}",
         keys.len(),

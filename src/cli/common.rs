@@ -23,9 +23,10 @@ pub struct InputArgs {
 /// Seed, threads, quiet.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Seed for every random choice; overrides seeds in settings.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
+    /// Seed for every random choice; overrides `training.u.seed` in the settings [default: the
+    /// settings' `training.u.seed`, else 42].
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -100,14 +101,6 @@ pub fn load_settings(explicit: Option<&PathBuf>, resolved: &Resolved) -> anyhow:
     let s = Settings::from_path(&path)?;
     let origin = path.display().to_string();
     Ok(s.expanded(&origin)?)
-}
-
-/// Checks a probability-valued flag.
-pub fn check_probability(name: &str, v: f64) -> anyhow::Result<()> {
-    if !(0.0..=1.0).contains(&v) || v.is_nan() {
-        bail!("{name} must be in [0, 1], got {v}");
-    }
-    Ok(())
 }
 
 pub use fellegi::output::thousands;

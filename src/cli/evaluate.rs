@@ -15,7 +15,9 @@ use fellegi::output::{PairRecord, Staged, read_pairs, write_json};
 use fellegi::progress::Progress;
 use fellegi::settings::LinkType;
 
-use super::common::{InputArgs, check_probability};
+use fellegi::classify::check_probability;
+
+use super::common::InputArgs;
 
 /// Arguments of `fellegi evaluate`.
 #[derive(Debug, clap::Args)]

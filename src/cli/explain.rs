@@ -3,12 +3,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
-use fellegi::compare::Comparer;
-use fellegi::data::Dataset;
-use fellegi::model::FsParams;
+use anyhow::bail;
 use fellegi::pipeline;
-use fellegi::plot::{Waterfall, WaterfallTerm, waterfall, waterfall_text};
+use fellegi::plot::{waterfall, waterfall_text};
 use fellegi::settings::Settings;
 
 use super::common::{InputArgs, RunArgs};
@@ -31,37 +28,6 @@ pub struct Args {
     run: RunArgs,
 }
 
-/// Finds a record named `SOURCE:ID` or `ID`.
-fn find(ds: &Dataset, name: &str) -> anyhow::Result<usize> {
-    let by_id: Vec<usize> = (0..ds.len()).filter(|&r| ds.ids.get(r) == name).collect();
-    if by_id.len() == 1 {
-        return Ok(by_id[0]);
-    }
-    if let Some((src, id)) = name.split_once(':') {
-        if let Some(r) = (0..ds.len()).find(|&r| ds.source_name(r) == src && ds.ids.get(r) == id) {
-            return Ok(r);
-        }
-    }
-    if by_id.len() > 1 {
-        bail!(
-            "id `{name}` is in several sources ({}); write SOURCE:ID",
-            by_id
-                .iter()
-                .map(|&r| ds.source_name(r))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    bail!(
-        "no record `{name}` in the inputs (sources: {}); write SOURCE:ID or ID",
-        ds.sources
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
-}
-
 pub fn run(a: Args) -> anyhow::Result<()> {
     let progress = a.run.setup()?;
     if a.pair.len() != 2 {
@@ -69,48 +35,21 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let origin = a.model.display().to_string();
     let model = Settings::from_path(&a.model)?;
-    let params = FsParams::from_settings(&model, &origin)?;
     let resolved = a.input.resolve()?;
     let ds = pipeline::load(&model, &resolved.paths, &progress)?;
-    let (x, y) = (find(&ds, &a.pair[0])?, find(&ds, &a.pair[1])?);
-    if x == y {
-        bail!("--pair names the same record twice");
-    }
-    let (l, r) = (x.min(y), x.max(y));
-    let comparer =
-        Comparer::new(&model.comparisons, &ds).context("compiling the model's comparisons")?;
-    let mut levels = vec![0u8; comparer.len()];
-    comparer.vector(&ds, l as u32, r as u32, &mut levels);
-    let lw = params.level_weights();
-    let wf = Waterfall {
-        pair_label: Some(format!(
-            "{}:{} – {}:{}",
-            ds.source_name(l),
-            ds.ids.get(l),
-            ds.source_name(r),
-            ds.ids.get(r)
-        )),
-        prior_weight: params.prior_weight(),
-        terms: comparer
-            .comparisons
-            .iter()
-            .zip(&levels)
-            .enumerate()
-            .map(|(c, (cmp, &lv))| WaterfallTerm {
-                name: cmp.name.clone(),
-                level_label: model.comparisons[c].levels[lv as usize].display_label(),
-                weight: lw[c][lv as usize],
-            })
-            .collect(),
-    };
+    let (x, y) = (
+        pipeline::find_record(&ds, &a.pair[0])?,
+        pipeline::find_record(&ds, &a.pair[1])?,
+    );
+    let e = pipeline::explain(&model, &origin, &ds, x, y)?;
     // The values compared, side by side.
     println!("{:<20} {:<30} {:<30}", "field", a.pair[0], a.pair[1]);
-    for cmp in &comparer.comparisons {
-        let col = &ds.columns[cmp.column];
-        let v = |r: usize| col.get(r).unwrap_or("(missing)").to_string();
-        println!("{:<20} {:<30} {:<30}", cmp.name, v(x), v(y));
+    for (name, vx, vy) in &e.values {
+        let v = |v: &Option<String>| v.clone().unwrap_or_else(|| "(missing)".to_string());
+        println!("{:<20} {:<30} {:<30}", name, v(vx), v(vy));
     }
     println!();
+    let wf = e.waterfall;
     print!("{}", waterfall_text(&wf));
     if let Some(path) = &a.chart {
         waterfall(wf).save(path)?;

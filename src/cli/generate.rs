@@ -66,7 +66,7 @@ fn config(a: &Args) -> anyhow::Result<GeneratorConfig> {
     };
     let mut cfg = GeneratorConfig::new(preset);
     file.apply(&mut cfg, &origin)?;
-    cfg.seed = a.run.seed;
+    cfg.seed = a.run.seed.unwrap_or(fellegi::pipeline::DEFAULT_SEED);
     if let Some(n) = a.entities {
         if n < 1 {
             bail!("--entities must be at least 1, got {n}");

@@ -6,7 +6,9 @@ use fellegi::output::{Staged, write_pairs};
 use fellegi::pipeline;
 use fellegi::settings::Settings;
 
-use super::common::{InputArgs, RunArgs, check_probability};
+use fellegi::classify::check_probability;
+
+use super::common::{InputArgs, RunArgs};
 
 /// Arguments of `fellegi predict`.
 #[derive(Debug, clap::Args)]
@@ -39,13 +41,20 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if let Some(e) = &resolved.entry {
         fellegi::registry::verify(e, &ds)?;
     }
-    let (comparer, pairs) = pipeline::score(
+    let pipeline::Scored {
+        comparer,
+        pairs,
+        notes,
+    } = pipeline::score(
         &model,
         &a.model.display().to_string(),
         &ds,
         a.min_probability,
         &progress,
     )?;
+    for n in &notes {
+        eprintln!("note: {n}");
+    }
     let mut stage = Staged::new(&out)?;
     stage.write("pairs.csv", |w| write_pairs(w, &ds, &comparer, &pairs))?;
     let written = stage.commit()?;

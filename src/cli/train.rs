@@ -34,7 +34,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if let Some(e) = &resolved.entry {
         fellegi::registry::verify(e, &ds)?;
     }
-    let (model, fitted) = pipeline::fit(&settings, &ds, a.run.seed, &progress)?;
+    let seed = pipeline::effective_seed(a.run.seed, &settings);
+    let pipeline::Trained { model, fitted } = pipeline::fit(&settings, &ds, seed, &progress)?;
     let mut stage = Staged::new(&out)?;
     stage.write("model.json", |w| write_json(w, &model))?;
     let written = stage.commit()?;

@@ -64,6 +64,25 @@ pub fn connected_components(n: usize, pairs: impl IntoIterator<Item = (u32, u32)
     out
 }
 
+/// The clusters of a run: a dense cluster id per record (numbered by each cluster's lowest
+/// record index) and how many there are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clusters {
+    /// Cluster id of each record, in record order.
+    pub ids: Vec<u32>,
+    /// Number of clusters (singletons included).
+    pub count: u64,
+}
+
+impl Clusters {
+    /// Connected components of `n` records under `pairs` ([`connected_components`]).
+    pub fn of(n: usize, pairs: impl IntoIterator<Item = (u32, u32)>) -> Clusters {
+        let ids = connected_components(n, pairs);
+        let count = ids.iter().copied().max().map_or(0, |m| m as u64 + 1);
+        Clusters { ids, count }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,11 +8,12 @@
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::merge_maps;
 use super::{Comparer, PatternCounts};
+use crate::block::KeySpec;
 use crate::block::{Blocker, RuleIndex, WorkUnit};
 use crate::data::{Dataset, MISSING};
 use crate::progress::Progress;
-use crate::settings::KeySpec;
 
 /// Pattern ids of all candidate pairs of a blocker.
 #[derive(Debug, Clone)]
@@ -199,4 +200,29 @@ impl CandidatePatterns {
         }
         v
     }
+}
+
+/// Counts the pairs produced by a set of blocking rules, and builds their pattern counts if asked.
+pub fn count_patterns(
+    ds: &Dataset,
+    comparer: &Comparer,
+    blocker: &Blocker,
+    progress: &Progress,
+    msg: &str,
+) -> PatternCounts {
+    let units = blocker.work_units();
+    let pb = progress.bar(units.len() as u64, msg);
+    let maps: Vec<FxHashMap<u128, u64>> = units
+        .par_iter()
+        .map(|u| {
+            let mut map: FxHashMap<u128, u64> = FxHashMap::default();
+            blocker.for_each_pair(u, |l, r| {
+                *map.entry(comparer.pattern(ds, l, r)).or_insert(0) += 1;
+            });
+            pb.inc(1);
+            map
+        })
+        .collect();
+    pb.finish_and_clear();
+    PatternCounts::from_map(comparer.len(), merge_maps(maps))
 }

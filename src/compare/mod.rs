@@ -11,12 +11,19 @@ pub mod candidates;
 pub mod date;
 pub mod jaccard;
 pub mod jaro;
+pub mod level;
 pub mod levenshtein;
+pub mod library;
 pub mod numeric;
 pub mod osa;
+pub mod sample;
 #[cfg(test)]
 mod testutil;
 mod util;
+
+pub use candidates::count_patterns;
+pub use level::{ComparisonSpec, JwConfig, LevelSpec, MAX_COMPARISONS, MAX_LEVELS, Predicate};
+pub use library::Builder;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -24,7 +31,6 @@ use rustc_hash::FxHashMap;
 use crate::clean::PhoneticEncoder;
 use crate::data::{Column, Interner, MISSING};
 use crate::error::{Error, Result};
-use crate::settings::{ComparisonSpec, JwConfig, Predicate};
 use jaro::{JwParams, StrProfile};
 
 /// One compiled comparison of a column.

@@ -5,7 +5,12 @@
 //! string comparators run once per distinct value where they can. A record is keyed by
 //! (source, id): `source` is its file's stem, `id` its unique-id value verbatim.
 
+mod link_type;
 mod reader;
+mod truth;
+
+pub use link_type::LinkType;
+pub use truth::count_true_pairs;
 
 pub use reader::{InputSpec, MAX_FIELD_BYTES, hex_sha256, read_csv_files, stem as stem_of};
 

@@ -9,12 +9,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::data::MISSING;
 
 /// Cluster quality against the truth.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusterMetrics {
     /// Number of predicted clusters (singletons included).
     pub clusters: u64,

@@ -1,10 +1,10 @@
 //! Threshold sweeps: precision–recall and ROC curves, average precision, the best-F1 threshold,
 //! and the model's own estimates of its error rates.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One point of a threshold sweep.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SweepPoint {
     /// Pairs with match probability at or above this are predicted matches.
     pub threshold: f64,
@@ -90,7 +90,7 @@ pub fn sweep(scored: &[(f64, bool)], true_pairs: u64, total_pairs: u128) -> Swee
 
 /// The model's own estimate of its error rates at a threshold, from the posterior match
 /// probabilities of the scored pairs (as fastLink's `confusion()`), without any truth.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EstimatedErrors {
     /// The threshold.
     pub threshold: f64,

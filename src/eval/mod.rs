@@ -6,14 +6,18 @@
 
 pub mod clusters;
 pub mod curves;
+pub mod summary;
 
-use serde::Serialize;
+pub use summary::LinkMetrics;
 
+use serde::{Deserialize, Serialize};
+
+use crate::data::LinkType;
+pub use crate::data::count_true_pairs;
 use crate::data::{Dataset, MISSING};
-use crate::settings::LinkType;
 
 /// Pairwise confusion counts and the derived rates.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PairwiseMetrics {
     /// Predicted pairs that are true matches.
     pub true_positives: u64,
@@ -54,42 +58,6 @@ impl PairwiseMetrics {
             precision,
             recall,
             f1,
-        }
-    }
-}
-
-/// Number of true pairs the link type admits.
-pub fn count_true_pairs(
-    truth: &[u32],
-    source_of: &[u16],
-    n_sources: usize,
-    link_type: LinkType,
-) -> u64 {
-    // Per entity: records per source.
-    let n_ent = truth
-        .iter()
-        .filter(|&&t| t != MISSING)
-        .map(|&t| t as usize + 1)
-        .max()
-        .unwrap_or(0);
-    let mut total = vec![0u64; n_ent];
-    for &t in truth {
-        if t != MISSING {
-            total[t as usize] += 1;
-        }
-    }
-    let all: u64 = total.iter().map(|&n| n * n.saturating_sub(1) / 2).sum();
-    match link_type {
-        LinkType::Dedupe | LinkType::LinkAndDedupe => all,
-        LinkType::Link => {
-            let mut per = vec![0u64; n_ent * n_sources.max(1)];
-            for (&t, &s) in truth.iter().zip(source_of) {
-                if t != MISSING {
-                    per[t as usize * n_sources + s as usize] += 1;
-                }
-            }
-            let within: u64 = per.iter().map(|&n| n * n.saturating_sub(1) / 2).sum();
-            all - within
         }
     }
 }
@@ -147,7 +115,7 @@ mod tests {
 }
 
 /// Blocking metrics of one rule, or of the union of all rules.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BlockingMetrics {
     /// The rule (`union` for all rules together).
     pub rule: String,

@@ -6,8 +6,8 @@ use rayon::prelude::*;
 
 use crate::compare::Comparison;
 use crate::compare::jaro::JwParams;
+use crate::compare::{JwConfig, Predicate};
 use crate::data::Dataset;
-use crate::settings::{JwConfig, Predicate};
 use rustc_hash::FxHashMap;
 
 /// Distinct values per chunk when building agreement lists.

@@ -40,13 +40,14 @@ use lists::special_levels;
 pub use lists::{Agreement, agreement_list, agreement_list_unpruned};
 
 use crate::block::total_pairs;
+use crate::compare::ComparisonSpec;
 use crate::compare::{Comparer, PatternCounts};
+use crate::data::LinkType;
 use crate::data::{Dataset, MISSING};
 use crate::error::{Error, Result};
 use crate::model::predict::{ScoredPairs, pattern_weight};
 use crate::model::{FsParams, probability};
 use crate::progress::Progress;
-use crate::settings::{ComparisonSpec, LinkType};
 
 /// Comparisons with at most this many distinct values are handled densely (by cells).
 pub const DENSE_MAX: usize = 100;
@@ -1262,7 +1263,7 @@ impl<'a> Exhaustive<'a> {
         kept.par_sort_unstable();
         let total = total_pairs(self.link_type, &ds.source_sizes()) as u64;
         let true_pairs = ds.truth.as_deref().map(|t| {
-            crate::eval::count_true_pairs(t, &ds.source_of, ds.sources.len(), self.link_type)
+            crate::data::count_true_pairs(t, &ds.source_of, ds.sources.len(), self.link_type)
         });
         let mut out = ScoredPairs {
             n_comparisons: n_c,

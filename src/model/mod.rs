@@ -15,14 +15,13 @@
 
 pub mod em;
 pub mod loglinear;
+pub mod plan;
 pub mod predict;
 pub mod train;
 
 use serde::{Deserialize, Serialize};
 
-use crate::compare::Comparer;
-use crate::error::{Error, Result};
-use crate::settings::Settings;
+use crate::compare::{Comparer, ComparisonSpec};
 
 /// Smallest probability used in logs, so that no weight is infinite.
 pub const PROB_FLOOR: f64 = 1e-12;
@@ -70,79 +69,16 @@ impl FsParams {
             .collect()
     }
 
-    /// Reads λ, m and u from a fitted model (expanded settings).
-    ///
-    /// # Errors
-    /// [`Error::Settings`] naming the first level without `m` or `u`, or a missing `lambda`.
-    pub fn from_settings(s: &Settings, origin: &str) -> Result<FsParams> {
-        let lambda = s.lambda.ok_or_else(|| {
-            Error::settings(
-                origin,
-                "lambda",
-                "a fitted model needs `lambda`; run `fellegi train` first",
-            )
-        })?;
-        let mut p = FsParams {
-            lambda,
-            m: Vec::new(),
-            u: Vec::new(),
-            null_level: Vec::new(),
-        };
-        for (ci, c) in s.comparisons.iter().enumerate() {
-            let null = c
-                .levels
-                .iter()
-                .position(|l| l.predicate == crate::settings::Predicate::Null);
-            let (mut m, mut u) = (Vec::new(), Vec::new());
-            for (li, l) in c.levels.iter().enumerate() {
-                if Some(li) == null {
-                    m.push(1.0);
-                    u.push(1.0);
-                    continue;
-                }
-                let get = |v: Option<f64>, name: &str| {
-                    v.ok_or_else(|| {
-                        Error::settings(
-                            origin,
-                            format!("comparison[{ci}].levels[{li}].{name}"),
-                            "missing; a fitted model has m and u on every non-null level",
-                        )
-                    })
-                };
-                m.push(get(l.m, "m")?);
-                u.push(get(l.u, "u")?);
-            }
-            p.m.push(m);
-            p.u.push(u);
-            p.null_level.push(null);
-        }
-        Ok(p)
-    }
-
-    /// Writes λ, m and u into expanded settings (the fitted model).
-    pub fn write_into(&self, s: &mut Settings) {
-        s.lambda = Some(self.lambda);
-        for (c, spec) in s.comparisons.iter_mut().enumerate() {
-            for (l, level) in spec.levels.iter_mut().enumerate() {
-                if Some(l) == self.null_level[c] {
-                    continue;
-                }
-                level.m = Some(self.m[c][l]);
-                level.u = Some(self.u[c][l]);
-            }
-        }
-    }
-
     /// Starting values: m falls from the first non-null level to the else level, u rises; values
     /// given in the settings replace them (then each comparison is renormalised).
-    pub fn initial(s: &Settings, comparer: &Comparer, lambda: f64) -> FsParams {
+    pub fn initial(comparisons: &[ComparisonSpec], comparer: &Comparer, lambda: f64) -> FsParams {
         let mut p = FsParams {
             lambda,
             m: Vec::new(),
             u: Vec::new(),
             null_level: Vec::new(),
         };
-        for (spec, cmp) in s.comparisons.iter().zip(&comparer.comparisons) {
+        for (spec, cmp) in comparisons.iter().zip(&comparer.comparisons) {
             let n = cmp.n_levels();
             let null = cmp.null_level;
             let non_null: Vec<usize> = (0..n).filter(|&l| Some(l) != null).collect();

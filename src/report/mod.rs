@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use crate::compare::Comparer;
 use crate::data::{Dataset, MISSING};
+use crate::eval::LinkMetrics;
 use crate::eval::curves::Sweep;
 use crate::model::FsParams;
 use crate::model::predict::ScoredPairs;
@@ -33,7 +34,7 @@ pub struct ReportInput<'a> {
     /// The match threshold.
     pub threshold: f64,
     /// metrics.json, when truth is known.
-    pub metrics: Option<&'a serde_json::Value>,
+    pub metrics: Option<&'a LinkMetrics>,
     /// The threshold sweep, when truth is known.
     pub sweep: Option<&'a Sweep>,
     /// Number of uncertain pairs in the review list; default 25.
@@ -275,7 +276,7 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
     let _ = writeln!(h, "</table>");
 
     // Metrics.
-    if let Some(m) = input.metrics {
+    if let Some(m) = input.metrics.map(LinkMetrics::to_json) {
         let _ = writeln!(
             h,
             "<h2>Accuracy against the truth</h2>\n<table class=\"kv\">"

@@ -1,0 +1,340 @@
+//! The metrics of one linkage run against the truth ([`LinkMetrics`]): `metrics.json` is its
+//! serialisation. Pairwise precision, recall and F1 over the links, against every true pair the
+//! link type admits; blocking, threshold-sweep, error-rate, one-to-one, Fellegi–Sunter and
+//! cluster blocks beside them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::clusters::{ClusterMetrics, cluster_metrics};
+use super::curves::{Sweep, SweepPoint, estimated_errors, f_beta, sweep};
+use super::{BlockingMetrics, PairwiseMetrics, blocking_metrics, pairwise};
+use crate::block::total_pairs;
+use crate::classify::Decisions;
+use crate::classify::assign::OneToOne;
+use crate::cluster::Clusters;
+use crate::data::{Dataset, LinkType, MISSING, count_true_pairs};
+use crate::model::FsParams;
+use crate::model::predict::ScoredPairs;
+
+/// Everything a run measured against the truth. Serialised with sorted keys (as `metrics.json`);
+/// keys are stable: new ones are added, none renamed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkMetrics {
+    /// Pairwise precision of the links.
+    pub precision: f64,
+    /// Pairwise recall of the links against every admissible true pair.
+    pub recall: f64,
+    /// Harmonic mean of precision and recall.
+    pub f1: f64,
+    /// F-beta with β = 2 (recall weighed more).
+    pub f2: f64,
+    /// The match-probability threshold of the links.
+    pub threshold: f64,
+    /// Links that are true pairs.
+    pub true_positives: u64,
+    /// Links that are not.
+    pub false_positives: u64,
+    /// True pairs not linked.
+    pub false_negatives: u64,
+    /// True pairs the link type admits.
+    pub true_pairs: u64,
+    /// Candidate pairs compared (all admissible pairs in exhaustive linkage).
+    pub candidate_pairs: u64,
+    /// Share of the true pairs among the candidates (the union of the blocking rules).
+    pub pairs_completeness: Option<f64>,
+    /// Pairs written to pairs.csv (match probability ≥ `min_probability`).
+    pub pairs_written: usize,
+    /// The smallest match probability written.
+    pub min_probability: f64,
+    /// Records in the inputs.
+    pub records: usize,
+    /// Records per source, in input order.
+    pub sources: Vec<SourceRecords>,
+    /// The link type.
+    pub link_type: LinkType,
+    /// The fitted λ.
+    pub lambda: f64,
+    /// The seed of the run.
+    pub seed: u64,
+    /// Blocking metrics per rule, then their union.
+    pub blocking: Vec<BlockingMetrics>,
+    /// Threshold-free summaries of the scored pairs.
+    pub threshold_sweep: SweepSummary,
+    /// The model's estimated error rates beside the true ones.
+    pub error_rates: ErrorRates,
+    /// One-to-one assignment, when asked for.
+    pub one_to_one: Option<OneToOneMetrics>,
+    /// Fellegi–Sunter three-way decisions, when asked for.
+    pub fellegi_sunter: Option<FsMetrics>,
+    /// The clusters at the threshold.
+    pub clusters: ClusterBlock,
+    /// Wall-clock seconds per phase (filled in by the caller that timed them).
+    pub seconds: Seconds,
+}
+
+/// A source's record count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceRecords {
+    /// The source name.
+    pub source: String,
+    /// Its records.
+    pub records: usize,
+}
+
+/// Average precision and the best-F1 point of a threshold sweep over the pairs written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepSummary {
+    /// Area under the precision–recall step curve.
+    pub average_precision: f64,
+    /// The threshold with the highest F1.
+    pub best_f1: Option<SweepPoint>,
+    /// What the sweep covers.
+    pub note: String,
+}
+
+/// Estimated (from the posterior probabilities alone) and true error rates at the threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorRates {
+    /// Expected share of false links among the links.
+    pub estimated_false_discovery_rate: f64,
+    /// Expected share of matches below the threshold, among the pairs written.
+    pub estimated_false_negative_rate: f64,
+    /// false positives / links (0 without links).
+    pub true_false_discovery_rate: f64,
+    /// 1 − recall.
+    pub true_false_negative_rate: f64,
+    /// Σ of the match probabilities written.
+    pub expected_matches: f64,
+}
+
+/// What one-to-one assignment changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OneToOneMetrics {
+    /// The method.
+    pub method: OneToOne,
+    /// Components too large for the exact method, solved greedily.
+    pub components_solved_greedily: usize,
+    /// The metrics of the pairs above the threshold without the assignment.
+    pub without_one_to_one: Option<PairwiseMetrics>,
+    /// Precision with minus without.
+    pub precision_gain: Option<f64>,
+    /// Recall with minus without.
+    pub recall_change: Option<f64>,
+}
+
+/// Fellegi–Sunter thresholds and the decisions among the pairs written, by truth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FsMetrics {
+    /// `match_weight` or `bayes_factor`.
+    pub scale: String,
+    /// log2(λ / (1 − λ)).
+    pub prior_weight: f64,
+    /// Link at or above this weight.
+    pub upper_weight: f64,
+    /// Non-link at or below this weight.
+    pub lower_weight: f64,
+    /// The model's false-match rate at the upper threshold (when chosen from rates).
+    pub model_false_match_rate: Option<f64>,
+    /// The model's false-non-match rate at the lower threshold (when chosen from rates).
+    pub model_false_non_match_rate: Option<f64>,
+    /// Decision name (`Match`, `Review`, `NonMatch`) → counts by truth; decisions that never
+    /// occur are absent.
+    pub decisions_among_pairs_written: BTreeMap<String, TruthCounts>,
+    /// What the counts cover.
+    pub note: String,
+}
+
+/// Pairs by truth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TruthCounts {
+    /// True matches.
+    pub true_matches: u64,
+    /// Non-matches.
+    pub non_matches: u64,
+}
+
+/// The clusters at the threshold and their quality.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterBlock {
+    /// The threshold the clusters were cut at.
+    pub threshold: f64,
+    /// Number of clusters, singletons included.
+    pub count: u64,
+    /// Cluster metrics against the truth.
+    pub metrics: ClusterMetrics,
+}
+
+/// Wall-clock seconds per phase of a run; never part of model.json.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Seconds {
+    /// Reading and cleaning the inputs.
+    pub load: f64,
+    /// Comparing, training and scoring.
+    pub compare_train_score: f64,
+    /// Decisions and clustering.
+    pub cluster: f64,
+    /// Evaluating and writing the outputs.
+    pub evaluate_and_write: f64,
+    /// The whole run.
+    pub total: f64,
+}
+
+/// What [`LinkMetrics::compute`] reads besides the pairs, decisions and clusters.
+#[derive(Debug, Clone, Copy)]
+pub struct RunContext<'a> {
+    /// The inputs.
+    pub ds: &'a Dataset,
+    /// The link type.
+    pub link_type: LinkType,
+    /// The fitted parameters (λ and the prior weight).
+    pub params: &'a FsParams,
+    /// The candidate sources' names, one per blocking rule (or one for exhaustive linkage).
+    pub rule_names: &'a [String],
+    /// The smallest match probability written.
+    pub min_probability: f64,
+    /// The run's seed.
+    pub seed: u64,
+}
+
+/// The model's error-rate estimate and the true false-discovery rate of `m`.
+pub fn true_false_discovery_rate(m: &PairwiseMetrics) -> f64 {
+    if m.true_positives + m.false_positives > 0 {
+        m.false_positives as f64 / (m.true_positives + m.false_positives) as f64
+    } else {
+        0.0
+    }
+}
+
+impl LinkMetrics {
+    /// The metrics of a run and its threshold sweep; `None` when the inputs have no truth.
+    /// `seconds` is left at zero for the caller to fill in.
+    pub fn compute(
+        ctx: &RunContext<'_>,
+        pairs: &ScoredPairs,
+        decisions: &Decisions,
+        clusters: &Clusters,
+    ) -> Option<(LinkMetrics, Sweep)> {
+        let ds = ctx.ds;
+        let truth = ds.truth.as_deref()?;
+        let m = pairwise(ds, ctx.link_type, decisions.links(pairs))?;
+        let total = total_pairs(ctx.link_type, &ds.source_sizes());
+        let true_pairs = count_true_pairs(truth, &ds.source_of, ds.sources.len(), ctx.link_type);
+        let estimated = estimated_errors(&pairs.probability, decisions.threshold);
+        let is_true = |i: usize| {
+            let (x, y) = (
+                truth[pairs.left[i] as usize],
+                truth[pairs.right[i] as usize],
+            );
+            x != MISSING && x == y
+        };
+        let scored: Vec<(f64, bool)> = (0..pairs.len())
+            .map(|i| (pairs.probability[i], is_true(i)))
+            .collect();
+        let sw = sweep(&scored, true_pairs, total);
+        let blocking = blocking_metrics(
+            ctx.rule_names,
+            &pairs.candidates_per_rule,
+            pairs.candidates_true_per_rule.as_deref(),
+            total,
+            Some(true_pairs),
+        );
+        let one_to_one = decisions.one_to_one.map(|o| {
+            let without = pairwise(
+                ds,
+                ctx.link_type,
+                decisions
+                    .above
+                    .iter()
+                    .map(|&i| (pairs.left[i], pairs.right[i])),
+            );
+            OneToOneMetrics {
+                method: o.method,
+                components_solved_greedily: o.greedy_fallback_components,
+                without_one_to_one: without,
+                precision_gain: without.map(|w| m.precision - w.precision),
+                recall_change: without.map(|w| m.recall - w.recall),
+            }
+        });
+        let fellegi_sunter = decisions.fs.as_ref().map(|fs| {
+            let mut counts: BTreeMap<String, TruthCounts> = BTreeMap::new();
+            for (i, d) in fs.decisions.iter().enumerate() {
+                let e = counts.entry(d.label().to_string()).or_default();
+                if is_true(i) {
+                    e.true_matches += 1;
+                } else {
+                    e.non_matches += 1;
+                }
+            }
+            let t = &fs.thresholds;
+            FsMetrics {
+                scale: fs.scale.name().to_string(),
+                prior_weight: ctx.params.prior_weight(),
+                upper_weight: t.upper,
+                lower_weight: t.lower,
+                model_false_match_rate: t.false_match_rate.is_finite().then_some(t.false_match_rate),
+                model_false_non_match_rate: t
+                    .false_non_match_rate
+                    .is_finite()
+                    .then_some(t.false_non_match_rate),
+                decisions_among_pairs_written: counts,
+                note: "counts cover pairs.csv (match_probability >= min_probability); unscored pairs are non-matches".into(),
+            }
+        });
+        let metrics = LinkMetrics {
+            precision: m.precision,
+            recall: m.recall,
+            f1: m.f1,
+            f2: f_beta(m.precision, m.recall, 2.0),
+            threshold: decisions.threshold,
+            true_positives: m.true_positives,
+            false_positives: m.false_positives,
+            false_negatives: m.false_negatives,
+            true_pairs,
+            candidate_pairs: pairs.candidates,
+            pairs_completeness: blocking.last().and_then(|b| b.pairs_completeness),
+            pairs_written: pairs.len(),
+            min_probability: ctx.min_probability,
+            records: ds.len(),
+            sources: ds
+                .sources
+                .iter()
+                .map(|s| SourceRecords {
+                    source: s.name.clone(),
+                    records: s.len,
+                })
+                .collect(),
+            link_type: ctx.link_type,
+            lambda: ctx.params.lambda,
+            seed: ctx.seed,
+            blocking,
+            threshold_sweep: SweepSummary {
+                average_precision: sw.average_precision,
+                best_f1: sw.best_f1,
+                note: "over the pairs written (match_probability >= min_probability); pairs never scored count as missed".into(),
+            },
+            error_rates: ErrorRates {
+                estimated_false_discovery_rate: estimated.false_discovery_rate,
+                estimated_false_negative_rate: estimated.false_negative_rate,
+                true_false_discovery_rate: true_false_discovery_rate(&m),
+                true_false_negative_rate: 1.0 - m.recall,
+                expected_matches: estimated.expected_matches,
+            },
+            one_to_one,
+            fellegi_sunter,
+            clusters: ClusterBlock {
+                threshold: decisions.threshold,
+                count: clusters.count,
+                metrics: cluster_metrics(&clusters.ids, truth),
+            },
+            seconds: Seconds::default(),
+        };
+        Some((metrics, sw))
+    }
+
+    /// The metrics as JSON with sorted keys, as `metrics.json` is written.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}

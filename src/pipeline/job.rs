@@ -1,0 +1,215 @@
+//! A whole linkage run as one value ([`Job`]) and its result ([`LinkRun`]).
+
+use std::time::Instant;
+
+use super::{Linked, link};
+use crate::classify::{DecisionOptions, Decisions, check_probability, decide};
+use crate::cluster::Clusters;
+use crate::compare::Comparer;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::eval::LinkMetrics;
+use crate::eval::curves::Sweep;
+use crate::eval::summary::{RunContext, Seconds};
+use crate::model::predict::ScoredPairs;
+use crate::model::train::Fitted;
+use crate::progress::Progress;
+use crate::settings::Settings;
+
+/// How a run obtains λ, m and u and which pairs it scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkMethod {
+    /// Fellegi–Sunter with m and u estimated by EM following the training plan, on the blocking
+    /// candidates (or on every pair when the settings say `exhaustive = true`). The default.
+    #[default]
+    Probabilistic,
+    /// As probabilistic, but every admissible pair is counted exactly and scored, without
+    /// blocking (`exhaustive = true` in the written model; see [`crate::exhaustive`]).
+    Exhaustive,
+    /// λ, m and u from the truth column: the ceiling for benchmarks, never for real linkage.
+    Oracle,
+    /// Deterministic linkage: a blocking candidate links iff it agrees on one of the
+    /// deterministic rules; nothing is fitted ([`super::RULES_MATCH_WEIGHT`]).
+    RulesOnly,
+}
+
+/// A whole linkage run: validated, expanded settings, the method, the decision options, the
+/// smallest probability kept, the seed and the number of threads.
+///
+/// The seed that is used is `seed` when given, else `training.u.seed` from the settings, else
+/// [`super::DEFAULT_SEED`] (42); it seeds every random choice (the u sample, the oracle's sample) and is
+/// recorded in the model and the metrics. Results do not depend on `threads`.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The settings, builders expanded ([`Settings::expanded`]).
+    pub settings: Settings,
+    /// The method; default from the settings (exhaustive when they say so, else probabilistic).
+    pub method: LinkMethod,
+    /// Threshold, Fellegi–Sunter thresholds and one-to-one assignment.
+    pub decisions: DecisionOptions,
+    /// Pairs with at least this match probability are kept (pairs.csv); default 0.01.
+    pub min_probability: f64,
+    /// The seed; default none (then `training.u.seed`, else 42).
+    pub seed: Option<u64>,
+    /// Worker threads; default none (the current rayon pool, all cores unless configured).
+    pub threads: Option<usize>,
+}
+
+/// The result of [`Job::run`].
+#[derive(Debug)]
+pub struct LinkRun {
+    /// The fitted model as settings (`model.json`).
+    pub model: Settings,
+    /// λ, m, u and how they were obtained.
+    pub fitted: Fitted,
+    /// The comparisons compiled against the inputs (names and levels of the pairs' columns).
+    pub comparer: Comparer,
+    /// The pairs at or above the job's `min_probability`.
+    pub pairs: ScoredPairs,
+    /// Links and Fellegi–Sunter decisions.
+    pub decisions: Decisions,
+    /// Connected components of the links.
+    pub clusters: Clusters,
+    /// Metrics against the truth, when the inputs have a truth column; its `seconds` hold the
+    /// phases this run timed (`compare_train_score`, `cluster`), the rest is the caller's.
+    pub metrics: Option<LinkMetrics>,
+    /// The threshold sweep behind the metrics.
+    pub sweep: Option<Sweep>,
+    /// Notes for the user; the library prints nothing.
+    pub notes: Vec<String>,
+    /// Seconds of the phases the run timed.
+    pub seconds: Seconds,
+}
+
+impl Job {
+    /// A job with the defaults: the method the settings imply, threshold 0.5, no one-to-one or
+    /// Fellegi–Sunter decisions, `min_probability` 0.01, the settings' seed or 42, all threads.
+    pub fn new(settings: Settings) -> Job {
+        let method = if settings.exhaustive {
+            LinkMethod::Exhaustive
+        } else {
+            LinkMethod::Probabilistic
+        };
+        Job {
+            settings,
+            method,
+            decisions: DecisionOptions::default(),
+            min_probability: 0.01,
+            seed: None,
+            threads: None,
+        }
+    }
+
+    /// The seed the run uses: `seed`, else `training.u.seed`, else [`super::DEFAULT_SEED`].
+    pub fn effective_seed(&self) -> u64 {
+        super::effective_seed(self.seed, &self.settings)
+    }
+
+    /// Checks the options before any work.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] naming the option: a threshold or `min_probability` outside [0, 1],
+    /// `min_probability` above the threshold, bad Fellegi–Sunter rates or weights, zero threads,
+    /// or rules-only linkage on exhaustive settings.
+    pub fn validate(&self) -> Result<()> {
+        self.decisions.validate()?;
+        check_probability("--min-probability", self.min_probability)?;
+        if self.min_probability > self.decisions.threshold {
+            return Err(Error::Usage(format!(
+                "--min-probability ({}) must not exceed --threshold ({}): clusters and metrics need every pair at the threshold",
+                self.min_probability, self.decisions.threshold
+            )));
+        }
+        if self.threads == Some(0) {
+            return Err(Error::Usage("--threads must be at least 1".into()));
+        }
+        if self.method == LinkMethod::RulesOnly && self.settings.exhaustive {
+            return Err(Error::Usage(
+                "--rules-only classifies the blocking candidates; it does not combine with `exhaustive = true` in the settings".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs the job on `ds` (read with [`super::load`]): train and score by the method, decide,
+    /// cluster, and evaluate when `ds` has a truth column.
+    ///
+    /// # Errors
+    /// As [`Job::validate`], [`DecisionOptions::check_inputs`] and [`super::link`].
+    pub fn run(&self, ds: &Dataset, progress: &Progress) -> Result<LinkRun> {
+        self.validate()?;
+        self.decisions
+            .check_inputs(self.settings.link_type, ds.sources.len())?;
+        match self.threads {
+            Some(n) => rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| Error::Usage(format!("could not start {n} threads: {e}")))?
+                .install(|| self.run_here(ds, progress)),
+            None => self.run_here(ds, progress),
+        }
+    }
+
+    fn run_here(&self, ds: &Dataset, progress: &Progress) -> Result<LinkRun> {
+        let seed = self.effective_seed();
+        let t = Instant::now();
+        let Linked { trained, scored } = link(
+            &self.settings,
+            ds,
+            self.method,
+            seed,
+            self.min_probability,
+            progress,
+        )?;
+        let mut seconds = Seconds {
+            compare_train_score: t.elapsed().as_secs_f64(),
+            ..Seconds::default()
+        };
+        let t = Instant::now();
+        let pairs = scored.pairs;
+        let decisions = decide(&pairs, &trained.fitted.params, &self.decisions);
+        let clusters = Clusters::of(ds.len(), decisions.links(&pairs));
+        seconds.cluster = t.elapsed().as_secs_f64();
+        progress.phase("cluster", t);
+        let t = Instant::now();
+        let rule_names: Vec<String> = if trained.model.exhaustive {
+            vec!["all pairs (exhaustive)".to_string()]
+        } else {
+            trained
+                .model
+                .blocking
+                .iter()
+                .map(|b| b.describe())
+                .collect()
+        };
+        let ctx = RunContext {
+            ds,
+            link_type: self.settings.link_type,
+            params: &trained.fitted.params,
+            rule_names: &rule_names,
+            min_probability: self.min_probability,
+            seed,
+        };
+        let (metrics, sweep) = match LinkMetrics::compute(&ctx, &pairs, &decisions, &clusters) {
+            Some((mut m, sw)) => {
+                m.seconds = seconds;
+                (Some(m), Some(sw))
+            }
+            None => (None, None),
+        };
+        progress.phase("evaluate", t);
+        Ok(LinkRun {
+            model: trained.model,
+            fitted: trained.fitted,
+            comparer: scored.comparer,
+            pairs,
+            decisions,
+            clusters,
+            metrics,
+            sweep,
+            notes: scored.notes,
+            seconds,
+        })
+    }
+}

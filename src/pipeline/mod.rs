@@ -1,0 +1,524 @@
+//! The one conductor: the whole pipeline as typed library calls, load → clean → train → score →
+//! decide → cluster → evaluate. The CLI, and every other face, parses its input into these
+//! values, calls them and presents the result; no stage is run anywhere else.
+//!
+//! [`Job`] is a whole linkage run: validated settings, a [`LinkMethod`], decision options
+//! ([`DecisionOptions`]: threshold or Fellegi–Sunter thresholds, one-to-one), the smallest
+//! probability kept, a seed and a thread count. [`Job::run`] returns a [`LinkRun`]: the fitted
+//! model, the scored pairs, the decisions, the clusters and, when the inputs have a truth column,
+//! the typed [`LinkMetrics`] whose serialisation is `metrics.json`. The stages are library calls
+//! too: [`load`], [`fit`] (train), [`score`] (predict), [`link`] (train and score in one pass),
+//! [`cluster_pairs`] and [`explain`].
+//!
+//! ```
+//! use fellegi::pipeline::{self, Job};
+//! use fellegi::progress::Progress;
+//! use fellegi::registry::Registry;
+//! use fellegi::settings::Settings;
+//!
+//! # fn main() -> fellegi::Result<()> {
+//! let registry = Registry::load(None)?;
+//! let febrl4 = registry.get("febrl4")?;
+//! let settings = Settings::from_path(&registry.settings_path(febrl4))?.expanded("febrl4")?;
+//! let progress = Progress::default();
+//! let ds = pipeline::load(&settings, &registry.files(febrl4), &progress)?;
+//! let run = Job::new(settings).run(&ds, &progress)?;
+//! let m = run.metrics.expect("FEBRL4 has a truth column");
+//! println!("precision {:.4} recall {:.4} F1 {:.4}", m.precision, m.recall, m.f1);
+//! assert!(m.f1 > 0.99);
+//! # Ok(())
+//! # }
+//! ```
+
+mod explain;
+mod job;
+mod source;
+
+use std::path::PathBuf;
+
+pub use explain::{Explanation, explain, find_record};
+pub use job::{Job, LinkMethod, LinkRun};
+pub use source::Candidates;
+
+pub use crate::classify::{DecisionOptions, Decisions, FsRule, FsScale};
+pub use crate::cluster::Clusters;
+pub use crate::eval::LinkMetrics;
+
+use crate::block::{Blocker, total_pairs};
+use crate::clean::apply_transforms;
+use crate::compare::candidates::CandidatePatterns;
+use crate::compare::{Comparer, PatternCounts};
+use crate::data::{Dataset, InputSpec, LinkType, MISSING, read_csv_files};
+use crate::error::{Error, Result};
+use crate::exhaustive::Exhaustive;
+use crate::model::predict::{ScoredPairs, predict, predict_by, predict_cached};
+use crate::model::train::{Fitted, oracle, train};
+use crate::model::{FitInfo, FsParams, InputDigest};
+use crate::progress::Progress;
+use crate::settings::{LambdaSpec, Settings};
+
+/// The seed used when neither the caller nor `training.u.seed` gives one.
+pub const DEFAULT_SEED: u64 = 42;
+
+/// The seed of a run: `explicit` (e.g. `--seed`) when given, else the settings'
+/// `training.u.seed`, else [`DEFAULT_SEED`].
+pub fn effective_seed(explicit: Option<u64>, settings: &Settings) -> u64 {
+    explicit
+        .or(settings.training.u.seed)
+        .unwrap_or(DEFAULT_SEED)
+}
+
+/// Reads the inputs the settings need and applies the settings' transforms.
+///
+/// # Errors
+/// Input errors (see [`read_csv_files`]), and [`Error::Usage`] when the number of inputs does not
+/// fit the link type.
+pub fn load(settings: &Settings, paths: &[PathBuf], progress: &Progress) -> Result<Dataset> {
+    match (settings.link_type, paths.len()) {
+        (LinkType::Link, n) if n < 2 => {
+            return Err(Error::Usage(format!(
+                "link_type = \"link\" needs two or more inputs, got {n}; use link_type = \"dedupe\" for one file"
+            )));
+        }
+        (LinkType::Dedupe, n) if n != 1 => {
+            return Err(Error::Usage(format!(
+                "link_type = \"dedupe\" takes one input, got {n}; use \"link\" or \"link_and_dedupe\" for several"
+            )));
+        }
+        _ => {}
+    }
+    let spec = InputSpec {
+        paths: paths.to_vec(),
+        unique_id: settings.unique_id.clone(),
+        truth: settings.truth.clone(),
+        columns: settings.columns_used(),
+    };
+    let mut ds = read_csv_files(&spec, progress)?;
+    apply_transforms(&mut ds, &settings.transforms)?;
+    Ok(ds)
+}
+
+/// A trained model: the fitted model as settings (with `lambda`, `m`, `u` and `fit`) and the
+/// parameters and fit record it was written from.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    /// The fitted model (`model.json`).
+    pub model: Settings,
+    /// λ, m, u and how they were obtained.
+    pub fitted: Fitted,
+}
+
+/// Pairs scored by a model, with the compiled comparisons that produced their levels.
+#[derive(Debug)]
+pub struct Scored {
+    /// The comparisons, compiled against the inputs.
+    pub comparer: Comparer,
+    /// The pairs at or above the smallest probability kept.
+    pub pairs: ScoredPairs,
+    /// Notes for the user (e.g. that exhaustive scoring left patterns out); nothing is printed.
+    pub notes: Vec<String>,
+}
+
+/// A linkage run up to the scored pairs: the trained model and the scored pairs.
+#[derive(Debug)]
+pub struct Linked {
+    /// The fitted model and parameters.
+    pub trained: Trained,
+    /// The scored pairs.
+    pub scored: Scored,
+}
+
+/// The pairs of `ds` under the settings, for training.
+fn candidates<'a>(
+    settings: &Settings,
+    ds: &'a Dataset,
+    comparer: &'a Comparer,
+    cache: Option<&'a CandidatePatterns>,
+    all_pairs: Option<&'a PatternCounts>,
+    progress: &'a Progress,
+) -> Candidates<'a> {
+    Candidates {
+        cache,
+        all_pairs,
+        ..Candidates::new(settings, ds, comparer, progress)
+    }
+}
+
+/// The fitted model: the settings with λ, m and u written in and the fit block attached.
+fn trained(settings: &Settings, fitted: Fitted) -> Trained {
+    let mut model = settings.clone();
+    fitted.params.write_into(&mut model);
+    model.fit = Some(fitted.fit.clone());
+    Trained { model, fitted }
+}
+
+/// The error for settings without blocking rules where candidates are needed.
+fn no_blocking(origin: &str, what: &str) -> Error {
+    Error::settings(
+        origin,
+        "blocking",
+        format!(
+            "no [[blocking]] rules: {what} needs at least one, e.g. [[blocking]] keys = [\"surname\"]"
+        ),
+    )
+}
+
+/// Fits the model on `ds` following the (expanded) settings; `seed` seeds the u sample.
+///
+/// # Errors
+/// As [`crate::model::train::train`], and blocking errors.
+pub fn fit(settings: &Settings, ds: &Dataset, seed: u64, progress: &Progress) -> Result<Trained> {
+    let comparer = Comparer::new(&settings.comparisons, ds)?;
+    let fitted = if settings.exhaustive {
+        let (_, counts) = exhaustive_index(ds, &comparer, settings, progress)?;
+        let src = candidates(settings, ds, &comparer, None, Some(&counts), progress);
+        train(&settings.train_spec(), &comparer, &src, seed, progress)?
+    } else {
+        let src = candidates(settings, ds, &comparer, None, None, progress);
+        train(&settings.train_spec(), &comparer, &src, seed, progress)?
+    };
+    Ok(trained(settings, fitted))
+}
+
+/// The exhaustive index of `ds` for the comparisons of `settings` (compiled in `comparer`) and
+/// its exact pattern counts over every admissible pair.
+fn exhaustive_index<'a>(
+    ds: &'a Dataset,
+    comparer: &'a Comparer,
+    settings: &Settings,
+    progress: &Progress,
+) -> Result<(Exhaustive<'a>, PatternCounts)> {
+    let ex = Exhaustive::build(
+        ds,
+        comparer,
+        settings.link_type,
+        Some(&settings.comparisons),
+        progress,
+    )?;
+    let counts = ex.counts(progress)?;
+    Ok((ex, counts))
+}
+
+/// Scores the prediction candidates of a fitted model (every admissible pair whose pattern
+/// reaches `min_probability` for an exhaustive model).
+///
+/// # Errors
+/// [`Error::Settings`] when the model lacks parameters or blocking rules; `origin` names it.
+pub fn score(
+    model: &Settings,
+    origin: &str,
+    ds: &Dataset,
+    min_probability: f64,
+    progress: &Progress,
+) -> Result<Scored> {
+    let params = FsParams::from_settings(model, origin)?;
+    if !model.exhaustive && model.blocking.is_empty() {
+        return Err(no_blocking(origin, "prediction"));
+    }
+    let comparer = Comparer::new(&model.comparisons, ds)?;
+    if model.exhaustive {
+        let (pairs, notes) = {
+            let (ex, counts) = exhaustive_index(ds, &comparer, model, progress)?;
+            ex.score(&counts, &params, min_probability, progress)
+        };
+        return Ok(Scored {
+            comparer,
+            pairs,
+            notes,
+        });
+    }
+    let blocker = prediction_blocker(model, ds)?;
+    let pairs = predict(ds, &comparer, &blocker, &params, min_probability, progress);
+    Ok(Scored {
+        comparer,
+        pairs,
+        notes: Vec::new(),
+    })
+}
+
+/// The blocker of the settings' prediction rules.
+fn prediction_blocker(settings: &Settings, ds: &Dataset) -> Result<Blocker> {
+    let rules: Vec<_> = settings.blocking.iter().map(|b| b.keys.clone()).collect();
+    Blocker::new(ds, &rules, settings.link_type)
+}
+
+/// Most candidate pairs whose pattern ids are kept in memory (4 bytes each) by [`link`].
+pub const CACHE_MAX_PAIRS: u64 = 400_000_000;
+
+/// Trains and scores by `method` in one pass, comparing each prediction candidate once (the
+/// settings must be expanded; `settings.exhaustive` makes [`LinkMethod::Probabilistic`] and
+/// [`LinkMethod::Oracle`] enumerate every admissible pair instead of blocking).
+///
+/// # Errors
+/// As [`fit`] and [`score`]; for [`LinkMethod::RulesOnly`] see [`RULES_MATCH_WEIGHT`].
+pub fn link(
+    settings: &Settings,
+    ds: &Dataset,
+    method: LinkMethod,
+    seed: u64,
+    min_probability: f64,
+    progress: &Progress,
+) -> Result<Linked> {
+    match method {
+        LinkMethod::RulesOnly => link_rules_only(settings, ds, seed, min_probability, progress),
+        LinkMethod::Oracle => link_oracle(settings, ds, seed, min_probability, progress),
+        LinkMethod::Exhaustive => link_exhaustive(settings, ds, seed, min_probability, progress),
+        LinkMethod::Probabilistic if settings.exhaustive => {
+            link_exhaustive(settings, ds, seed, min_probability, progress)
+        }
+        LinkMethod::Probabilistic => link_blocked(settings, ds, seed, min_probability, progress),
+    }
+}
+
+/// Probabilistic linkage on the blocking candidates.
+fn link_blocked(
+    settings: &Settings,
+    ds: &Dataset,
+    seed: u64,
+    min_probability: f64,
+    progress: &Progress,
+) -> Result<Linked> {
+    if settings.blocking.is_empty() {
+        return Err(no_blocking("settings", "prediction"));
+    }
+    let t = std::time::Instant::now();
+    let comparer = Comparer::new(&settings.comparisons, ds)?;
+    progress.phase("compile comparisons", t);
+    let t = std::time::Instant::now();
+    let blocker = prediction_blocker(settings, ds)?;
+    // An upper bound (pairs within groups, before link-type and earlier-rule filtering) is
+    // enough to decide whether the pattern ids fit in memory.
+    let n: u64 = blocker.rules.iter().map(|r| r.raw_pairs()).sum();
+    progress.phase("index blocking rules", t);
+    let spec = settings.train_spec();
+    if n > CACHE_MAX_PAIRS {
+        let src = candidates(settings, ds, &comparer, None, None, progress);
+        let fitted = train(&spec, &comparer, &src, seed, progress)?;
+        let pairs = predict(
+            ds,
+            &comparer,
+            &blocker,
+            &fitted.params,
+            min_probability,
+            progress,
+        );
+        return Ok(Linked {
+            trained: trained(settings, fitted),
+            scored: Scored {
+                comparer,
+                pairs,
+                notes: Vec::new(),
+            },
+        });
+    }
+    let t = std::time::Instant::now();
+    let cache = CandidatePatterns::build(ds, &comparer, blocker, progress);
+    progress.phase("compare candidates", t);
+    let t = std::time::Instant::now();
+    let fitted = {
+        let src = candidates(settings, ds, &comparer, Some(&cache), None, progress);
+        train(&spec, &comparer, &src, seed, progress)?
+    };
+    progress.phase("train", t);
+    let t = std::time::Instant::now();
+    let pairs = predict_cached(ds, &cache, &fitted.params, min_probability);
+    progress.phase("score", t);
+    Ok(Linked {
+        trained: trained(settings, fitted),
+        scored: Scored {
+            comparer,
+            pairs,
+            notes: Vec::new(),
+        },
+    })
+}
+
+/// Exhaustive linkage (no blocking): exact pattern counts over every admissible pair, EM on them
+/// (the default EM session runs on all pairs), then the pairs whose pattern reaches
+/// `min_probability`, ordered by (left, right), with notes for the user (e.g. when a pattern
+/// without agreement on any sparse comparison reaches `min_probability`).
+fn link_exhaustive(
+    settings: &Settings,
+    ds: &Dataset,
+    seed: u64,
+    min_probability: f64,
+    progress: &Progress,
+) -> Result<Linked> {
+    let mut settings = settings.clone();
+    settings.exhaustive = true;
+    let t = std::time::Instant::now();
+    let comparer = Comparer::new(&settings.comparisons, ds)?;
+    progress.phase("compile comparisons", t);
+    let (fitted, pairs, notes) = {
+        let (ex, counts) = exhaustive_index(ds, &comparer, &settings, progress)?;
+        let t = std::time::Instant::now();
+        let src = candidates(&settings, ds, &comparer, None, Some(&counts), progress);
+        let fitted = train(&settings.train_spec(), &comparer, &src, seed, progress)?;
+        progress.phase("train", t);
+        let (pairs, notes) = ex.score(&counts, &fitted.params, min_probability, progress);
+        (fitted, pairs, notes)
+    };
+    Ok(Linked {
+        trained: trained(&settings, fitted),
+        scored: Scored {
+            comparer,
+            pairs,
+            notes,
+        },
+    })
+}
+
+/// λ, m and u from the truth ([`crate::model::train::oracle`]): the ceiling that unsupervised
+/// estimation can approach, for benchmarks only.
+fn link_oracle(
+    settings: &Settings,
+    ds: &Dataset,
+    seed: u64,
+    min_probability: f64,
+    progress: &Progress,
+) -> Result<Linked> {
+    let comparer = Comparer::new(&settings.comparisons, ds)?;
+    let fitted = {
+        let src = candidates(settings, ds, &comparer, None, None, progress);
+        oracle(&settings.train_spec(), &comparer, &src, seed)?
+    };
+    let trained = trained(settings, fitted);
+    let scored = score(
+        &trained.model,
+        "oracle model",
+        ds,
+        min_probability,
+        progress,
+    )?;
+    Ok(Linked { trained, scored })
+}
+
+/// Match weight (bits) written for a pair the deterministic rules link with
+/// [`LinkMethod::RulesOnly`]; the other candidates get its negative. Only a stand-in: those
+/// pairs' probabilities are exactly 1 and 0.
+pub const RULES_MATCH_WEIGHT: f64 = 64.0;
+
+/// Deterministic linkage ([`LinkMethod::RulesOnly`]), the baseline probabilistic linkage is
+/// measured against: a candidate pair (from the settings' blocking rules, as for every other
+/// method) is a match, with probability 1 and match weight +[`RULES_MATCH_WEIGHT`], if and only
+/// if its records agree exactly on every key of at least one of
+/// `training.lambda.deterministic_rules` (a missing value never agrees); every other candidate
+/// has probability 0 and weight −[`RULES_MATCH_WEIGHT`]. A pair that a rule links but no blocking
+/// rule produces is not found, so the rules are best kept within the blocking (e.g. rule
+/// `given_name & surname` within block `given_name`).
+///
+/// Nothing is estimated: the returned model is the settings with a `fit` block that says so
+/// (no λ, m or u, so `fellegi predict` refuses it), and the returned parameters are starting
+/// values with λ = the share of admissible pairs the rules link, never used for scoring.
+///
+/// # Errors
+/// [`Error::Settings`] at `training.lambda.deterministic_rules` when the settings have no
+/// deterministic rules, at `blocking` when they have no blocking rules; otherwise as
+/// [`Blocker::new`].
+fn link_rules_only(
+    settings: &Settings,
+    ds: &Dataset,
+    seed: u64,
+    min_probability: f64,
+    progress: &Progress,
+) -> Result<Linked> {
+    let Some(LambdaSpec::Deterministic(det)) = &settings.training.lambda else {
+        return Err(Error::settings(
+            "settings",
+            "training.lambda.deterministic_rules",
+            "rules-only linkage classifies with the deterministic rules, but the settings have none: add e.g. [training] lambda = { deterministic_rules = [[\"given_name\", \"surname\", \"date_of_birth\"]], recall = 0.8 }",
+        ));
+    };
+    if settings.blocking.is_empty() {
+        return Err(Error::settings(
+            "settings",
+            "blocking",
+            "no [[blocking]] rules: rules-only linkage classifies the blocking candidates, e.g. [[blocking]] keys = [\"surname\"]",
+        ));
+    }
+    let comparer = Comparer::new(&settings.comparisons, ds)?;
+    let rules = Blocker::new(ds, &det.deterministic_rules, settings.link_type)?;
+    let linked = crate::block::count_pairs(&rules);
+    let keys: Vec<&[u32]> = rules.rules.iter().map(|r| r.keys.as_slice()).collect();
+    let blocker = prediction_blocker(settings, ds)?;
+    let pairs = predict_by(
+        ds,
+        &comparer,
+        &blocker,
+        min_probability,
+        progress,
+        |l, r, _| {
+            let agree = keys.iter().any(|k| {
+                let a = k[l as usize];
+                a != MISSING && a == k[r as usize]
+            });
+            if agree {
+                (RULES_MATCH_WEIGHT, 1.0)
+            } else {
+                (-RULES_MATCH_WEIGHT, 0.0)
+            }
+        },
+    );
+    let total = total_pairs(settings.link_type, &ds.source_sizes());
+    let share = if total > 0 {
+        linked as f64 / total as f64
+    } else {
+        0.0
+    };
+    let fit = FitInfo {
+        tool: format!("fellegi {}", env!("CARGO_PKG_VERSION")),
+        seed,
+        converged: true,
+        iterations: 0,
+        lambda_method: format!(
+            "rules only, no model fitted: {linked} of {total} admissible pairs agree on a deterministic rule"
+        ),
+        u_method: "rules only, no model fitted".into(),
+        inputs: InputDigest::of_dataset(ds),
+        sessions: Vec::new(),
+    };
+    let mut model = settings.clone();
+    model.fit = Some(fit.clone());
+    let params = FsParams::initial(&settings.comparisons, &comparer, share);
+    Ok(Linked {
+        trained: Trained {
+            model,
+            fitted: Fitted { params, fit },
+        },
+        scored: Scored {
+            comparer,
+            pairs,
+            notes: Vec::new(),
+        },
+    })
+}
+
+/// Clusters records named by (source, id) from scored pairs (as read back from a pairs.csv):
+/// connected components of the pairs with `probability >= threshold`. Records are numbered in
+/// order of first appearance; returns their keys and the clusters.
+pub fn cluster_pairs<'a>(
+    pairs: impl IntoIterator<Item = (&'a (String, String), &'a (String, String), f64)>,
+    threshold: f64,
+) -> (Vec<(String, String)>, Clusters) {
+    let mut index: std::collections::BTreeMap<(String, String), u32> = Default::default();
+    let mut keys: Vec<(String, String)> = Vec::new();
+    let mut edges = Vec::new();
+    let mut intern = |k: &(String, String), keys: &mut Vec<(String, String)>| -> u32 {
+        if let Some(&v) = index.get(k) {
+            return v;
+        }
+        let v = keys.len() as u32;
+        index.insert(k.clone(), v);
+        keys.push(k.clone());
+        v
+    };
+    for (left, right, p) in pairs {
+        let l = intern(left, &mut keys);
+        let r = intern(right, &mut keys);
+        if p >= threshold {
+            edges.push((l, r));
+        }
+    }
+    let clusters = Clusters::of(keys.len(), edges);
+    (keys, clusters)
+}

@@ -1,0 +1,276 @@
+//! Settings: what to compare, how to block and how to train, as data.
+//!
+//! Hand-written settings are TOML; a fitted model is the same schema as JSON with `lambda` and each
+//! level's `m` and `u` filled in, plus a `fit` block. Library builders (`use = "..."`) expand to
+//! explicit levels the way Splink's `comparison_library` does: null, exact, one level per threshold
+//! in the given order, else. Unknown keys are errors (`deny_unknown_fields`), and [`Settings::validate`]
+//! names the key path of anything out of range.
+//!
+//! ```toml
+//! link_type = "link"
+//! unique_id = "record_id"
+//! truth = "entity_id"
+//!
+//! [[blocking]]
+//! keys = ["surname"]
+//! [[blocking]]
+//! keys = [{ column = "surname", encode = "soundex" }, "date_of_birth"]
+//!
+//! [training]
+//! lambda = { deterministic_rules = [["given_name", "surname", "date_of_birth"]], recall = 0.8 }
+//! u = { random_pairs = 1_000_000 }
+//! em = [{ blocking = ["given_name", "surname"] }, { blocking = ["date_of_birth"] }]
+//!
+//! [[comparison]]
+//! column = "given_name"
+//! use = "jaro_winkler_at_thresholds"
+//! thresholds = [0.9, 0.8]
+//! ```
+
+//!
+//! Each stage owns its part of the vocabulary, defaults and validation: the link type is
+//! [`crate::data::LinkType`], transforms [`crate::clean::TransformSpec`], keys and rules
+//! [`crate::block::rule`], predicates, levels, comparisons and builders [`crate::compare::level`]
+//! and [`crate::compare::library`], the training plan [`crate::model::plan`]. This module only
+//! composes them: it parses, validates with key paths, expands builders, and holds the
+//! fitted-model schema ([`fitted`]). The stage types are re-exported here under their settings
+//! names.
+
+pub mod fitted;
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::block::{BlockingRule, DerivedKey, KeySpec, validate_keys};
+pub use crate::clean::TransformSpec;
+pub use crate::compare::{
+    Builder, ComparisonSpec, JwConfig, LevelSpec, MAX_COMPARISONS, MAX_LEVELS, Predicate,
+};
+pub use crate::data::LinkType;
+use crate::error::{Error, Result};
+pub use crate::model::plan::{
+    Algorithm, DeterministicLambda, EmSession, LambdaSpec, Prior, Training, USpec,
+};
+
+fn default_link_type() -> LinkType {
+    LinkType::Dedupe
+}
+fn default_unique_id() -> String {
+    "record_id".into()
+}
+fn default_truth() -> Option<String> {
+    Some("entity_id".into())
+}
+
+/// The whole specification of a linkage job; with `lambda`, `m`, `u` and `fit` filled in it is a
+/// fitted model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Link type; default `dedupe`.
+    #[serde(default = "default_link_type")]
+    pub link_type: LinkType,
+    /// Column holding each record's id, unique within its file; default `record_id`.
+    #[serde(default = "default_unique_id")]
+    pub unique_id: String,
+    /// Ground-truth column used only for evaluation, never for matching; default `entity_id`.
+    /// Evaluation is skipped when the inputs lack it. Set to `""` to disable.
+    #[serde(default = "default_truth")]
+    pub truth: Option<String>,
+    /// Prior probability that two random admissible records match (λ); filled in by training.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda: Option<f64>,
+    /// Column transforms applied before blocking and comparison, in order.
+    #[serde(default, rename = "transform", skip_serializing_if = "Vec::is_empty")]
+    pub transforms: Vec<TransformSpec>,
+    /// Blocking rules for prediction; candidate pairs are their union, without duplicates.
+    #[serde(default, rename = "blocking")]
+    pub blocking: Vec<BlockingRule>,
+    /// Exhaustive linkage: count and score every admissible pair exactly, without blocking
+    /// (see [`crate::exhaustive`]); `[[blocking]]` rules are then not needed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exhaustive: bool,
+    /// The training plan (λ, u, EM sessions).
+    #[serde(default)]
+    pub training: Training,
+    /// The comparisons, one per compared column.
+    #[serde(rename = "comparison")]
+    pub comparisons: Vec<ComparisonSpec>,
+    /// How the model was fitted; present only in a fitted model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit: Option<crate::model::FitInfo>,
+}
+
+impl Settings {
+    /// Parses TOML settings. `origin` names the source in error messages.
+    ///
+    /// # Errors
+    /// [`Error::Parse`] with line and column for syntax errors and unknown keys, then the errors
+    /// of [`Settings::validate`].
+    pub fn from_toml(text: &str, origin: &str) -> Result<Settings> {
+        let mut s: Settings = toml::from_str(text).map_err(|e| Error::Parse {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        s.normalise();
+        s.validate(origin)?;
+        Ok(s)
+    }
+
+    /// Parses a fitted model (JSON, same schema).
+    ///
+    /// # Errors
+    /// As [`Settings::from_toml`].
+    pub fn from_json(text: &str, origin: &str) -> Result<Settings> {
+        let mut s: Settings = serde_json::from_str(text).map_err(|e| Error::Parse {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        s.normalise();
+        s.validate(origin)?;
+        Ok(s)
+    }
+
+    /// Reads settings from a file: `.json` as a model, anything else as TOML.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if unreadable, else as [`Settings::from_toml`].
+    pub fn from_path(path: &std::path::Path) -> Result<Settings> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let origin = path.display().to_string();
+        if path.extension().is_some_and(|e| e == "json") {
+            Settings::from_json(&text, &origin)
+        } else {
+            Settings::from_toml(&text, &origin)
+        }
+    }
+
+    fn normalise(&mut self) {
+        if self.truth.as_deref() == Some("") {
+            self.truth = None;
+        }
+    }
+
+    /// The settings with every builder expanded into explicit levels.
+    ///
+    /// # Errors
+    /// [`Error::Settings`] naming the comparison if a builder lacks thresholds.
+    pub fn expanded(&self, origin: &str) -> Result<Settings> {
+        let mut out = self.clone();
+        for (ci, c) in out.comparisons.iter_mut().enumerate() {
+            c.expand_builder(origin, &format!("comparison[{ci}]"))?;
+        }
+        Ok(out)
+    }
+
+    /// Checks ranges and shapes, naming the key path of the first problem: the top-level keys
+    /// here, then each stage's own part ([`validate_keys`] for blocking rules,
+    /// [`Training::validate`], [`ComparisonSpec::validate`], [`Training::check_algorithm`]).
+    ///
+    /// # Errors
+    /// [`Error::Settings`].
+    pub fn validate(&self, origin: &str) -> Result<()> {
+        let err = |k: String, m: String| Err(Error::settings(origin, k, m));
+        if self.unique_id.is_empty() {
+            return err("unique_id".into(), "must name the id column".into());
+        }
+        if self.comparisons.is_empty() {
+            return err(
+                "comparison".into(),
+                "at least one [[comparison]] is needed".into(),
+            );
+        }
+        if self.comparisons.len() > MAX_COMPARISONS {
+            return err(
+                "comparison".into(),
+                format!(
+                    "{} comparisons; at most {MAX_COMPARISONS} are supported",
+                    self.comparisons.len()
+                ),
+            );
+        }
+        if let Some(l) = self.lambda {
+            if !(l > 0.0 && l < 1.0) {
+                return err("lambda".into(), format!("{l} must be in (0, 1)"));
+            }
+        }
+        for (bi, b) in self.blocking.iter().enumerate() {
+            validate_keys(origin, &format!("blocking[{bi}].keys"), &b.keys)?;
+        }
+        self.training.validate(origin)?;
+        let mut names = std::collections::BTreeSet::new();
+        for (ci, c) in self.comparisons.iter().enumerate() {
+            let key = format!("comparison[{ci}]");
+            if !names.insert(c.output_name().to_string()) {
+                return err(
+                    format!("{key}.name"),
+                    format!(
+                        "two comparisons are named `{}`; give one a distinct `name`",
+                        c.output_name()
+                    ),
+                );
+            }
+            c.validate(origin, &key)?;
+        }
+        self.check_algorithm(origin)
+    }
+
+    /// Checks that the plan suits `training.algorithm` ([`Training::check_algorithm`]).
+    ///
+    /// # Errors
+    /// [`Error::Settings`] naming the first offending key and how to fix it.
+    pub fn check_algorithm(&self, origin: &str) -> Result<()> {
+        self.training.check_algorithm(&self.comparisons, origin)
+    }
+    /// The comparisons' explicit levels; call on [`Settings::expanded`] settings.
+    pub fn levels(&self) -> Vec<&[LevelSpec]> {
+        self.comparisons
+            .iter()
+            .map(|c| c.levels.as_slice())
+            .collect()
+    }
+
+    /// Every column the settings read (transforms, blocking, training rules, comparisons), sorted.
+    pub fn columns_used(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for (i, t) in self.transforms.iter().enumerate() {
+            out.push((t.column.clone(), format!("transform[{i}].column")));
+        }
+        for (i, b) in self.blocking.iter().enumerate() {
+            for (k, key) in b.keys.iter().enumerate() {
+                out.push((key.column().to_string(), format!("blocking[{i}].keys[{k}]")));
+            }
+        }
+        if let Some(LambdaSpec::Deterministic(DeterministicLambda {
+            deterministic_rules,
+            ..
+        })) = &self.training.lambda
+        {
+            for (i, r) in deterministic_rules.iter().enumerate() {
+                for (k, key) in r.iter().enumerate() {
+                    out.push((
+                        key.column().to_string(),
+                        format!("training.lambda.deterministic_rules[{i}][{k}]"),
+                    ));
+                }
+            }
+        }
+        for (i, s) in self.training.em.iter().enumerate() {
+            for (k, key) in s.blocking.iter().flatten().enumerate() {
+                out.push((
+                    key.column().to_string(),
+                    format!("training.em[{i}].blocking[{k}]"),
+                ));
+            }
+        }
+        for (i, c) in self.comparisons.iter().enumerate() {
+            out.push((c.column.clone(), format!("comparison[{i}].column")));
+        }
+        out
+    }
+
+    /// Renders the settings as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self)
+            .unwrap_or_else(|e| format!("# could not render settings as TOML: {e}\n"))
+    }
+}
