@@ -1,308 +1,32 @@
-//! Agreement lists: for one comparison, every pair of distinct values (and every value with
-//! itself) whose level is neither null nor else, found without calling the comparator on value
-//! pairs that an exact bound rules out.
+//! The Jaro–Winkler path of [`agreement_list`](super::agreement_list), for comparisons whose
+//! levels are null, exact, Jaro–Winkler ≥ t… and else: value pairs split by common-prefix depth,
+//! and joins of character-token tries pruned by a token-overlap bound on the Jaro–Winkler
+//! similarity (Winkler, "String comparator metrics and enhanced decision rules in the
+//! Fellegi-Sunter model of record linkage", Proceedings of the Section on Survey Research
+//! Methods, American Statistical Association, 1990).
+//!
+//! The algorithm is described at [`jw_agreement_list`]. Cost, for `d` values of `T` characters
+//! in all: sorting the character tokens, `O(T log T)`, and the values by length and tokens,
+//! `O(d log d)` comparisons; building one [`PrefixForest`] (hash grouping and tries) per prefix
+//! depth `0..=top`, `top ≤` [`MAX_PREFIX_DEPTH`], `O(T)` each; then the trie joins, whose work
+//! follows the number of value pairs that share enough tokens rather than the number of pairs. A
+//! join that needs more than `max(pairs / work_div, work_min)` states ([`Tuning`]) falls back to
+//! comparing every pair of its two tries on the token masks, so the worst case stays
+//! `O(d²)` mask tests; plus one comparator call per value pair found.
 
 use rayon::prelude::*;
 
+use super::{Agreement, VALUE_CHUNK, special_levels};
 use crate::compare::Comparison;
 use crate::compare::jaro::JwParams;
 use crate::compare::{JwConfig, Predicate};
 use crate::data::Dataset;
 use rustc_hash::FxHashMap;
 
-/// Distinct values per chunk when building agreement lists.
-const VALUE_CHUNK: usize = 256;
-
-/// One entry of an agreement list: values `a <= b` (ids of the column) and their level.
-pub type Agreement = (u32, u32, u8);
-
-/// The level of a missing value and of two distinct non-agreeing values of a comparison.
-pub(crate) fn special_levels(c: &Comparison) -> (u8, u8) {
-    let n = c.n_levels();
-    let miss = c
-        .predicates
-        .iter()
-        .position(|p| matches!(p, Predicate::Null | Predicate::Else))
-        .unwrap_or(n - 1) as u8;
-    let other = c
-        .predicates
-        .iter()
-        .position(|p| *p == Predicate::Else)
-        .unwrap_or(n - 1) as u8;
-    (miss, other)
-}
-
-/// Whether the comparison can only agree on equal values (levels null, exact, else).
-fn exact_only(c: &Comparison) -> bool {
-    c.predicates
-        .iter()
-        .all(|p| matches!(p, Predicate::Null | Predicate::Exact | Predicate::Else))
-}
-
-/// Exact test on character lengths: can two values of lengths `la`, `lb` (both ≥ 1) reach some
-/// level other than null, exact and else? `jw` are the comparison's Jaro–Winkler settings; without
-/// them Jaro–Winkler levels are never pruned.
-fn lengths_may_agree(preds: &[Predicate], jw: Option<&JwConfig>, la: usize, lb: usize) -> bool {
-    let (lo, hi) = (la.min(lb) as f64, la.max(lb) as f64);
-    // Jaro ≤ (m/la + m/lb + 1)/3 with m ≤ min(la, lb) common characters.
-    let jaro_ub = (1.0 + lo / hi + 1.0) / 3.0;
-    let diff = la.abs_diff(lb);
-    preds.iter().any(|p| match p {
-        Predicate::Null | Predicate::Exact | Predicate::Else => false,
-        Predicate::JaroAtLeast(t) => jaro_ub >= t - 1e-9,
-        Predicate::JaroWinklerAtLeast(t) => match jw {
-            None => true,
-            Some(c) => {
-                let boosted = c.boost_threshold < 0.0 || jaro_ub > c.boost_threshold;
-                let ub = if boosted {
-                    let l = c.max_prefix.min(la.min(lb)) as f64;
-                    let w = (l * c.prefix_scale).clamp(0.0, 1.0);
-                    jaro_ub + w * (1.0 - jaro_ub)
-                } else {
-                    jaro_ub
-                };
-                ub >= t - 1e-9
-            }
-        },
-        Predicate::LevenshteinAtMost(k) | Predicate::DamerauLevenshteinAtMost(k) => {
-            diff <= *k as usize
-        }
-        _ => true,
-    })
-}
-
-/// Every value pair of comparison `c` whose level is neither null nor else, by comparing every
-/// pair of distinct values with [`Comparison::level`] (no pruning). For tests and checks.
-pub fn agreement_list_unpruned(ds: &Dataset, c: &Comparison) -> Vec<Agreement> {
-    let col = &ds.columns[c.column];
-    let (miss, other) = special_levels(c);
-    let d = col.dict.len() as u32;
-    (0..d)
-        .into_par_iter()
-        .flat_map_iter(|a| {
-            (a..d).filter_map(move |b| {
-                let l = c.level(col, a, b);
-                (l != miss && l != other).then_some((a, b, l))
-            })
-        })
-        .collect()
-}
-
-/// Every value pair of comparison `c` whose level is neither null nor else, sorted (equal to
-/// [`agreement_list_unpruned`], sorted). `jw`: the comparison's Jaro–Winkler settings. With them,
-/// comparisons whose levels are null, exact, Jaro–Winkler ≥ t… and else compare only value pairs
-/// that can share enough characters (common-prefix levels and trie joins, see
-/// [`crate::doc::exhaustive`]); comparisons whose levels are null, exact, Levenshtein ≤ k… and
-/// else compare only value pairs sharing an intact segment (the Pass-Join pigeonhole filter);
-/// otherwise value pairs that cannot agree by an exact length bound are skipped without calling
-/// the comparator (which applies its own exact character-count bounds next).
-pub fn agreement_list(ds: &Dataset, c: &Comparison, jw: Option<&JwConfig>) -> Vec<Agreement> {
-    let col = &ds.columns[c.column];
-    let (miss, other) = special_levels(c);
-    let d = col.dict.len();
-    let keep = |a: u32, b: u32| {
-        let l = c.level(col, a, b);
-        (l != miss && l != other).then_some((a, b, l))
-    };
-    if exact_only(c) {
-        return (0..d as u32).filter_map(|a| keep(a, a)).collect();
-    }
-    // Values grouped by length in characters.
-    let lens: Vec<usize> = col.dict.par_iter().map(|s| s.chars().count()).collect();
-    let max_len = lens.iter().copied().max().unwrap_or(0);
-    let mut by_len: Vec<Vec<u32>> = vec![Vec::new(); max_len + 1];
-    for (v, &l) in lens.iter().enumerate() {
-        by_len[l].push(v as u32);
-    }
-    if let Some(list) = jw.and_then(|cfg| jw_agreement_list(ds, c, cfg, &by_len, TUNING)) {
-        return list;
-    }
-    if let Some(list) = lev_agreement_list(ds, c, &by_len) {
-        return list;
-    }
-    let compat: Vec<Vec<usize>> = (0..=max_len)
-        .map(|la| {
-            (1..=max_len)
-                .filter(|&lb| {
-                    la == 0
-                        || !by_len[lb].is_empty() && lengths_may_agree(&c.predicates, jw, la, lb)
-                })
-                .collect()
-        })
-        .collect();
-    let chunks: Vec<(usize, usize)> = (0..d)
-        .step_by(VALUE_CHUNK)
-        .map(|s| (s, (s + VALUE_CHUNK).min(d)))
-        .collect();
-    let parts: Vec<Vec<Agreement>> = chunks
-        .par_iter()
-        .map(|&(s, e)| {
-            let mut out = Vec::new();
-            for a in s as u32..e as u32 {
-                if let Some(x) = keep(a, a) {
-                    out.push(x);
-                }
-                for &lb in &compat[lens[a as usize]] {
-                    for &b in &by_len[lb] {
-                        if b > a {
-                            if let Some(x) = keep(a, b) {
-                                out.push(x);
-                            }
-                        }
-                    }
-                }
-            }
-            out.sort_unstable();
-            out
-        })
-        .collect();
-    parts.concat()
-}
-
-/// Start and length (in characters) of segment `i` of `k + 1` of a value of `len ≥ k + 1`
-/// characters: the first segments have `len / (k + 1)` characters, the last `len % (k + 1)` one
-/// more.
-fn segment(len: usize, k: usize, i: usize) -> (usize, usize) {
-    let (n, base) = (k + 1, len / (k + 1));
-    let short = n - len % n;
-    if i < short {
-        (i * base, base)
-    } else {
-        (short * base + (i - short) * (base + 1), base + 1)
-    }
-}
-
-/// A hash of segment `i` of a value of length `len` with characters `chars` (collisions only add
-/// candidates, which are then compared).
-fn segment_key(len: usize, i: usize, chars: &[u32]) -> u64 {
-    let mut h = (len as u64) << 8 | i as u64;
-    for &c in chars {
-        h = (h ^ u64::from(c))
-            .wrapping_mul(0x0100_0000_01b3)
-            .rotate_left(23);
-    }
-    h
-}
-
-/// The agreement list of a comparison whose levels are null, exact, Levenshtein ≤ t… and else
-/// (`None` otherwise), comparing only candidate value pairs by the pigeonhole principle (as in
-/// Li, Deng, Wang & Feng's Pass-Join, 2011): with `k` the largest threshold, a value of at least
-/// `k + 1` characters cut into `k + 1` segments keeps at least one segment intact under any `k`
-/// edits, and that segment appears in the other value shifted by at most `k` positions. So each
-/// value looks up, for every length within `k` of its own, every segment position shifted by
-/// `-k..=k` among its own substrings; values shorter than `k + 1` are compared with every value
-/// within `k` of their length. Every candidate gets its level from [`Comparison::level`]; the
-/// list equals [`agreement_list_unpruned`] (tested).
-fn lev_agreement_list(ds: &Dataset, c: &Comparison, by_len: &[Vec<u32>]) -> Option<Vec<Agreement>> {
-    let mut k = 0usize;
-    for p in &c.predicates {
-        match p {
-            Predicate::Null | Predicate::Exact | Predicate::Else => {}
-            Predicate::LevenshteinAtMost(t) => k = k.max(*t as usize),
-            _ => return None,
-        }
-    }
-    if k == 0 {
-        return None;
-    }
-    let col = &ds.columns[c.column];
-    let d = col.dict.len();
-    let (miss, other) = special_levels(c);
-    let keep = |a: u32, b: u32| {
-        let l = c.level(col, a, b);
-        (l != miss && l != other).then_some((a.min(b), a.max(b), l))
-    };
-    let chars: Vec<Vec<u32>> = col
-        .dict
-        .par_iter()
-        .map(|s| s.chars().map(u32::from).collect())
-        .collect();
-    let max_len = by_len.len() - 1;
-    // Index: (segment key, value) for every segment of every value of at least k + 1
-    // characters, sorted: the values of one key are a run, ascending.
-    let mut index: Vec<(u64, u32)> = by_len
-        .iter()
-        .enumerate()
-        .skip(k + 1)
-        .flat_map(|(len, vals)| {
-            let chars = &chars;
-            vals.iter().flat_map(move |&v| {
-                let cs = &chars[v as usize];
-                (0..=k).map(move |i| {
-                    let (st, sl) = segment(len, k, i);
-                    (segment_key(len, i, &cs[st..st + sl]), v)
-                })
-            })
-        })
-        .collect();
-    index.par_sort_unstable();
-    let run = |key: u64| -> &[(u64, u32)] {
-        let lo = index.partition_point(|e| e.0 < key);
-        let hi = lo + index[lo..].partition_point(|e| e.0 == key);
-        &index[lo..hi]
-    };
-    let values: Vec<u32> = (0..d as u32).collect();
-    let parts: Vec<Vec<Agreement>> = values
-        .par_chunks(VALUE_CHUNK)
-        .map_init(
-            || vec![u32::MAX; d],
-            |seen, chunk| {
-                let mut out = Vec::new();
-                for &a in chunk {
-                    let cs = &chars[a as usize];
-                    let la = cs.len();
-                    out.extend(keep(a, a));
-                    let lens = la.saturating_sub(k)..=(la + k).min(max_len);
-                    if la <= k {
-                        // Short: every value within k of its length, each pair once (from the
-                        // shorter value, or the lower id at equal lengths or when both are short).
-                        for lb in lens {
-                            for &b in &by_len[lb] {
-                                if lb > la || (lb == la && b > a) {
-                                    out.extend(keep(a, b));
-                                }
-                            }
-                        }
-                        continue;
-                    }
-                    // Long: candidates b > a of at least k + 1 characters sharing a segment.
-                    for lb in lens.filter(|&lb| lb > k) {
-                        for i in 0..=k {
-                            let (st, sl) = segment(lb, k, i);
-                            let lo = st.saturating_sub(k);
-                            let hi = (st + k).min(la.saturating_sub(sl));
-                            for q in lo..=hi {
-                                if q + sl > la {
-                                    break;
-                                }
-                                let list = run(segment_key(lb, i, &cs[q..q + sl]));
-                                let from = list.partition_point(|e| e.1 <= a);
-                                for &(_, b) in &list[from..] {
-                                    if seen[b as usize] != a {
-                                        seen[b as usize] = a;
-                                        out.extend(keep(a, b));
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                out
-            },
-        )
-        .collect();
-    let mut all: Vec<Agreement> = Vec::with_capacity(parts.iter().map(Vec::len).sum());
-    for p in parts {
-        all.extend(p);
-    }
-    all.par_sort_unstable();
-    Some(all)
-}
-
 /// Tuning of [`jw_agreement_list`] (the result does not depend on it).
 #[derive(Clone, Copy, Debug)]
-struct Tuning {
-    /// Block pairs with at most this many value pairs are compared pair by pair.
+pub(super) struct Tuning {
+    /// Trie pairs with at most this many value pairs are compared pair by pair.
     small_join: usize,
     /// Joins run in parallel on chunks of about this many x values.
     chunk: usize,
@@ -311,8 +35,8 @@ struct Tuning {
     work_min: usize,
 }
 
-/// The tuning of [`agreement_list`].
-const TUNING: Tuning = Tuning {
+/// The tuning of [`agreement_list`](super::agreement_list).
+pub(super) const TUNING: Tuning = Tuning {
     small_join: 16384,
     chunk: VALUE_CHUNK,
     work_div: 16,
@@ -339,8 +63,9 @@ fn overlap(a: &[u32], b: &[u32]) -> usize {
 /// `need` entry of a length pair at which no value pair can reach the lowest threshold.
 const NEVER: u32 = u32::MAX;
 
-/// Deepest common-prefix level by which value pairs are split (see [`jw_agreement_list`]).
-const MAX_LEVEL: usize = 6;
+/// Deepest prefix depth (common-prefix length, in characters) by which value pairs are split
+/// (see [`jw_agreement_list`]).
+const MAX_PREFIX_DEPTH: usize = 6;
 
 /// Upper bound on the Jaro–Winkler similarity ([`crate::compare::jaro::jaro_winkler`]) of two
 /// strings of `la`, `lb ≥ 1` characters whose multisets of characters share at most `u`
@@ -407,23 +132,23 @@ fn rank_bit(r: u32) -> u128 {
     if r < 128 { 1u128 << r } else { 0 }
 }
 
-/// Bits of the ranks above `last` (all of them for `None`).
+/// Bits of the ranks above `last` (all of them for [`NO_TOKEN`]).
 #[inline]
 fn bits_above(last: u32) -> u128 {
     match last {
-        NONE => !0,
+        NO_TOKEN => !0,
         r if r >= 127 => 0,
         r => !((1u128 << (r + 1)) - 1),
     }
 }
 
 /// No token processed yet.
-const NONE: u32 = u32::MAX;
+const NO_TOKEN: u32 = u32::MAX;
 
 /// A trie node: the tracked tokens of its subtree, on some path (`any`) and on every path (`all`)
 /// through it, its own included; the most untracked tokens on a path through it (`big`); its
 /// children `nodes[kid_lo..kid_hi]` (sorted by token); the values of its subtree `vals[vlo..vhi]`;
-/// the character after the level's prefix shared by all these values, or [`MIXED`].
+/// the character after the forest's prefix shared by all these values, or [`MIXED`].
 #[derive(Clone, Copy, Default)]
 struct Node {
     any: u128,
@@ -432,21 +157,21 @@ struct Node {
     kid_hi: u32,
     vlo: u32,
     vhi: u32,
-    next: u32,
+    next_char: u32,
     big: u8,
     /// Whether the subtree holds one leaf.
     chain: bool,
 }
 
-/// [`Node::next`] when the values differ there, or some value ends there (pairs never deferred),
-/// and at the top level (not used).
+/// [`Node::next_char`] when the values differ there, or some value ends there (pairs never
+/// deferred), and at the top prefix depth (not used).
 const MIXED: u32 = u32::MAX - 1;
-/// [`Node::next`] before any value.
+/// [`Node::next_char`] before any value.
 const UNSET: u32 = u32::MAX - 2;
 
-/// The common [`Node::next`] of two sets of values.
+/// The common [`Node::next_char`] of two sets of values.
 #[inline]
-fn merge_next(a: u32, b: u32) -> u32 {
+fn merge_next_char(a: u32, b: u32) -> u32 {
     if a == UNSET || a == b {
         b
     } else if b == UNSET {
@@ -456,45 +181,49 @@ fn merge_next(a: u32, b: u32) -> u32 {
     }
 }
 
-/// The values of one length in one group of a [`Level`], as a trie of their token sequences.
+/// The values of one length in one prefix group of a [`PrefixForest`], as a trie of their token
+/// sequences: their length and the trie's root in [`PrefixForest::nodes`] (a trie only compared
+/// pair by pair is its root alone).
 #[derive(Clone, Copy)]
-struct Block {
+struct Trie {
     /// Length of the values (in characters, = tokens).
     len: usize,
     /// The root node (no token).
     root: usize,
 }
 
-/// Value pairs with a common prefix of `l` characters: the values of length ≥ `l` grouped by
-/// their first `l` characters, each group by length, each length as a trie over the values'
-/// token ranks (ascending). The children of a node are contiguous and sorted by token.
+/// The tries of prefix depth `l`, for the value pairs with a common prefix of `l` characters:
+/// the values of length ≥ `l` grouped by their first `l` characters (a prefix group), each group
+/// by length, each length as a [`Trie`] over the values' token ranks (ascending). The nodes of
+/// every trie are in [`PrefixForest::nodes`]; the children of a node are contiguous and sorted by
+/// token.
 #[derive(Default)]
-struct Level {
+struct PrefixForest {
     nodes: Vec<Node>,
     /// The token of each node (0 for roots).
     tok: Vec<u32>,
     vals: Vec<u32>,
     /// The tracked tokens of each of `vals`.
     vmask: Vec<u128>,
-    /// The character after the level's prefix of each of `vals` (as [`Node::next`]).
-    vnext: Vec<u32>,
-    blocks: Vec<Block>,
-    /// Blocks of group `g`: `blocks[group_off[g]..group_off[g + 1]]`, by length.
+    /// The character after the forest's prefix of each of `vals` (as [`Node::next_char`]).
+    vnext_char: Vec<u32>,
+    tries: Vec<Trie>,
+    /// Tries of group `g`: `tries[group_off[g]..group_off[g + 1]]`, by length.
     group_off: Vec<usize>,
 }
 
-impl Level {
+impl PrefixForest {
     /// `sorted`: every value, by length, then tokens, then id; `split`: whether pairs must
-    /// differ after the prefix (below the top level).
+    /// differ after the prefix (below the top prefix depth).
     fn build(
         l: usize,
         split: bool,
         small_join: usize,
         sorted: &[u32],
         lens: &[usize],
-        head: &[[u32; MAX_LEVEL]],
+        head: &[[u32; MAX_PREFIX_DEPTH]],
         toks: &Tokens,
-    ) -> Level {
+    ) -> PrefixForest {
         let toks_of = |v: u32| toks.of(v);
         // The values of length ≥ l by group (first l characters; groups in order of first
         // appearance), then as in `sorted`: a stable counting sort.
@@ -519,8 +248,8 @@ impl Level {
             start[g as usize] += 1;
         }
         drop(group);
-        // The character after the prefix; none (MIXED: pairs never deferred) at the top level
-        // and past the end, where a pair's common prefix cannot go on.
+        // The character after the prefix; none (MIXED: pairs never deferred) at the top prefix
+        // depth and past the end, where a pair's common prefix cannot go on.
         let next_of = |v: u32| {
             if split && lens[v as usize] > l {
                 head[v as usize][l]
@@ -528,16 +257,16 @@ impl Level {
                 MIXED
             }
         };
-        let mut lv = Level::default();
-        lv.group_off.push(0);
-        // One block's trie in preorder (token, subtree end, node; the root first), then laid
-        // out breadth first.
+        let mut pf = PrefixForest::default();
+        pf.group_off.push(0);
+        // One trie in preorder (token, subtree end, node; the root first), then laid out breadth
+        // first.
         let (mut ptok, mut pend, mut pnode): (Vec<u32>, Vec<usize>, Vec<Node>) =
             (Vec::new(), Vec::new(), Vec::new());
         let mut order: Vec<usize> = Vec::new();
         let mut stack: Vec<usize> = Vec::new();
-        // Blocks (member ranges) and the largest block of each group: a block only compared pair
-        // by pair needs no trie.
+        // The tries' member ranges and the largest of each group: a trie only compared pair by
+        // pair needs no nodes below its root.
         let mut ranges: Vec<(usize, usize, bool)> = Vec::new();
         let mut k = 0;
         while k < members.len() {
@@ -565,32 +294,32 @@ impl Level {
         for (b, &(k, e, new_group)) in ranges.iter().enumerate() {
             let len = lens[members[k] as usize];
             if new_group {
-                lv.group_off.push(lv.blocks.len());
+                pf.group_off.push(pf.tries.len());
             }
             if (e - k) * largest[b] <= small_join {
                 // The root alone, summing up the values.
-                let base = lv.nodes.len();
+                let base = pf.nodes.len();
                 let mut root = Node {
                     all: !0,
-                    vlo: lv.vals.len() as u32,
-                    next: UNSET,
+                    vlo: pf.vals.len() as u32,
+                    next_char: UNSET,
                     ..Node::default()
                 };
                 for &y in &members[k..e] {
                     let m = toks.masks[y as usize];
                     root.any |= m;
                     root.all &= m;
-                    root.next = merge_next(root.next, next_of(y));
+                    root.next_char = merge_next_char(root.next_char, next_of(y));
                     let big = toks_of(y).iter().filter(|&&t| t >= 128).count();
                     root.big = root.big.max(big as u8);
-                    lv.vals.push(y);
-                    lv.vmask.push(m);
-                    lv.vnext.push(next_of(y));
+                    pf.vals.push(y);
+                    pf.vmask.push(m);
+                    pf.vnext_char.push(next_of(y));
                 }
-                root.vhi = lv.vals.len() as u32;
-                lv.nodes.push(root);
-                lv.tok.push(0);
-                lv.blocks.push(Block { len, root: base });
+                root.vhi = pf.vals.len() as u32;
+                pf.nodes.push(root);
+                pf.tok.push(0);
+                pf.tries.push(Trie { len, root: base });
                 continue;
             }
             ptok.clear();
@@ -615,7 +344,7 @@ impl Level {
                     // Leaves: their own token; inner nodes: the intersection of their children's.
                     all: if leaf { own } else { !0 },
                     vlo: vlo as u32,
-                    next: UNSET,
+                    next_char: UNSET,
                     big,
                     ..Node::default()
                 });
@@ -623,7 +352,7 @@ impl Level {
                 pend.push(0);
                 pnode.len() - 1
             };
-            stack[0] = new_node(&mut pnode, &mut ptok, &mut pend, 0, len == 0, lv.vals.len());
+            stack[0] = new_node(&mut pnode, &mut ptok, &mut pend, 0, len == 0, pf.vals.len());
             // Closes the nodes at depths ≥ `from`, deepest first, passing masks up.
             let close = |pnode: &mut Vec<Node>,
                          pend: &mut Vec<usize>,
@@ -640,11 +369,11 @@ impl Level {
                         // A node's own token is on every path through it.
                         pnode[i].all |= rank_bit(ptok[i]);
                         let (any, all, big) = (pnode[i].any, pnode[i].all, pnode[i].big);
-                        let next = pnode[i].next;
+                        let next = pnode[i].next_char;
                         let parent = &mut pnode[stack[dpt - 1]];
                         parent.any |= any;
                         parent.all &= all;
-                        parent.next = merge_next(parent.next, next);
+                        parent.next_char = merge_next_char(parent.next_char, next);
                         parent.big = parent
                             .big
                             .max(big + u8::from(dpt > 1 && ptok[stack[dpt - 1]] >= 128));
@@ -661,7 +390,7 @@ impl Level {
                 };
                 if idx == 0 || lcp < len {
                     if idx > 0 {
-                        close(&mut pnode, &mut pend, &ptok, &stack, lcp + 1, lv.vals.len());
+                        close(&mut pnode, &mut pend, &ptok, &stack, lcp + 1, pf.vals.len());
                     }
                     for dpt in lcp..len {
                         stack[dpt + 1] = new_node(
@@ -670,21 +399,21 @@ impl Level {
                             &mut pend,
                             s[dpt],
                             dpt + 1 == len,
-                            lv.vals.len(),
+                            pf.vals.len(),
                         );
                     }
                 }
                 let leaf = &mut pnode[stack[len]];
-                leaf.next = merge_next(leaf.next, next_of(y));
-                lv.vals.push(y);
-                lv.vmask.push(toks.masks[y as usize]);
-                lv.vnext.push(next_of(y));
+                leaf.next_char = merge_next_char(leaf.next_char, next_of(y));
+                pf.vals.push(y);
+                pf.vmask.push(toks.masks[y as usize]);
+                pf.vnext_char.push(next_of(y));
                 prev = s;
             }
-            close(&mut pnode, &mut pend, &ptok, &stack, 0, lv.vals.len());
+            close(&mut pnode, &mut pend, &ptok, &stack, 0, pf.vals.len());
             // Breadth-first layout: the children of a node (in preorder: the node after it, then
             // each after the previous one's subtree) become contiguous.
-            let base = lv.nodes.len();
+            let base = pf.nodes.len();
             order.clear();
             order.push(0);
             let mut h = 0;
@@ -701,22 +430,22 @@ impl Level {
                 h += 1;
             }
             for &i in &order {
-                lv.nodes.push(pnode[i]);
-                lv.tok.push(ptok[i]);
+                pf.nodes.push(pnode[i]);
+                pf.tok.push(ptok[i]);
             }
-            for i in (base..lv.nodes.len()).rev() {
-                let (lo, hi) = (lv.nodes[i].kid_lo as usize, lv.nodes[i].kid_hi as usize);
-                lv.nodes[i].chain = lo == hi || (hi == lo + 1 && lv.nodes[lo].chain);
+            for i in (base..pf.nodes.len()).rev() {
+                let (lo, hi) = (pf.nodes[i].kid_lo as usize, pf.nodes[i].kid_hi as usize);
+                pf.nodes[i].chain = lo == hi || (hi == lo + 1 && pf.nodes[lo].chain);
             }
-            lv.blocks.push(Block { len, root: base });
+            pf.tries.push(Trie { len, root: base });
         }
-        lv.group_off.push(lv.blocks.len());
-        lv
+        pf.group_off.push(pf.tries.len());
+        pf
     }
 }
 
-/// A task of a level: x block, y block, and the x root's children to join (`None`: compare every
-/// pair of the two blocks).
+/// A task at one prefix depth: x trie, y trie (indices in [`PrefixForest::tries`]), and the x
+/// root's children to join (`None`: compare every pair of the two tries).
 type Task = (usize, usize, Option<(usize, usize)>);
 
 /// A state of the join of two tries: nodes `u` (of the x trie, depth `du`) and `v` (of the y
@@ -735,17 +464,17 @@ struct State {
 }
 
 /// One join: the values of length `lx` under the x root's children `roots` against the values of
-/// length `ly ≤ lx` of the same group (the same trie when equal: then each pair once), keeping
-/// the pairs of at least `n ≥ 1` shared tokens. Tokens are sorted, so a pair of paths is a merge:
-/// a token of one path is matched by the other's or unmatched, and unmatched tokens are at most
-/// `lx − n` on x's side and `ly − n` on y's. States are abandoned when a bound from the lengths
-/// left or from the subtrees' token masks exceeds either; where one side is a single path and the
-/// other holds few values, the rest of each pair is compared directly.
+/// length `ly ≤ lx` of the same prefix group (the same trie when equal: then each pair once),
+/// keeping the pairs of at least `n ≥ 1` shared tokens. Tokens are sorted, so a pair of paths is a
+/// merge: a token of one path is matched by the other's or unmatched, and unmatched tokens are at
+/// most `lx − n` on x's side and `ly − n` on y's. States are abandoned when a bound from the
+/// lengths left or from the subtrees' token masks exceeds either; where one side is a single path
+/// and the other holds few values, the rest of each pair is compared directly.
 struct Join<'a> {
-    lv: &'a Level,
+    pf: &'a PrefixForest,
     toks: &'a Tokens,
-    bx: Block,
-    by: Block,
+    tx: Trie,
+    ty: Trie,
     roots: (usize, usize),
     n: usize,
     ex: usize,
@@ -753,26 +482,26 @@ struct Join<'a> {
 }
 
 impl Join<'_> {
-    /// Calls `pair(i, j)` for each pair found (positions of x and y in [`Level::vals`]); false
-    /// (some pairs not reported) when more than `limit` states were needed.
+    /// Calls `pair(i, j)` for each pair found (positions of x and y in [`PrefixForest::vals`]);
+    /// false (some pairs not reported) when more than `limit` states were needed.
     fn run(
         &self,
         stack: &mut Vec<State>,
         limit: usize,
         mut pair: impl FnMut(usize, usize),
     ) -> bool {
-        let lv = self.lv;
-        let (lx, ly, n, ex, ey) = (self.bx.len, self.by.len, self.n, self.ex, self.ey);
-        let same = self.bx.root == self.by.root;
+        let pf = self.pf;
+        let (lx, ly, n, ex, ey) = (self.tx.len, self.ty.len, self.n, self.ex, self.ey);
+        let same = self.tx.root == self.ty.root;
         // Children of `i` with tokens above `last` (the x root: only `roots`).
         let kids = |i: usize, x_side: bool, last: u32| {
-            let (lo, hi) = if x_side && i == self.bx.root {
+            let (lo, hi) = if x_side && i == self.tx.root {
                 self.roots
             } else {
-                (lv.nodes[i].kid_lo as usize, lv.nodes[i].kid_hi as usize)
+                (pf.nodes[i].kid_lo as usize, pf.nodes[i].kid_hi as usize)
             };
-            let ts = &lv.tok[lo..hi];
-            if last == NONE || ts.first().is_none_or(|&t| t > last) {
+            let ts = &pf.tok[lo..hi];
+            if last == NO_TOKEN || ts.first().is_none_or(|&t| t > last) {
                 (lo, hi)
             } else if ts.len() <= 8 {
                 (lo + ts.iter().take_while(|&&t| t <= last).count(), hi)
@@ -781,7 +510,7 @@ impl Join<'_> {
             }
         };
         let viable = |s: &State| {
-            let (nu, nv) = (&lv.nodes[s.u as usize], &lv.nodes[s.v as usize]);
+            let (nu, nv) = (&pf.nodes[s.u as usize], &pf.nodes[s.v as usize]);
             let (du, dv, sk, ins) = (s.du as usize, s.dv as usize, s.sk as usize, s.ins as usize);
             let (rx, ry) = (lx - du, ly - dv);
             let above = bits_above(s.last);
@@ -789,16 +518,16 @@ impl Join<'_> {
                 (nu.any & nv.any & above).count_ones() as usize + usize::from(nu.big.min(nv.big));
             let only_y = (nv.all & above & !nu.any).count_ones() as usize;
             let only_x = (nu.all & above & !nv.any).count_ones() as usize;
-            (nu.next != nv.next || nu.next == MIXED)
+            (nu.next_char != nv.next_char || nu.next_char == MIXED)
                 && du - sk + shared.min(rx).min(ry) >= n
                 && ins + only_y.max(ry.saturating_sub(rx)) <= ey
                 && sk + only_x.max(rx.saturating_sub(ry)) <= ex
         };
         stack.clear();
         stack.push(State {
-            u: self.bx.root as u32,
-            v: self.by.root as u32,
-            last: NONE,
+            u: self.tx.root as u32,
+            v: self.ty.root as u32,
+            last: NO_TOKEN,
             du: 0,
             dv: 0,
             sk: 0,
@@ -813,7 +542,7 @@ impl Join<'_> {
             }
             let (u, v, du, dv) = (s.u as usize, s.v as usize, s.du as usize, s.dv as usize);
             if du == lx && dv == ly {
-                let (nu, nv) = (&lv.nodes[u], &lv.nodes[v]);
+                let (nu, nv) = (&pf.nodes[u], &pf.nodes[v]);
                 let (xr, yr) = (
                     nu.vlo as usize..nu.vhi as usize,
                     nv.vlo as usize..nv.vhi as usize,
@@ -825,26 +554,26 @@ impl Join<'_> {
                 continue;
             }
             // One side a single path and the other holding few values: each pair directly.
-            let (nu, nv) = (&lv.nodes[u], &lv.nodes[v]);
+            let (nu, nv) = (&pf.nodes[u], &pf.nodes[v]);
             let small = |nd: &Node| nd.vhi - nd.vlo <= 32;
-            if !s.eq && u != self.bx.root && ((nu.chain && small(nv)) || (nv.chain && small(nu))) {
+            if !s.eq && u != self.tx.root && ((nu.chain && small(nv)) || (nv.chain && small(nu))) {
                 // The tokens after the nodes' own: by the masks when every one is tracked.
                 let (after_u, after_v) = (
-                    if du == 0 { !0 } else { bits_above(lv.tok[u]) },
-                    if dv == 0 { !0 } else { bits_above(lv.tok[v]) },
+                    if du == 0 { !0 } else { bits_above(pf.tok[u]) },
+                    if dv == 0 { !0 } else { bits_above(pf.tok[v]) },
                 );
                 let tracked = nu.big == 0 && nv.big == 0;
                 let ok = |i: usize, j: usize| {
                     if tracked {
-                        let (a, b) = (lv.vmask[i] & after_u, lv.vmask[j] & after_v);
+                        let (a, b) = (pf.vmask[i] & after_u, pf.vmask[j] & after_v);
                         let m = (a & b).count_ones() as usize;
                         return (a | b) & !bits_above(s.last) == 0
                             && s.sk as usize + (lx - du) - m <= ex
                             && s.ins as usize + (ly - dv) - m <= ey;
                     }
-                    let a = &self.toks.of(lv.vals[i])[du..];
-                    let b = &self.toks.of(lv.vals[j])[dv..];
-                    let after = |t: &u32| s.last == NONE || *t > s.last;
+                    let a = &self.toks.of(pf.vals[i])[du..];
+                    let b = &self.toks.of(pf.vals[j])[dv..];
+                    let after = |t: &u32| s.last == NO_TOKEN || *t > s.last;
                     let m = overlap(a, b);
                     a.first().is_none_or(after)
                         && b.first().is_none_or(after)
@@ -893,8 +622,8 @@ impl Join<'_> {
             // x's next token unmatched: y's next is greater (or y is complete).
             if skip_ok {
                 for cu in ulo..uhi {
-                    let t = lv.tok[cu];
-                    if dv < ly && (vlo == vhi || lv.tok[vhi - 1] <= t) {
+                    let t = pf.tok[cu];
+                    if dv < ly && (vlo == vhi || pf.tok[vhi - 1] <= t) {
                         break;
                     }
                     let c = State {
@@ -914,8 +643,8 @@ impl Join<'_> {
             // path (y would precede x).
             if ins_ok && !s.eq {
                 for cv in vlo..vhi {
-                    let t = lv.tok[cv];
-                    if du < lx && (ulo == uhi || lv.tok[uhi - 1] <= t) {
+                    let t = pf.tok[cv];
+                    if du < lx && (ulo == uhi || pf.tok[uhi - 1] <= t) {
                         break;
                     }
                     let c = State {
@@ -934,7 +663,7 @@ impl Join<'_> {
             // Matched tokens.
             let (mut i, mut j) = (ulo, vlo);
             while i < uhi && j < vhi {
-                let (a, b) = (lv.tok[i], lv.tok[j]);
+                let (a, b) = (pf.tok[i], pf.tok[j]);
                 if a < b {
                     i += 1;
                 } else if a > b {
@@ -966,26 +695,26 @@ impl Join<'_> {
 ///
 /// Each value is a set of character tokens (character, occurrence number), so the token overlap
 /// `U` of two values bounds their number of matching characters and [`jw_bound`] bounds their
-/// similarity. Value pairs are split by their common prefix `l`: exactly `l` below the top level
-/// `min(max_prefix, MAX_LEVEL)`, at least `l` at it. The prefix boost is then bounded, so per
-/// level and length pair `need` is the fewest shared tokens that can reach the lowest threshold;
-/// value pairs sharing fewer are at the else level.
+/// similarity. Value pairs are split by their common prefix `l` (the prefix depth): exactly `l`
+/// below the top prefix depth `min(max_prefix, MAX_PREFIX_DEPTH)`, at least `l` at it. The prefix
+/// boost is then bounded, so per prefix depth and length pair `need` is the fewest shared tokens
+/// that can reach the lowest threshold; value pairs sharing fewer are at the else level.
 ///
-/// At level `l`, the values sharing their first `l` characters form a group, and a group's values
-/// of one length form a block, stored as a trie of their token ranks in ascending order (common
-/// tokens first). For two blocks of lengths `lx ≥ ly`, the pairs sharing `n = need` tokens are
-/// found by walking both tries at once ([`Join`]): a pair of paths is a merge of two sorted lists,
-/// abandoned when more than `lx − n` tokens of one or `ly − n` of the other are unmatched, by
-/// bounds from the lengths left and from each subtree's token masks (tokens on some / on every
-/// path), and below the top level when both subtrees have the same character after the prefix
-/// (those pairs belong to a later level). Blocks with few pairs, and joins that turn out to cost
-/// more than that (past a limit on their states), are compared pair by pair on the token masks.
-/// Each value pair is found at most once, and those found get their level from
-/// [`Comparison::level`]. The work follows the number of similar pairs, not the number of pairs;
-/// levels are built one ahead of the one being joined, and joins run in parallel in chunks of
-/// the x trie's first tokens. With `need` 0 (a threshold a pair sharing nothing can reach),
-/// every pair of the two blocks is compared.
-fn jw_agreement_list(
+/// At prefix depth `l` ([`PrefixForest`]), the values sharing their first `l` characters form a
+/// prefix group, and a group's values of one length form a [`Trie`] of their token ranks in
+/// ascending order (common tokens first). For two tries of lengths `lx ≥ ly`, the pairs sharing
+/// `n = need` tokens are found by walking both tries at once ([`Join`]): a pair of paths is a
+/// merge of two sorted lists, abandoned when more than `lx − n` tokens of one or `ly − n` of the
+/// other are unmatched, by bounds from the lengths left and from each subtree's token masks
+/// (tokens on some / on every path), and below the top prefix depth when both subtrees have the
+/// same character after the prefix (those pairs belong to a deeper prefix depth). Tries with few
+/// pairs, and joins that turn out to cost more than that (past a limit on their states), are
+/// compared pair by pair on the token masks. Each value pair is found at most once, and those
+/// found get their level from [`Comparison::level`]. The work follows the number of similar
+/// pairs, not the number of pairs; the forest of each prefix depth is built while the previous
+/// one is joined, and joins run in parallel in chunks of the x trie's first tokens. With `need` 0
+/// (a threshold a pair sharing nothing can reach), every pair of the two tries is compared.
+pub(super) fn jw_agreement_list(
     ds: &Dataset,
     c: &Comparison,
     cfg: &JwConfig,
@@ -1014,14 +743,14 @@ fn jw_agreement_list(
     };
     let boosts = cfg.prefix_scale > 0.0 && cfg.max_prefix > 0;
     let top = if boosts {
-        cfg.max_prefix.min(MAX_LEVEL).min(max_len)
+        cfg.max_prefix.min(MAX_PREFIX_DEPTH).min(max_len)
     } else {
         0
     };
     let stride = max_len + 1;
     let present: Vec<usize> = (0..=max_len).filter(|&l| !by_len[l].is_empty()).collect();
-    // need[l][la * stride + lb] at level l; NEVER when even min(la, lb) shared tokens cannot reach
-    // min_t; 0 with a length 0.
+    // need[l][la * stride + lb] at prefix depth l; NEVER when even min(la, lb) shared tokens
+    // cannot reach min_t; 0 with a length 0.
     let mut need = vec![vec![NEVER; stride * stride]; top + 1];
     for (l, nd) in need.iter_mut().enumerate() {
         let p = JwParams {
@@ -1110,11 +839,11 @@ fn jw_agreement_list(
             .then_with(|| toks.of(a).cmp(toks.of(b)))
             .then(a.cmp(&b))
     });
-    let head: Vec<[u32; MAX_LEVEL]> = col
+    let head: Vec<[u32; MAX_PREFIX_DEPTH]> = col
         .dict
         .par_iter()
         .map(|s| {
-            let mut h = [u32::MAX; MAX_LEVEL];
+            let mut h = [u32::MAX; MAX_PREFIX_DEPTH];
             for (x, ch) in h.iter_mut().zip(s.chars()) {
                 *x = u32::from(ch);
             }
@@ -1133,79 +862,79 @@ fn jw_agreement_list(
             .collect(),
     ];
     let build =
-        |l: usize| Level::build(l, l < top, tuning.small_join, &sorted, &lens, &head, &toks);
-    // Joins one level.
-    let join_level = |l: usize, lv: &Level| -> Vec<Vec<Agreement>> {
+        |l: usize| PrefixForest::build(l, l < top, tuning.small_join, &sorted, &lens, &head, &toks);
+    // Joins the tries of one prefix depth.
+    let join_depth = |l: usize, pf: &PrefixForest| -> Vec<Vec<Agreement>> {
         let nd = &need[l];
         let mut tasks: Vec<Task> = Vec::new();
-        for g in 0..lv.group_off.len() - 1 {
-            let group = lv.group_off[g]..lv.group_off[g + 1];
+        for g in 0..pf.group_off.len() - 1 {
+            let group = pf.group_off[g]..pf.group_off[g + 1];
             for ix in group.clone() {
-                let bx = lv.blocks[ix];
-                let rn = &lv.nodes[bx.root];
+                let tx = pf.tries[ix];
+                let rn = &pf.nodes[tx.root];
                 // The root's children in runs of about `tuning.chunk` values.
                 let mut chunks = Vec::new();
                 let (mut lo, mut count) = (rn.kid_lo as usize, 0);
                 for k in rn.kid_lo as usize..rn.kid_hi as usize {
-                    count += (lv.nodes[k].vhi - lv.nodes[k].vlo) as usize;
+                    count += (pf.nodes[k].vhi - pf.nodes[k].vlo) as usize;
                     if count >= tuning.chunk || k + 1 == rn.kid_hi as usize {
                         chunks.push((lo, k + 1));
                         (lo, count) = (k + 1, 0);
                     }
                 }
                 for iy in group.clone() {
-                    let by = lv.blocks[iy];
-                    if by.len > bx.len {
+                    let ty = pf.tries[iy];
+                    if ty.len > tx.len {
                         break;
                     }
-                    let size = |b: Block| (lv.nodes[b.root].vhi - lv.nodes[b.root].vlo) as usize;
-                    match nd[bx.len * stride + by.len] {
+                    let size = |b: Trie| (pf.nodes[b.root].vhi - pf.nodes[b.root].vlo) as usize;
+                    match nd[tx.len * stride + ty.len] {
                         NEVER => {}
                         // Every pair, or few: each pair's overlap directly.
                         0 => tasks.push((ix, iy, None)),
-                        _ if size(bx) * size(by) <= tuning.small_join => tasks.push((ix, iy, None)),
+                        _ if size(tx) * size(ty) <= tuning.small_join => tasks.push((ix, iy, None)),
                         _ => tasks.extend(chunks.iter().map(|&ch| (ix, iy, Some(ch)))),
                     }
                 }
             }
         }
         let batch = (tasks.len() / 256).max(1);
-        let level_parts: Vec<Vec<Agreement>> = tasks
+        let depth_parts: Vec<Vec<Agreement>> = tasks
             .par_chunks(batch)
             .map_init(Vec::new, |stack, batch| {
                 let mut out = Vec::new();
                 for &(ix, iy, roots) in batch {
-                    let (bx, by) = (lv.blocks[ix], lv.blocks[iy]);
-                    let n = nd[bx.len * stride + by.len] as usize;
-                    // Positions of the x values (the block, or the subtrees of `roots`) and y's.
-                    let (rx, ry) = (&lv.nodes[bx.root], &lv.nodes[by.root]);
+                    let (tx, ty) = (pf.tries[ix], pf.tries[iy]);
+                    let n = nd[tx.len * stride + ty.len] as usize;
+                    // Positions of the x values (the trie, or the subtrees of `roots`) and y's.
+                    let (rx, ry) = (&pf.nodes[tx.root], &pf.nodes[ty.root]);
                     let xr = match roots {
                         None => rx.vlo as usize..rx.vhi as usize,
-                        Some((lo, hi)) => lv.nodes[lo].vlo as usize..lv.nodes[hi - 1].vhi as usize,
+                        Some((lo, hi)) => pf.nodes[lo].vlo as usize..pf.nodes[hi - 1].vhi as usize,
                     };
                     let yr = ry.vlo as usize..ry.vhi as usize;
                     let mark = out.len();
                     // The entry of a value pair sharing enough tokens, if it agrees: below the top
-                    // level, pairs whose prefix goes on belong to a later level.
+                    // prefix depth, pairs whose prefix goes on belong to a deeper one.
                     let entry = |i: usize, j: usize| {
-                        if lv.vnext[i] == lv.vnext[j] && lv.vnext[i] != MIXED {
+                        if pf.vnext_char[i] == pf.vnext_char[j] && pf.vnext_char[i] != MIXED {
                             return None;
                         }
-                        let (x, y) = (lv.vals[i], lv.vals[j]);
+                        let (x, y) = (pf.vals[i], pf.vals[j]);
                         keep(x.min(y), x.max(y))
                     };
                     // The join, unless it turns out to cost more than comparing every pair
                     // (many pairs sharing many tokens, or lax bounds).
                     let joined = roots.is_some_and(|roots| {
                         let join = Join {
-                            lv,
+                            pf,
                             toks: &toks,
-                            bx,
-                            by,
+                            tx,
+                            ty,
                             roots,
                             n,
-                            ex: bx.len - n,
-                            ey: by.len - n,
+                            ex: tx.len - n,
+                            ey: ty.len - n,
                         };
                         let limit = (xr.len() * yr.len() / tuning.work_div).max(tuning.work_min);
                         join.run(stack, limit, |i, j| out.extend(entry(i, j)))
@@ -1214,16 +943,16 @@ fn jw_agreement_list(
                         continue;
                     }
                     // Every pair, by the overlap of their tokens (positions in leaf order, that
-                    // is by token sequence: within a block each pair once).
+                    // is by token sequence: within a trie each pair once).
                     out.truncate(mark);
                     let tracked = rx.big == 0 && ry.big == 0;
                     for i in xr {
                         let ys = if ix == iy { i + 1..yr.end } else { yr.clone() };
                         for j in ys {
                             let u = if tracked {
-                                (lv.vmask[i] & lv.vmask[j]).count_ones() as usize
+                                (pf.vmask[i] & pf.vmask[j]).count_ones() as usize
                             } else {
-                                overlap(toks.of(lv.vals[i]), toks.of(lv.vals[j]))
+                                overlap(toks.of(pf.vals[i]), toks.of(pf.vals[j]))
                             };
                             if u >= n {
                                 out.extend(entry(i, j));
@@ -1234,17 +963,17 @@ fn jw_agreement_list(
                 out
             })
             .collect();
-        level_parts
+        depth_parts
     };
-    // Each level is built while the previous one is joined (building one level in sequence
-    // after another measured ~0.1 s slower on two cores, for ~7 MB less peak memory).
-    let mut lv = build(0);
+    // Each prefix depth's forest is built while the previous one is joined (building one in
+    // sequence after another measured ~0.1 s slower on two cores, for ~7 MB less peak memory).
+    let mut pf = build(0);
     for l in 0..=top {
-        let (next, level_parts) =
-            rayon::join(|| (l < top).then(|| build(l + 1)), || join_level(l, &lv));
-        parts.extend(level_parts);
+        let (next, depth_parts) =
+            rayon::join(|| (l < top).then(|| build(l + 1)), || join_depth(l, &pf));
+        parts.extend(depth_parts);
         match next {
-            Some(n) => lv = n,
+            Some(n) => pf = n,
             None => break,
         }
     }
@@ -1258,102 +987,14 @@ fn jw_agreement_list(
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::{comparison, dataset, words};
+    use super::super::{agreement_list, agreement_list_unpruned};
     use super::*;
     use crate::compare::Comparer;
-    use crate::data::{Column, Interner};
-    use crate::settings::Settings;
-
-    /// A dataset of one column holding `words` (one record each).
-    fn dataset(words: &[String]) -> Dataset {
-        let mut int = Interner::default();
-        let mut col = Column {
-            name: "x".into(),
-            ..Default::default()
-        };
-        for w in words {
-            col.values.push(int.intern(w));
-        }
-        col.dict = int.into_dict();
-        Dataset {
-            source_of: vec![0; words.len()],
-            columns: vec![col],
-            ..Default::default()
-        }
-    }
-
-    /// Settings with one comparison of column `x` from a TOML fragment, expanded.
-    fn comparison(fragment: &str) -> Settings {
-        let text = format!("[[comparison]]\ncolumn = \"x\"\n{fragment}\n");
-        Settings::from_toml(&text, "t")
-            .unwrap()
-            .expanded("t")
-            .unwrap()
-    }
-
-    /// Many similar strings: name-like syllables with typos, transpositions, repeated letters,
-    /// truncations, lengths 1 to ~14 and some non-ASCII characters.
-    fn words() -> Vec<String> {
-        let mut rng = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = |n: usize| {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            (rng % n as u64) as usize
-        };
-        const SYL: [&str; 14] = [
-            "an", "na", "ber", "ann", "el", "le", "ss", "mar", "tha", "é", "ö", "o", "ll", "東",
-        ];
-        const CH: [char; 10] = ['A', 'N', 'E', 'L', 'S', 'É', 'Ö', 'M', 'R', 'T'];
-        let mut out: Vec<String> = vec![
-            "A".into(),
-            "B".into(),
-            "AB".into(),
-            "BA".into(),
-            "É".into(),
-            "ANNA".into(),
-            "ANNNA".into(),
-            "NANA".into(),
-            "MARTHA".into(),
-            "MARHTA".into(),
-            "DWAYNE".into(),
-            "DUANE".into(),
-            "DIXON".into(),
-            "DICKSONX".into(),
-            "ZOË".into(),
-            "ZOE".into(),
-            "ZOÉ".into(),
-            "AAAAAAAA".into(),
-            "AAAAAAAB".into(),
-            "BAAAAAAA".into(),
-        ];
-        for _ in 0..700 {
-            let mut s = String::new();
-            for _ in 0..1 + next(5) {
-                s.push_str(SYL[next(SYL.len())]);
-            }
-            let s = s.to_uppercase();
-            out.push(s.clone());
-            let mut c: Vec<char> = s.chars().collect();
-            for _ in 0..1 + next(2) {
-                let i = next(c.len());
-                match next(5) {
-                    0 if c.len() > 1 => {
-                        c.remove(i);
-                    }
-                    1 => c.insert(i, CH[next(CH.len())]),
-                    2 => c[i] = CH[next(CH.len())],
-                    3 if i + 1 < c.len() => c.swap(i, i + 1),
-                    _ => c.truncate(i.max(1)),
-                }
-            }
-            out.push(c.into_iter().collect());
-        }
-        out
-    }
 
     /// Checks the Jaro–Winkler agreement lists of `ds` against the unpruned ones for several
     /// thresholds and Jaro–Winkler variants, with the default tuning and with tunings that join
-    /// every block pair (in chunks of one or many x values; to the end, giving up at once, or
+    /// every trie pair (in chunks of one or many x values; to the end, giving up at once, or
     /// sometimes).
     fn check_jw_lists(ds: &Dataset, thresholds: &[&str], variants: &[&str]) {
         let col = &ds.columns[0];
@@ -1474,47 +1115,6 @@ mod tests {
                     let u = ta.iter().filter(|t| tb.contains(t)).count();
                     assert!(jw_bound(u, la, lb, &p) >= jaro_winkler(a, b, &p) - 1e-12);
                 }
-            }
-        }
-    }
-
-    /// The Levenshtein pigeonhole filter keeps every pair the comparator keeps, for thresholds
-    /// below, at and above the shortest lengths (values of 1 to ~14 characters, non-ASCII ones,
-    /// and the empty string), through `agreement_list`.
-    #[test]
-    fn lev_lists_equal_unpruned() {
-        let mut ds = dataset(&words());
-        let col = &mut ds.columns[0];
-        for s in ["", "AB", "BA", "A"] {
-            col.dict.push(s);
-            col.values.push(col.dict.len() as u32 - 1);
-        }
-        ds.source_of = vec![0; ds.columns[0].values.len()];
-        for t in ["[1]", "[1, 2]", "[3]", "[2, 4]"] {
-            let s = comparison(&format!(
-                "use = \"levenshtein_at_thresholds\"\nthresholds = {t}"
-            ));
-            let comparer = Comparer::new(&s.comparisons, &ds).unwrap();
-            let c = &comparer.comparisons[0];
-            let mut plain = agreement_list_unpruned(&ds, c);
-            plain.sort_unstable();
-            assert!(plain.len() > 2 * ds.columns[0].dict.len(), "{t}: too few");
-            assert_eq!(agreement_list(&ds, c, None), plain, "thresholds {t}");
-        }
-    }
-
-    #[test]
-    fn segments_cover_the_value() {
-        for k in 1..5 {
-            for len in k + 1..40 {
-                let mut at = 0;
-                for i in 0..=k {
-                    let (st, sl) = segment(len, k, i);
-                    assert_eq!(st, at);
-                    assert!(sl >= 1);
-                    at += sl;
-                }
-                assert_eq!(at, len);
             }
         }
     }
