@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use crate::compare::Comparison;
 use crate::data::Dataset;
-use crate::settings::{JwConfig, Predicate};
+use crate::compare::{JwConfig, Predicate};
 
 mod jw_trie;
 mod passjoin;
