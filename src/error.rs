@@ -50,9 +50,26 @@ pub enum Error {
         /// The parser's message, with line and column.
         message: String,
     },
-    /// A command-line value is out of range or inconsistent.
+    /// A value given to the library is out of range or inconsistent: a run option (a
+    /// command-line flag or its [`crate::pipeline::Job`] field), a generator or comparison-vector
+    /// spec. `what` names it (e.g. `--threshold`, `vector spec`); the message says how to fix it.
+    #[error("{message}")]
+    Invalid {
+        /// The option or spec, e.g. `--min-probability`.
+        what: String,
+        /// What is wrong and how to fix it (it names `what`).
+        message: String,
+    },
+    /// The inputs cannot support what was asked of them (no admissible pairs, no truth column
+    /// for the oracle, a record that is not there, ...).
     #[error("{0}")]
-    Usage(String),
+    Data(String),
+    /// A chart could not be drawn (invalid data, size, format); I/O failures are [`Error::Io`].
+    #[error("chart: {0}")]
+    Plot(String),
+    /// An internal invariant does not hold: a bug in fellegi, never a problem with the input.
+    #[error("internal error: {0}; please report it with the command that caused it")]
+    Internal(String),
     /// A named dataset is unknown, missing or fails its checksum.
     #[error("dataset {name}: {message}")]
     Dataset {
@@ -72,6 +89,14 @@ impl Error {
         Error::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// Builds an [`Error::Invalid`] for the option or spec `what`.
+    pub fn invalid(what: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            what: what.into(),
+            message: message.into(),
         }
     }
 

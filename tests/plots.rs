@@ -834,7 +834,7 @@ fn plot_invalid_data_and_sizes_are_errors() {
         .unwrap_err();
     assert!(matches!(err, PlotError::Size { .. }), "{err}");
     let e: fellegi::Error = err.into();
-    assert!(matches!(e, fellegi::Error::Usage(_)));
+    assert!(matches!(e, fellegi::Error::Plot(_)));
 }
 
 #[test]

@@ -344,7 +344,7 @@ fn invalid_specs_name_the_field() {
             ("generate", generate(&s, 10, 1).map(drop)),
         ] {
             match r {
-                Err(Error::Usage(msg)) => assert!(
+                Err(Error::Invalid { message: msg, .. }) => assert!(
                     msg.contains(field),
                     "case {i} ({how}): message `{msg}` does not name {field}"
                 ),

@@ -52,11 +52,11 @@ impl RuleIndex {
 /// Computes the per-record values of one key (column or derived).
 ///
 /// # Errors
-/// [`Error::Usage`] if the column was not loaded (a settings/data mismatch).
+/// [`Error::Internal`] if the column was not loaded (a settings/data mismatch).
 pub fn key_values(ds: &Dataset, key: &KeySpec) -> Result<Vec<u32>> {
     let col = ds
         .column_index(key.column())
-        .ok_or_else(|| Error::Usage(format!("column `{}` was not loaded", key.column())))?;
+        .ok_or_else(|| Error::Internal(format!("column `{}` was not loaded (read the inputs with the settings' columns, as pipeline::load does)", key.column())))?;
     let c = &ds.columns[col];
     Ok(match key {
         KeySpec::Column(_) => c.values.clone(),

@@ -306,7 +306,7 @@ impl DecisionOptions {
     /// with upper ≥ lower.
     ///
     /// # Errors
-    /// [`Error::Usage`] naming the option.
+    /// [`Error::Invalid`] naming the option.
     pub fn validate(&self) -> Result<()> {
         check_probability("--threshold", self.threshold)?;
         match self.fs {
@@ -314,16 +314,17 @@ impl DecisionOptions {
                 false_match_rate: a,
                 false_non_match_rate: b,
             }) if !(0.0..=1.0).contains(&a) || !(0.0..=1.0).contains(&b) => {
-                return Err(Error::Usage(
-                    "--fs-rates takes two error rates in [0, 1]: FALSE_MATCH_RATE,FALSE_NON_MATCH_RATE"
-                        .into(),
+                return Err(Error::invalid(
+                    "--fs-rates",
+                    "--fs-rates takes two error rates in [0, 1]: FALSE_MATCH_RATE,FALSE_NON_MATCH_RATE",
                 ));
             }
             Some(FsRule::Weights { upper, lower })
                 if !upper.is_finite() || !lower.is_finite() || upper < lower =>
             {
-                return Err(Error::Usage(
-                    "--fs-weights takes UPPER,LOWER with UPPER >= LOWER, both finite".into(),
+                return Err(Error::invalid(
+                    "--fs-weights",
+                    "--fs-weights takes UPPER,LOWER with UPPER >= LOWER, both finite",
                 ));
             }
             _ => {}
@@ -334,14 +335,17 @@ impl DecisionOptions {
     /// Checks that the options suit the inputs: one-to-one needs a two-source link.
     ///
     /// # Errors
-    /// [`Error::Usage`].
+    /// [`Error::Invalid`].
     pub fn check_inputs(&self, link_type: LinkType, n_sources: usize) -> Result<()> {
         if self.one_to_one.is_some() && (link_type != LinkType::Link || n_sources != 2) {
-            return Err(Error::Usage(format!(
-                "--one-to-one needs link_type = \"link\" with exactly two inputs (got {} with {} input(s))",
-                link_type.name(),
-                n_sources
-            )));
+            return Err(Error::invalid(
+                "--one-to-one",
+                format!(
+                    "--one-to-one needs link_type = \"link\" with exactly two inputs (got {} with {} input(s))",
+                    link_type.name(),
+                    n_sources
+                ),
+            ));
         }
         Ok(())
     }
@@ -350,10 +354,13 @@ impl DecisionOptions {
 /// Checks that `v` is a probability; `name` names the option in the message.
 ///
 /// # Errors
-/// [`Error::Usage`] `"{name} must be in [0, 1], got {v}"`.
+/// [`Error::Invalid`] `"{name} must be in [0, 1], got {v}"`.
 pub fn check_probability(name: &str, v: f64) -> Result<()> {
     if !(0.0..=1.0).contains(&v) || v.is_nan() {
-        return Err(Error::Usage(format!("{name} must be in [0, 1], got {v}")));
+        return Err(Error::invalid(
+            name,
+            format!("{name} must be in [0, 1], got {v}"),
+        ));
     }
     Ok(())
 }

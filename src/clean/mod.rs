@@ -16,11 +16,11 @@ use crate::error::{Error, Result};
 /// become missing.
 ///
 /// # Errors
-/// [`Error::Usage`] if a transformed column was not loaded.
+/// [`Error::Internal`] if a transformed column was not loaded.
 pub fn apply_transforms(ds: &mut Dataset, transforms: &[TransformSpec]) -> Result<()> {
     for t in transforms {
         let ci = ds.column_index(&t.column).ok_or_else(|| {
-            Error::Usage(format!("transform column `{}` was not loaded", t.column))
+            Error::Internal(format!("transform column `{}` was not loaded (read the inputs with the settings' columns, as pipeline::load does)", t.column))
         })?;
         let c = &ds.columns[ci];
         let new = c.map_values(c.name.clone(), |v| {

@@ -561,13 +561,13 @@ impl Comparer {
     /// Compiles every comparison of expanded settings against the dataset.
     ///
     /// # Errors
-    /// [`Error::Usage`] if a compared column was not loaded; errors of [`Comparison::compile`].
+    /// [`Error::Internal`] if a compared column was not loaded; errors of [`Comparison::compile`].
     pub fn new(specs: &[ComparisonSpec], ds: &crate::data::Dataset) -> Result<Comparer> {
         let comparisons = specs
             .iter()
             .map(|s| {
                 let ci = ds.column_index(&s.column).ok_or_else(|| {
-                    Error::Usage(format!("compared column `{}` was not loaded", s.column))
+                    Error::Internal(format!("compared column `{}` was not loaded (read the inputs with the settings' columns, as pipeline::load does)", s.column))
                 })?;
                 Comparison::compile(s, ci, &ds.columns[ci])
             })

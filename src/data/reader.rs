@@ -35,16 +35,20 @@ pub struct InputSpec {
 /// file, a missing column, an empty or duplicate id, or two files with the same stem.
 pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) -> Result<Dataset> {
     if spec.paths.is_empty() {
-        return Err(Error::Usage(
-            "no input files: give --input FILE (repeatable) or --dataset NAME".into(),
+        return Err(Error::invalid(
+            "inputs",
+            "no input files: give --input FILE (repeatable) or --dataset NAME",
         ));
     }
     if spec.paths.len() > u16::MAX as usize {
-        return Err(Error::Usage(format!(
-            "{} input files; at most {} are supported",
-            spec.paths.len(),
-            u16::MAX
-        )));
+        return Err(Error::invalid(
+            "inputs",
+            format!(
+                "{} input files; at most {} are supported",
+                spec.paths.len(),
+                u16::MAX
+            ),
+        ));
     }
     // Distinct column names, in first-mention order.
     let mut wanted: Vec<(String, String)> = Vec::new();

@@ -312,7 +312,7 @@ impl<'a> Exhaustive<'a> {
     /// comparer was compiled from) enable the Jaro–Winkler length bound; without them it is off.
     ///
     /// # Errors
-    /// [`Error::Usage`] with more than 32 comparisons.
+    /// [`Error::Settings`] at `comparison` with more than 32 comparisons.
     pub fn build(
         ds: &'a Dataset,
         comparer: &'a Comparer,
@@ -338,9 +338,11 @@ impl<'a> Exhaustive<'a> {
     ) -> Result<Exhaustive<'a>> {
         let n_c = comparer.len();
         if n_c > 32 {
-            return Err(Error::Usage(format!(
-                "exhaustive linkage supports at most 32 comparisons, got {n_c}"
-            )));
+            return Err(Error::settings(
+                "settings",
+                "comparison",
+                format!("exhaustive linkage supports at most 32 comparisons, got {n_c}"),
+            ));
         }
         let t = std::time::Instant::now();
         let (miss, other): (Vec<u8>, Vec<u8>) =
@@ -557,7 +559,7 @@ impl<'a> Exhaustive<'a> {
     /// Exact pattern counts over every admissible pair.
     ///
     /// # Errors
-    /// [`Error::Usage`] if the counts do not add up to the number of admissible pairs (a bug).
+    /// [`Error::Internal`] if the counts do not add up to the number of admissible pairs (a bug).
     pub fn counts(&self, progress: &Progress) -> Result<PatternCounts> {
         let t = std::time::Instant::now();
         let ds = self.ds;
@@ -715,7 +717,7 @@ impl<'a> Exhaustive<'a> {
         let mut map: FxHashMap<u128, u64> = FxHashMap::default();
         for (key, v) in delta {
             if v < 0 {
-                return Err(Error::Usage(format!(
+                return Err(Error::Internal(format!(
                     "exhaustive counting went wrong: pattern {key:#x} has count {v}"
                 )));
             }

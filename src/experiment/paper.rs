@@ -571,7 +571,7 @@ fn remove_stale(out: &Path, written: &[std::path::PathBuf]) -> Result<()> {
 /// (`generated/x.svg`) made relative to it (`x.svg`).
 ///
 /// # Errors
-/// [`Error::Io`] or [`Error::Parse`] for unreadable results or specs, [`Error::Usage`] for a
+/// [`Error::Io`] or [`Error::Parse`] for unreadable results or specs, [`Error::Internal`] for a
 /// figure that cannot be drawn, [`Error::Parse`] for a placeholder naming no constant.
 pub fn build(
     experiments: &Path,
@@ -705,8 +705,9 @@ pub fn build(
     stage.write("reproductions.md", |w| w.write_all(repro.as_bytes()))?;
     tables.insert("reproductions".into(), repro.clone());
     stage.write("figures.md", |w| w.write_all(figures_md.as_bytes()))?;
-    let cj =
-        serde_json::to_string_pretty(&constants).map_err(|e| Error::Usage(e.to_string()))? + "\n";
+    let cj = serde_json::to_string_pretty(&constants)
+        .map_err(|e| Error::Internal(format!("constants.json: {e}")))?
+        + "\n";
     stage.write("constants.json", |w| w.write_all(cj.as_bytes()))?;
     if let Some(p) = paper {
         let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;

@@ -127,7 +127,7 @@ pub fn u_from_counts(comparer: &Comparer, counts: &LevelCounts) -> Vec<Vec<f64>>
 ///
 /// # Errors
 /// [`Error::Settings`] when λ cannot be determined from the plan or the plan does not suit
-/// `training.algorithm` ([`Training::check_algorithm`]); [`Error::Usage`] without admissible
+/// `training.algorithm` ([`Training::check_algorithm`]); [`Error::Data`] without admissible
 /// pairs; errors of the source (blocking on an unknown column).
 pub fn train(
     spec: &TrainSpec<'_>,
@@ -142,7 +142,7 @@ pub fn train(
     let total = source.admissible_pairs();
     let inputs = source.inputs();
     if total == 0 {
-        return Err(Error::Usage(format!(
+        return Err(Error::Data(format!(
             "no admissible pairs: link type `{}` over {} record(s) in {} source(s)",
             link_type.name(),
             inputs.iter().map(|i| i.records).sum::<u64>(),
@@ -399,7 +399,7 @@ fn combine(target: &mut [f64], ests: &[Vec<f64>], fixed: &[bool], null: Option<u
 /// [`u_from_counts`].
 ///
 /// # Errors
-/// [`Error::Usage`] without a truth column or without true pairs.
+/// [`Error::Data`] without a truth column or without true pairs.
 pub fn oracle(
     spec: &TrainSpec<'_>,
     comparer: &Comparer,
@@ -408,13 +408,13 @@ pub fn oracle(
 ) -> Result<Fitted> {
     let (Some(true_pairs), Some(true_levels)) = (source.true_pairs(), source.true_pair_levels())
     else {
-        return Err(Error::Usage(
+        return Err(Error::Data(
             "the oracle needs a truth column in the inputs".into(),
         ));
     };
     let total = source.admissible_pairs();
     if true_pairs == 0 || total == 0 {
-        return Err(Error::Usage(
+        return Err(Error::Data(
             "the oracle needs at least one true pair".into(),
         ));
     }

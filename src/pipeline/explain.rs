@@ -25,7 +25,7 @@ pub struct Explanation {
 /// Finds a record named `SOURCE:ID`, or `ID` when that id is unique across the sources.
 ///
 /// # Errors
-/// [`Error::Usage`] when the id is in several sources (write SOURCE:ID) or in none.
+/// [`Error::Data`] when the id is in several sources (write SOURCE:ID) or in none.
 pub fn find_record(ds: &Dataset, name: &str) -> Result<usize> {
     let by_id: Vec<usize> = (0..ds.len()).filter(|&r| ds.ids.get(r) == name).collect();
     if by_id.len() == 1 {
@@ -37,7 +37,7 @@ pub fn find_record(ds: &Dataset, name: &str) -> Result<usize> {
         }
     }
     if by_id.len() > 1 {
-        return Err(Error::Usage(format!(
+        return Err(Error::Data(format!(
             "id `{name}` is in several sources ({}); write SOURCE:ID",
             by_id
                 .iter()
@@ -46,7 +46,7 @@ pub fn find_record(ds: &Dataset, name: &str) -> Result<usize> {
                 .join(", ")
         )));
     }
-    Err(Error::Usage(format!(
+    Err(Error::Data(format!(
         "no record `{name}` in the inputs (sources: {}); write SOURCE:ID or ID",
         ds.sources
             .iter()
@@ -60,7 +60,7 @@ pub fn find_record(ds: &Dataset, name: &str) -> Result<usize> {
 /// names it in errors).
 ///
 /// # Errors
-/// [`Error::Settings`] when the model lacks parameters; [`Error::Usage`] when `x == y`;
+/// [`Error::Settings`] when the model lacks parameters; [`Error::Invalid`] when `x == y`;
 /// errors compiling the comparisons against `ds`.
 pub fn explain(
     model: &Settings,
@@ -71,7 +71,10 @@ pub fn explain(
 ) -> Result<Explanation> {
     let params = FsParams::from_settings(model, origin)?;
     if x == y {
-        return Err(Error::Usage("--pair names the same record twice".into()));
+        return Err(Error::invalid(
+            "--pair",
+            "--pair names the same record twice",
+        ));
     }
     let (l, r) = (x.min(y), x.max(y));
     let comparer = Comparer::new(&model.comparisons, ds)?;

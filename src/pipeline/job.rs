@@ -109,24 +109,28 @@ impl Job {
     /// Checks the options before any work.
     ///
     /// # Errors
-    /// [`Error::Usage`] naming the option: a threshold or `min_probability` outside [0, 1],
+    /// [`Error::Invalid`] naming the option: a threshold or `min_probability` outside [0, 1],
     /// `min_probability` above the threshold, bad Fellegi–Sunter rates or weights, zero threads,
     /// or rules-only linkage on exhaustive settings.
     pub fn validate(&self) -> Result<()> {
         self.decisions.validate()?;
         check_probability("--min-probability", self.min_probability)?;
         if self.min_probability > self.decisions.threshold {
-            return Err(Error::Usage(format!(
-                "--min-probability ({}) must not exceed --threshold ({}): clusters and metrics need every pair at the threshold",
-                self.min_probability, self.decisions.threshold
-            )));
+            return Err(Error::invalid(
+                "--min-probability",
+                format!(
+                    "--min-probability ({}) must not exceed --threshold ({}): clusters and metrics need every pair at the threshold",
+                    self.min_probability, self.decisions.threshold
+                ),
+            ));
         }
         if self.threads == Some(0) {
-            return Err(Error::Usage("--threads must be at least 1".into()));
+            return Err(Error::invalid("--threads", "--threads must be at least 1"));
         }
         if self.method == LinkMethod::RulesOnly && self.settings.exhaustive {
-            return Err(Error::Usage(
-                "--rules-only classifies the blocking candidates; it does not combine with `exhaustive = true` in the settings".into(),
+            return Err(Error::invalid(
+                "--rules-only",
+                "--rules-only classifies the blocking candidates; it does not combine with `exhaustive = true` in the settings",
             ));
         }
         Ok(())
@@ -145,7 +149,9 @@ impl Job {
             Some(n) => rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
                 .build()
-                .map_err(|e| Error::Usage(format!("could not start {n} threads: {e}")))?
+                .map_err(|e| {
+                    Error::invalid("--threads", format!("could not start {n} threads: {e}"))
+                })?
                 .install(|| self.run_here(ds, progress)),
             None => self.run_here(ds, progress),
         }

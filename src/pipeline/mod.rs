@@ -71,19 +71,25 @@ pub fn effective_seed(explicit: Option<u64>, settings: &Settings) -> u64 {
 /// Reads the inputs the settings need and applies the settings' transforms.
 ///
 /// # Errors
-/// Input errors (see [`read_csv_files`]), and [`Error::Usage`] when the number of inputs does not
+/// Input errors (see [`read_csv_files`]), and [`Error::Invalid`] when the number of inputs does not
 /// fit the link type.
 pub fn load(settings: &Settings, paths: &[PathBuf], progress: &Progress) -> Result<Dataset> {
     match (settings.link_type, paths.len()) {
         (LinkType::Link, n) if n < 2 => {
-            return Err(Error::Usage(format!(
-                "link_type = \"link\" needs two or more inputs, got {n}; use link_type = \"dedupe\" for one file"
-            )));
+            return Err(Error::invalid(
+                "inputs",
+                format!(
+                    "link_type = \"link\" needs two or more inputs, got {n}; use link_type = \"dedupe\" for one file"
+                ),
+            ));
         }
         (LinkType::Dedupe, n) if n != 1 => {
-            return Err(Error::Usage(format!(
-                "link_type = \"dedupe\" takes one input, got {n}; use \"link\" or \"link_and_dedupe\" for several"
-            )));
+            return Err(Error::invalid(
+                "inputs",
+                format!(
+                    "link_type = \"dedupe\" takes one input, got {n}; use \"link\" or \"link_and_dedupe\" for several"
+                ),
+            ));
         }
         _ => {}
     }

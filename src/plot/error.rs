@@ -57,12 +57,12 @@ pub enum PlotError {
 }
 
 impl From<PlotError> for crate::Error {
-    /// I/O failures become [`crate::Error::Io`]; everything else [`crate::Error::Usage`] with the
+    /// I/O failures become [`crate::Error::Io`]; everything else [`crate::Error::Plot`] with the
     /// message.
     fn from(e: PlotError) -> Self {
         match e {
             PlotError::Io { path, source } => crate::Error::Io { path, source },
-            other => crate::Error::Usage(other.to_string()),
+            other => crate::Error::Plot(other.to_string()),
         }
     }
 }

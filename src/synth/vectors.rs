@@ -82,14 +82,14 @@ impl VectorSpec {
     /// Checks the spec.
     ///
     /// # Errors
-    /// [`Error::Usage`] naming the offending field (`lambda`, `m`, `u`, `missing`, `m[c]`,
+    /// [`Error::Invalid`] naming the offending field (`lambda`, `m`, `u`, `missing`, `m[c]`,
     /// `u[c][j]`, ...) when: λ is not in (0, 1); there are no comparisons or more than
     /// [`MAX_COMPARISONS`]; `m`, `u` and `missing` differ in length; a row of `m` and of `u`
     /// differ in length, are empty or have more than [`MAX_LEVELS`] entries; an entry is not a
     /// probability in [0, 1]; a row does not sum to 1 within [`SUM_TOLERANCE`]; or a missing rate
     /// is not in [0, 1).
     pub fn validate(&self) -> Result<()> {
-        let bad = |msg: String| Err(Error::Usage(format!("vector spec: {msg}")));
+        let bad = |msg: String| Err(Error::invalid("vector spec", format!("vector spec: {msg}")));
         if !(self.lambda > 0.0 && self.lambda < 1.0) {
             return bad(format!(
                 "`lambda` must lie in the open interval (0, 1), got {}",
@@ -300,7 +300,7 @@ fn cumulative(missing: f64, probs: &[f64]) -> Vec<f64> {
 /// under 0.1 s in release builds, counting their patterns about 15 ms more).
 ///
 /// # Errors
-/// Those of [`VectorSpec::validate`]; [`Error::Usage`] naming `n` if `n × comparisons` overflows.
+/// Those of [`VectorSpec::validate`]; [`Error::Invalid`] naming `n` if `n × comparisons` overflows.
 ///
 /// # Examples
 /// ```
@@ -322,9 +322,10 @@ pub fn generate(spec: &VectorSpec, n: usize, seed: u64) -> Result<SyntheticVecto
     let truth = spec.params()?;
     let k = spec.n_comparisons();
     let size = n.checked_mul(k).ok_or_else(|| {
-        Error::Usage(format!(
-            "vector spec: `n` = {n} vectors of {k} comparisons overflow memory"
-        ))
+        Error::invalid(
+            "vector spec",
+            format!("vector spec: `n` = {n} vectors of {k} comparisons overflow memory"),
+        )
     })?;
     let cum_m: Vec<Vec<f64>> = (0..k)
         .map(|c| cumulative(spec.missing[c], &spec.m[c]))

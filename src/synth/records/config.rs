@@ -124,9 +124,10 @@ impl FromStr for Preset {
             "low" => Ok(Preset::Low),
             "medium" => Ok(Preset::Medium),
             "high" => Ok(Preset::High),
-            _ => Err(Error::Usage(format!(
-                "unknown preset `{s}`: expected low, medium or high"
-            ))),
+            _ => Err(Error::invalid(
+                "--preset",
+                format!("unknown preset `{s}`: expected low, medium or high"),
+            )),
         }
     }
 }
@@ -151,9 +152,10 @@ impl FromStr for DuplicateDistribution {
             "poisson" => Ok(DuplicateDistribution::Poisson),
             "uniform" => Ok(DuplicateDistribution::Uniform),
             "zipf" => Ok(DuplicateDistribution::Zipf),
-            _ => Err(Error::Usage(format!(
-                "unknown duplicate distribution `{s}`: expected poisson, uniform or zipf"
-            ))),
+            _ => Err(Error::invalid(
+                "--duplicates",
+                format!("unknown duplicate distribution `{s}`: expected poisson, uniform or zipf"),
+            )),
         }
     }
 }
@@ -185,15 +187,16 @@ impl DuplicateSpec {
     /// The probabilities of `0..=max` duplicates.
     ///
     /// # Errors
-    /// [`Error::Usage`] if the mean is negative or not finite, or for Zipf outside (0, max/2)
+    /// [`Error::Invalid`] if the mean is negative or not finite, or for Zipf outside (0, max/2)
     /// (a zero mean gives no duplicates).
     pub fn pmf(&self) -> Result<Vec<f64>> {
         let n = self.max as usize + 1;
         let m = self.mean;
         if !m.is_finite() || m < 0.0 {
-            return Err(Error::Usage(format!(
-                "duplicates: mean {m} must be a non-negative number"
-            )));
+            return Err(Error::invalid(
+                "--duplicates",
+                format!("duplicates: mean {m} must be a non-negative number"),
+            ));
         }
         let mut p = vec![0.0; n];
         match self.distribution {
@@ -211,9 +214,12 @@ impl DuplicateSpec {
             DuplicateDistribution::Zipf => {
                 let half = self.max as f64 / 2.0;
                 if m >= half {
-                    return Err(Error::Usage(format!(
-                        "duplicates: a Zipf mean must be below max/2 = {half} (got {m}); raise max or use poisson"
-                    )));
+                    return Err(Error::invalid(
+                        "--duplicates",
+                        format!(
+                            "duplicates: a Zipf mean must be below max/2 = {half} (got {m}); raise max or use poisson"
+                        ),
+                    ));
                 }
                 let zipf = |s: f64| {
                     let w: Vec<f64> = (0..n).map(|k| ((k + 1) as f64).powf(-s)).collect();

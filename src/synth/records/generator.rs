@@ -529,7 +529,7 @@ fn write_field(b: &mut Vec<u8>, v: &str) {
 /// ```
 ///
 /// # Errors
-/// Those of [`GeneratorConfig::validate`]; [`Error::Usage`] if the number of writers differs
+/// Those of [`GeneratorConfig::validate`]; [`Error::Invalid`] if the number of writers differs
 /// from the number of sources; [`Error::Io`] (path `<source name>`) if a write fails.
 pub fn generate(
     cfg: &GeneratorConfig,
@@ -552,10 +552,13 @@ pub fn generate_with_progress(
     cfg.validate("generator config")?;
     let k = cfg.sources.count;
     if writers.len() != k {
-        return Err(Error::Usage(format!(
-            "generate: {} writer(s) given for {k} source(s)",
-            writers.len()
-        )));
+        return Err(Error::invalid(
+            "generate",
+            format!(
+                "generate: {} writer(s) given for {k} source(s)",
+                writers.len()
+            ),
+        ));
     }
     let plan = Plan::new(cfg, lookups)?;
     let names = cfg.sources.names();

@@ -36,7 +36,7 @@ impl FreqTable {
     /// Builds a table from `(value, count)` pairs; counts are non-negative and not all zero.
     ///
     /// # Errors
-    /// [`Error::Usage`] if there are no values or all counts are zero.
+    /// [`Error::Internal`] if there are no values or all counts are zero.
     pub fn new(name: &str, pairs: Vec<(String, f64)>) -> Result<FreqTable> {
         let mut values = Vec::with_capacity(pairs.len());
         let mut cumulative = Vec::with_capacity(pairs.len());
@@ -50,7 +50,7 @@ impl FreqTable {
             cumulative.push(total);
         }
         if values.is_empty() {
-            return Err(Error::Usage(format!(
+            return Err(Error::Internal(format!(
                 "frequency table {name} has no value with a positive count"
             )));
         }
