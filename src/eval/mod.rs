@@ -6,6 +6,7 @@
 
 pub mod clusters;
 pub mod curves;
+pub mod evaluation;
 pub mod summary;
 
 pub use summary::LinkMetrics;
