@@ -6,8 +6,12 @@
 //! The pipeline is a chain of named stages, each a module with an explicit input and output:
 //! [`data`] (CSV → columnar [`data::Dataset`]) → [`clean`] (transforms, phonetic codes) →
 //! [`block`] (candidate pairs) → [`compare`] (levels, [`compare::PatternCounts`]) →
-//! [`model`] (EM, weights, scoring) → [`cluster`] → [`eval`]. [`settings::Settings`] describes a
-//! job; a fitted model is the same settings with λ, m and u filled in.
+//! [`model`] (EM, weights, scoring) → [`classify`] → [`cluster`] → [`eval`]. Each stage owns its
+//! vocabulary (types, defaults, validation) and imports only downward; [`settings::Settings`]
+//! composes them into a job's description, and a fitted model is the same settings with λ, m and
+//! u filled in. [`pipeline`] is the one conductor: [`pipeline::Job::run`] runs a whole linkage to
+//! a [`pipeline::LinkRun`] (model, scored pairs, decisions, clusters, typed metrics), and the CLI
+//! is a thin face over it.
 //!
 //! ```
 //! use fellegi::compare::PatternCounts;

@@ -440,6 +440,49 @@ fn seed_changes_u_and_same_seed_repeats() {
     assert_eq!(num(&read_json(&wd.join("a2/metrics.json")), "seed"), 2.0);
 }
 
+/// Issue 12: `training.u.seed` seeds the run when no `--seed` is given; `--seed` overrides it.
+#[test]
+fn training_u_seed_is_the_default_seed_and_seed_overrides_it() {
+    let wd = Workdir::new();
+    let base = std::fs::read_to_string(repo("datasets/settings/febrl4.toml")).unwrap();
+    assert!(
+        !base.contains("seed"),
+        "the shipped settings must not set a seed"
+    );
+    let seeded = base.replace(
+        "u = { random_pairs = 1_000_000 }",
+        "u = { random_pairs = 1_000_000, seed = 7 }",
+    );
+    assert!(
+        seeded.contains("seed = 7"),
+        "could not add a u seed to the settings"
+    );
+    wd.write("seeded.toml", &seeded);
+    link_dataset(&wd, "febrl4", "u7", &["--settings", "seeded.toml"]);
+    link_dataset(&wd, "febrl4", "cli7", &["--seed", "7"]);
+    link_dataset(
+        &wd,
+        "febrl4",
+        "cli9",
+        &["--settings", "seeded.toml", "--seed", "9"],
+    );
+    link_dataset(&wd, "febrl4", "plain9", &["--seed", "9"]);
+    let fit_seed = |d: &str| read_json(&wd.join(&format!("{d}/model.json")))["fit"]["seed"].clone();
+    assert_eq!(fit_seed("u7"), 7);
+    assert_eq!(fit_seed("cli9"), 9);
+    assert_eq!(num(&read_json(&wd.join("u7/metrics.json")), "seed"), 7.0);
+    // Same u sample, so the same parameters and pairs as an explicit --seed 7.
+    let (_, u_a) = m_and_u(&read_json(&wd.join("u7/model.json")));
+    let (_, u_b) = m_and_u(&read_json(&wd.join("cli7/model.json")));
+    assert_eq!(u_a, u_b);
+    assert!(wd.read_bytes("u7/pairs.csv") == wd.read_bytes("cli7/pairs.csv"));
+    // --seed 9 wins over training.u.seed = 7.
+    let (_, u_c) = m_and_u(&read_json(&wd.join("cli9/model.json")));
+    let (_, u_d) = m_and_u(&read_json(&wd.join("plain9/model.json")));
+    assert_eq!(u_c, u_d);
+    assert_ne!(u_a, u_c);
+}
+
 /// Deals FEBRL3's records round-robin into a.csv, b.csv, c.csv (header kept) and writes settings
 /// from febrl_dedupe.toml with the given link type.
 fn three_sources(wd: &Workdir, link_type: &str) -> Vec<PathBuf> {

@@ -41,7 +41,8 @@ pub struct USpec {
     /// Zero means: estimate u inside the EM sessions instead. Default 1,000,000.
     #[serde(default = "default_random_pairs")]
     pub random_pairs: u64,
-    /// Seed for the sampling; the CLI's `--seed` overrides it. Default 42.
+    /// Seed of the run when the caller gives none (`--seed`, [`crate::pipeline::Job::seed`]
+    /// win over it); default none, then 42.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
 }
