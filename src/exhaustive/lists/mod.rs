@@ -15,8 +15,8 @@
 use rayon::prelude::*;
 
 use crate::compare::Comparison;
-use crate::data::Dataset;
 use crate::compare::{JwConfig, Predicate};
+use crate::data::Dataset;
 
 mod jw_trie;
 mod passjoin;

@@ -17,8 +17,8 @@ use rayon::prelude::*;
 
 use super::{Agreement, VALUE_CHUNK, special_levels};
 use crate::compare::Comparison;
-use crate::data::Dataset;
 use crate::compare::Predicate;
+use crate::data::Dataset;
 
 /// Start and length (in characters) of segment `i` of `k + 1` of a value of `len ≥ k + 1`
 /// characters: the first segments have `len / (k + 1)` characters, the last `len % (k + 1)` one
