@@ -104,6 +104,27 @@ source = "test"
     ]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("1 task(s) run, 6 up to date"));
 
+    // Every result file the runner wrote (ok, error, generated) reads back typed and writes
+    // back to the same bytes.
+    let mut typed = 0;
+    for f in std::fs::read_dir(results.join("febrl1-test")).unwrap() {
+        let path = f.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let r = fellegi::experiment::TaskResult::from_json(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut again = Vec::new();
+        fellegi::output::write_json(&mut again, &r.to_json()).unwrap();
+        assert_eq!(
+            String::from_utf8(again).unwrap(),
+            text,
+            "{}",
+            path.display()
+        );
+        assert_eq!(r.is_ok(), !path.ends_with("broken__febrl1__seed-42.json"));
+        typed += 1;
+    }
+    assert_eq!(typed, 7);
+
     // Generated tasks: one per preset and entity count, the generator's extra arguments
     // applied, and the run's peak memory recorded (on Linux, from wait4).
     let g: serde_json::Value = serde_json::from_str(

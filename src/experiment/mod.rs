@@ -2,7 +2,7 @@
 //! variant × seed), each run by the `fellegi` binary itself, with one result JSON per task under
 //! `paper/results/<id>/` (or `target/quick-results/<id>/` with `--quick`). Runs resume: a task
 //! whose result exists with the same spec hash and status `ok` is not run again. Failures are
-//! results too (`status = "error"`).
+//! results too (`status = "error"`). [`runner`] runs the tasks; [`TaskResult`] is a result file.
 //!
 //! An experiment whose spec has no `[[task]]` is *external* (e.g. a side-by-side benchmark with its
 //! own `run.sh`): it is listed by `fellegi experiment status` but not run by `--all`.
@@ -11,7 +11,11 @@ use std::path::{Path, PathBuf};
 
 pub mod figures;
 pub mod paper;
+pub mod result;
+pub mod runner;
 pub mod summary;
+
+pub use result::TaskResult;
 
 use serde::{Deserialize, Serialize};
 
