@@ -97,17 +97,20 @@ impl RunReport {
 /// ([`discover`]).
 ///
 /// # Errors
-/// [`Error::Usage`] when `root/id` has no experiment.toml; [`Error::Io`] if `root` cannot be
+/// [`Error::Invalid`] when `root/id` has no experiment.toml; [`Error::Io`] if `root` cannot be
 /// listed.
 pub fn experiment_dirs(root: &Path, id: Option<&str>) -> Result<Vec<PathBuf>> {
     match id {
         Some(id) => {
             let d = root.join(id);
             if !d.join("experiment.toml").is_file() {
-                return Err(Error::Usage(format!(
-                    "no experiment `{id}`: {} has no experiment.toml",
-                    d.display()
-                )));
+                return Err(Error::invalid(
+                    "experiment id",
+                    format!(
+                        "no experiment `{id}`: {} has no experiment.toml",
+                        d.display()
+                    ),
+                ));
             }
             Ok(vec![d])
         }
