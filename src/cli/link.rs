@@ -6,10 +6,8 @@ use std::time::Instant;
 use anyhow::bail;
 use fellegi::classify::FsScale;
 use fellegi::classify::assign::OneToOne;
-use fellegi::output::{Staged, write_clusters, write_json, write_pairs};
+use fellegi::eval::summary::Seconds;
 use fellegi::pipeline::{self, DecisionOptions, FsRule, Job, LinkMethod, LinkRun};
-use fellegi::plot::Format;
-use fellegi::report::{ReportInput, charts, render_html};
 
 use super::common::{InputArgs, RunArgs, load_settings, thousands};
 
@@ -152,59 +150,24 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         fellegi::registry::verify(e, &ds)?;
     }
     let t_load = t0.elapsed().as_secs_f64();
-    let mut run = job.run(&ds, &progress)?;
+    let run = job.run(&ds, &progress)?;
     for n in &run.notes {
         eprintln!("note: {n}");
     }
 
     let t4 = Instant::now();
-    let mut stage = Staged::new(&out)?;
-    stage.write("model.json", |w| write_json(w, &run.model))?;
-    stage.write("pairs.csv", |w| {
-        write_pairs(w, &ds, &run.comparer, &run.pairs)
-    })?;
-    stage.write("clusters.csv", |w| {
-        write_clusters(w, &ds, &run.clusters.ids)
-    })?;
-    progress.phase("write pairs and clusters", t4);
-    if let Some(m) = &mut run.metrics {
-        m.seconds.load = t_load;
-        m.seconds.evaluate_and_write = t4.elapsed().as_secs_f64();
-        m.seconds.total = t0.elapsed().as_secs_f64();
-        stage.write("metrics.json", |w| write_json(w, &m.to_json()))?;
+    let seconds = Seconds {
+        load: t_load,
+        total: t0.elapsed().as_secs_f64(),
+        ..run.seconds
+    };
+    let title = format!("fellegi link: {}", resolved.name);
+    let written = run.write(&out, &ds, seconds, a.report.then_some(title.as_str()))?;
+    for n in &written.notes {
+        eprintln!("note: {n}");
     }
-    if a.report {
-        let input = ReportInput {
-            title: format!("fellegi link: {}", resolved.name),
-            model: &run.model,
-            params: &run.fitted.params,
-            comparer: &run.comparer,
-            ds: &ds,
-            pairs: &run.pairs,
-            threshold,
-            metrics: run.metrics.as_ref(),
-            sweep: run.sweep.as_ref(),
-            review: 25,
-        };
-        let html = render_html(&input);
-        stage.write("report.html", |w| w.write_all(html.as_bytes()))?;
-        let mut chart_stage = Staged::new(&out.join("charts"))?;
-        for (name, chart) in charts(&input) {
-            for fmt in [Format::Svg, Format::Png] {
-                match chart.render(fmt) {
-                    Ok(bytes) => {
-                        let ext = if fmt == Format::Svg { "svg" } else { "png" };
-                        chart_stage.write(&format!("{name}.{ext}"), |w| w.write_all(&bytes))?;
-                    }
-                    Err(e) => eprintln!("note: chart {name} not drawn: {e}"),
-                }
-            }
-        }
-        chart_stage.commit()?;
-    }
-    let written = stage.commit()?;
     progress.phase("evaluate and write", t4);
-    print_summary(&resolved.name, &job, &ds, &run, t_load, t0, &written);
+    print_summary(&resolved.name, &job, &ds, &run, t_load, t0, &written.files);
     Ok(())
 }
 

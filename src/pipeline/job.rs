@@ -13,7 +13,10 @@ use crate::eval::curves::Sweep;
 use crate::eval::summary::{RunContext, Seconds};
 use crate::model::predict::ScoredPairs;
 use crate::model::train::Fitted;
+use crate::output::{Staged, write_clusters, write_json, write_pairs};
+use crate::plot::Format;
 use crate::progress::Progress;
+use crate::report::{ReportInput, charts, render_html};
 use crate::settings::Settings;
 
 /// How a run obtains λ, m and u and which pairs it scores.
@@ -78,7 +81,8 @@ pub struct LinkRun {
     pub sweep: Option<Sweep>,
     /// Notes for the user; the library prints nothing.
     pub notes: Vec<String>,
-    /// Seconds of the phases the run timed.
+    /// Seconds of the phases the run timed: `compare_train_score`, `cluster` and (evaluation
+    /// only) `evaluate_and_write`.
     pub seconds: Seconds,
 }
 
@@ -197,7 +201,9 @@ impl Job {
             min_probability: self.min_probability,
             seed,
         };
-        let (metrics, sweep) = match LinkMetrics::compute(&ctx, &pairs, &decisions, &clusters) {
+        let computed = LinkMetrics::compute(&ctx, &pairs, &decisions, &clusters);
+        seconds.evaluate_and_write = t.elapsed().as_secs_f64();
+        let (metrics, sweep) = match computed {
             Some((mut m, sw)) => {
                 m.seconds = seconds;
                 (Some(m), Some(sw))
@@ -216,6 +222,91 @@ impl Job {
             sweep,
             notes: scored.notes,
             seconds,
+        })
+    }
+}
+
+/// What [`LinkRun::write`] wrote.
+#[derive(Debug, Clone, Default)]
+pub struct Written {
+    /// The files, in the order they were committed.
+    pub files: Vec<std::path::PathBuf>,
+    /// Charts that could not be drawn, with the reason (the rest of the report is written).
+    pub notes: Vec<String>,
+}
+
+impl LinkRun {
+    /// Writes the run's files under `out`: `model.json`, `pairs.csv`, `clusters.csv`,
+    /// `metrics.json` (with truth) and, with `report` (the page's title), `report.html` and every
+    /// chart as SVG and PNG under `charts/`. Each file is written under a temporary name and
+    /// renamed when all are complete ([`Staged`]). metrics.json gets `seconds` as the caller
+    /// timed the run up to this call (`load`, `total`; the run's own phases are in
+    /// [`LinkRun::seconds`]), with the time spent here writing the other files added to
+    /// `evaluate_and_write` and `total`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when a file cannot be written.
+    pub fn write(
+        &self,
+        out: &std::path::Path,
+        ds: &Dataset,
+        seconds: Seconds,
+        report: Option<&str>,
+    ) -> Result<Written> {
+        let t = Instant::now();
+        let mut stage = Staged::new(out)?;
+        stage.write("model.json", |w| write_json(w, &self.model))?;
+        stage.write("pairs.csv", |w| {
+            write_pairs(w, ds, &self.comparer, &self.pairs)
+        })?;
+        stage.write("clusters.csv", |w| {
+            write_clusters(w, ds, &self.clusters.ids)
+        })?;
+        let spent = t.elapsed().as_secs_f64();
+        let metrics = self.metrics.clone().map(|mut m| {
+            m.seconds = Seconds {
+                evaluate_and_write: seconds.evaluate_and_write + spent,
+                total: seconds.total + spent,
+                ..seconds
+            };
+            m
+        });
+        if let Some(m) = &metrics {
+            stage.write("metrics.json", |w| write_json(w, &m.to_json()))?;
+        }
+        let mut notes = Vec::new();
+        if let Some(title) = report {
+            let input = ReportInput {
+                title: title.to_string(),
+                model: &self.model,
+                params: &self.fitted.params,
+                comparer: &self.comparer,
+                ds,
+                pairs: &self.pairs,
+                threshold: self.decisions.threshold,
+                metrics: metrics.as_ref(),
+                sweep: self.sweep.as_ref(),
+                review: 25,
+            };
+            let html = render_html(&input);
+            stage.write("report.html", |w| w.write_all(html.as_bytes()))?;
+            let mut chart_stage = Staged::new(&out.join("charts"))?;
+            for (name, chart) in charts(&input) {
+                for fmt in [Format::Svg, Format::Png] {
+                    match chart.render(fmt) {
+                        Ok(bytes) => {
+                            let ext = if fmt == Format::Svg { "svg" } else { "png" };
+                            chart_stage.write(&format!("{name}.{ext}"), |w| w.write_all(&bytes))?;
+                        }
+                        Err(e) => notes.push(format!("chart {name} not drawn: {e}")),
+                    }
+                }
+            }
+            chart_stage.commit()?;
+        }
+        Ok(Written {
+            files: stage.commit()?,
+            notes,
         })
     }
 }

@@ -37,7 +37,7 @@ mod source;
 use std::path::PathBuf;
 
 pub use explain::{Explanation, explain, find_record};
-pub use job::{Job, LinkMethod, LinkRun};
+pub use job::{Job, LinkMethod, LinkRun, Written};
 pub use source::Candidates;
 
 pub use crate::classify::{DecisionOptions, Decisions, FsRule, FsScale};
