@@ -222,24 +222,30 @@ pub fn score(
         return Err(no_blocking(origin, "prediction"));
     }
     let comparer = Comparer::new(&model.comparisons, ds)?;
-    if model.exhaustive {
-        let (pairs, notes) = {
-            let (ex, counts) = exhaustive_index(ds, &comparer, model, progress)?;
-            ex.score(&counts, &params, min_probability, progress)
-        };
-        return Ok(Scored {
-            comparer,
-            pairs,
-            notes,
-        });
-    }
-    let blocker = prediction_blocker(model, ds)?;
-    let pairs = predict(ds, &comparer, &blocker, &params, min_probability, progress);
+    let (pairs, notes) = score_with(model, &params, ds, &comparer, min_probability, progress)?;
     Ok(Scored {
         comparer,
         pairs,
-        notes: Vec::new(),
+        notes,
     })
+}
+
+/// Scores with a model's parameters and its compiled comparisons (see [`score`]).
+fn score_with(
+    model: &Settings,
+    params: &FsParams,
+    ds: &Dataset,
+    comparer: &Comparer,
+    min_probability: f64,
+    progress: &Progress,
+) -> Result<(ScoredPairs, Vec<String>)> {
+    if model.exhaustive {
+        let (ex, counts) = exhaustive_index(ds, comparer, model, progress)?;
+        return Ok(ex.score(&counts, params, min_probability, progress));
+    }
+    let blocker = prediction_blocker(model, ds)?;
+    let pairs = predict(ds, comparer, &blocker, params, min_probability, progress);
+    Ok((pairs, Vec::new()))
 }
 
 /// The blocker of the settings' prediction rules.
@@ -265,107 +271,42 @@ pub fn link(
     min_probability: f64,
     progress: &Progress,
 ) -> Result<Linked> {
-    match method {
-        LinkMethod::RulesOnly => link_rules_only(settings, ds, seed, min_probability, progress),
-        LinkMethod::Oracle => link_oracle(settings, ds, seed, min_probability, progress),
-        LinkMethod::Exhaustive => link_exhaustive(settings, ds, seed, min_probability, progress),
-        LinkMethod::Probabilistic if settings.exhaustive => {
-            link_exhaustive(settings, ds, seed, min_probability, progress)
-        }
-        LinkMethod::Probabilistic => link_blocked(settings, ds, seed, min_probability, progress),
-    }
-}
-
-/// Probabilistic linkage on the blocking candidates.
-fn link_blocked(
-    settings: &Settings,
-    ds: &Dataset,
-    seed: u64,
-    min_probability: f64,
-    progress: &Progress,
-) -> Result<Linked> {
-    if settings.blocking.is_empty() {
-        return Err(no_blocking("settings", "prediction"));
-    }
-    let t = std::time::Instant::now();
-    let comparer = Comparer::new(&settings.comparisons, ds)?;
-    progress.phase("compile comparisons", t);
-    let t = std::time::Instant::now();
-    let blocker = prediction_blocker(settings, ds)?;
-    // An upper bound (pairs within groups, before link-type and earlier-rule filtering) is
-    // enough to decide whether the pattern ids fit in memory.
-    let n: u64 = blocker.rules.iter().map(|r| r.raw_pairs()).sum();
-    progress.phase("index blocking rules", t);
-    let spec = settings.train_spec();
-    if n > CACHE_MAX_PAIRS {
-        let src = candidates(settings, ds, &comparer, None, None, progress);
-        let fitted = train(&spec, &comparer, &src, seed, progress)?;
-        let pairs = predict(
-            ds,
-            &comparer,
-            &blocker,
-            &fitted.params,
-            min_probability,
-            progress,
-        );
-        return Ok(Linked {
-            trained: trained(settings, fitted),
-            scored: Scored {
-                comparer,
-                pairs,
-                notes: Vec::new(),
-            },
+    let exhaustive = method == LinkMethod::Exhaustive
+        || (settings.exhaustive && method == LinkMethod::Probabilistic);
+    let blocked = !exhaustive && method != LinkMethod::Oracle;
+    if blocked && settings.blocking.is_empty() {
+        return Err(if method == LinkMethod::RulesOnly {
+            Error::settings(
+                "settings",
+                "blocking",
+                "no [[blocking]] rules: rules-only linkage classifies the blocking candidates, e.g. [[blocking]] keys = [\"surname\"]",
+            )
+        } else {
+            no_blocking("settings", "prediction")
         });
     }
     let t = std::time::Instant::now();
-    let cache = CandidatePatterns::build(ds, &comparer, blocker, progress);
-    progress.phase("compare candidates", t);
-    let t = std::time::Instant::now();
-    let fitted = {
-        let src = candidates(settings, ds, &comparer, Some(&cache), None, progress);
-        train(&spec, &comparer, &src, seed, progress)?
-    };
-    progress.phase("train", t);
-    let t = std::time::Instant::now();
-    let pairs = predict_cached(ds, &cache, &fitted.params, min_probability);
-    progress.phase("score", t);
-    Ok(Linked {
-        trained: trained(settings, fitted),
-        scored: Scored {
-            comparer,
-            pairs,
-            notes: Vec::new(),
-        },
-    })
-}
-
-/// Exhaustive linkage (no blocking): exact pattern counts over every admissible pair, EM on them
-/// (the default EM session runs on all pairs), then the pairs whose pattern reaches
-/// `min_probability`, ordered by (left, right), with notes for the user (e.g. when a pattern
-/// without agreement on any sparse comparison reaches `min_probability`).
-fn link_exhaustive(
-    settings: &Settings,
-    ds: &Dataset,
-    seed: u64,
-    min_probability: f64,
-    progress: &Progress,
-) -> Result<Linked> {
-    let mut settings = settings.clone();
-    settings.exhaustive = true;
-    let t = std::time::Instant::now();
     let comparer = Comparer::new(&settings.comparisons, ds)?;
     progress.phase("compile comparisons", t);
-    let (fitted, pairs, notes) = {
-        let (ex, counts) = exhaustive_index(ds, &comparer, &settings, progress)?;
-        let t = std::time::Instant::now();
-        let src = candidates(&settings, ds, &comparer, None, Some(&counts), progress);
-        let fitted = train(&settings.train_spec(), &comparer, &src, seed, progress)?;
-        progress.phase("train", t);
-        let (pairs, notes) = ex.score(&counts, &fitted.params, min_probability, progress);
-        (fitted, pairs, notes)
+    let call = Call {
+        ds,
+        comparer: &comparer,
+        seed,
+        min_probability,
+        progress,
+    };
+    let (trained, pairs, notes) = match method {
+        LinkMethod::RulesOnly => call.rules_only(settings)?,
+        LinkMethod::Oracle => call.oracle(settings)?,
+        _ if exhaustive => {
+            let mut settings = settings.clone();
+            settings.exhaustive = true;
+            call.exhaustive(&settings)?
+        }
+        _ => call.blocked(settings)?,
     };
     Ok(Linked {
-        trained: trained(&settings, fitted),
+        trained,
         scored: Scored {
             comparer,
             pairs,
@@ -374,130 +315,172 @@ fn link_exhaustive(
     })
 }
 
-/// λ, m and u from the truth ([`crate::model::train::oracle`]): the ceiling that unsupervised
-/// estimation can approach, for benchmarks only.
-fn link_oracle(
-    settings: &Settings,
-    ds: &Dataset,
+/// What every method of [`link`] reads besides the settings.
+struct Call<'a> {
+    ds: &'a Dataset,
+    comparer: &'a Comparer,
     seed: u64,
     min_probability: f64,
-    progress: &Progress,
-) -> Result<Linked> {
-    let comparer = Comparer::new(&settings.comparisons, ds)?;
-    let fitted = {
-        let src = candidates(settings, ds, &comparer, None, None, progress);
-        oracle(&settings.train_spec(), &comparer, &src, seed)?
-    };
-    let trained = trained(settings, fitted);
-    let scored = score(
-        &trained.model,
-        "oracle model",
-        ds,
-        min_probability,
-        progress,
-    )?;
-    Ok(Linked { trained, scored })
+    progress: &'a Progress,
+}
+
+/// A method's result: the trained model, the scored pairs and notes for the user.
+type MethodResult = Result<(Trained, ScoredPairs, Vec<String>)>;
+
+impl Call<'_> {
+    /// Probabilistic linkage on the blocking candidates.
+    fn blocked(&self, settings: &Settings) -> MethodResult {
+        let (ds, comparer, progress) = (self.ds, self.comparer, self.progress);
+        let t = std::time::Instant::now();
+        let blocker = prediction_blocker(settings, ds)?;
+        // An upper bound (pairs within groups, before link-type and earlier-rule filtering) is
+        // enough to decide whether the pattern ids fit in memory.
+        let n: u64 = blocker.rules.iter().map(|r| r.raw_pairs()).sum();
+        progress.phase("index blocking rules", t);
+        let spec = settings.train_spec();
+        if n > CACHE_MAX_PAIRS {
+            let src = candidates(settings, ds, comparer, None, None, progress);
+            let fitted = train(&spec, comparer, &src, self.seed, progress)?;
+            let pairs = predict(
+                ds,
+                comparer,
+                &blocker,
+                &fitted.params,
+                self.min_probability,
+                progress,
+            );
+            return Ok((trained(settings, fitted), pairs, Vec::new()));
+        }
+        let t = std::time::Instant::now();
+        let cache = CandidatePatterns::build(ds, comparer, blocker, progress);
+        progress.phase("compare candidates", t);
+        let t = std::time::Instant::now();
+        let fitted = {
+            let src = candidates(settings, ds, comparer, Some(&cache), None, progress);
+            train(&spec, comparer, &src, self.seed, progress)?
+        };
+        progress.phase("train", t);
+        let t = std::time::Instant::now();
+        let pairs = predict_cached(ds, &cache, &fitted.params, self.min_probability);
+        progress.phase("score", t);
+        Ok((trained(settings, fitted), pairs, Vec::new()))
+    }
+
+    /// Exhaustive linkage (no blocking; `settings.exhaustive` is set): exact pattern counts over
+    /// every admissible pair, EM on them (the default EM session runs on all pairs), then the
+    /// pairs whose pattern reaches `min_probability`, ordered by (left, right), with notes for
+    /// the user (e.g. when a pattern without agreement on any sparse comparison reaches it).
+    fn exhaustive(&self, settings: &Settings) -> MethodResult {
+        let (ds, comparer, progress) = (self.ds, self.comparer, self.progress);
+        let (ex, counts) = exhaustive_index(ds, comparer, settings, progress)?;
+        let t = std::time::Instant::now();
+        let src = candidates(settings, ds, comparer, None, Some(&counts), progress);
+        let fitted = train(&settings.train_spec(), comparer, &src, self.seed, progress)?;
+        progress.phase("train", t);
+        let (pairs, notes) = ex.score(&counts, &fitted.params, self.min_probability, progress);
+        Ok((trained(settings, fitted), pairs, notes))
+    }
+
+    /// λ, m and u from the truth ([`crate::model::train::oracle`]): the ceiling that
+    /// unsupervised estimation can approach, for benchmarks only; scored as the settings say
+    /// (blocked, or every pair when exhaustive).
+    fn oracle(&self, settings: &Settings) -> MethodResult {
+        let (ds, comparer, progress) = (self.ds, self.comparer, self.progress);
+        let fitted = {
+            let src = candidates(settings, ds, comparer, None, None, progress);
+            oracle(&settings.train_spec(), comparer, &src, self.seed)?
+        };
+        let trained = trained(settings, fitted);
+        if !settings.exhaustive && settings.blocking.is_empty() {
+            return Err(no_blocking("oracle model", "prediction"));
+        }
+        let (pairs, notes) = score_with(
+            &trained.model,
+            &trained.fitted.params,
+            ds,
+            comparer,
+            self.min_probability,
+            progress,
+        )?;
+        Ok((trained, pairs, notes))
+    }
+
+    /// Deterministic linkage ([`LinkMethod::RulesOnly`]), the baseline probabilistic linkage is
+    /// measured against: a candidate pair (from the settings' blocking rules, as for every other
+    /// method) is a match, with probability 1 and match weight +[`RULES_MATCH_WEIGHT`], if and
+    /// only if its records agree exactly on every key of at least one of
+    /// `training.lambda.deterministic_rules` (a missing value never agrees); every other
+    /// candidate has probability 0 and weight −[`RULES_MATCH_WEIGHT`]. A pair that a rule links
+    /// but no blocking rule produces is not found, so the rules are best kept within the blocking
+    /// (e.g. rule `given_name & surname` within block `given_name`).
+    ///
+    /// Nothing is estimated: the returned model is the settings with a `fit` block that says so
+    /// (no λ, m or u, so `fellegi predict` refuses it), and the returned parameters are starting
+    /// values with λ = the share of admissible pairs the rules link, never used for scoring.
+    fn rules_only(&self, settings: &Settings) -> MethodResult {
+        let (ds, comparer, progress) = (self.ds, self.comparer, self.progress);
+        let Some(LambdaSpec::Deterministic(det)) = &settings.training.lambda else {
+            return Err(Error::settings(
+                "settings",
+                "training.lambda.deterministic_rules",
+                "rules-only linkage classifies with the deterministic rules, but the settings have none: add e.g. [training] lambda = { deterministic_rules = [[\"given_name\", \"surname\", \"date_of_birth\"]], recall = 0.8 }",
+            ));
+        };
+        let rules = Blocker::new(ds, &det.deterministic_rules, settings.link_type)?;
+        let linked = crate::block::count_pairs(&rules);
+        let keys: Vec<&[u32]> = rules.rules.iter().map(|r| r.keys.as_slice()).collect();
+        let blocker = prediction_blocker(settings, ds)?;
+        let pairs = predict_by(
+            ds,
+            comparer,
+            &blocker,
+            self.min_probability,
+            progress,
+            |l, r, _| {
+                let agree = keys.iter().any(|k| {
+                    let a = k[l as usize];
+                    a != MISSING && a == k[r as usize]
+                });
+                if agree {
+                    (RULES_MATCH_WEIGHT, 1.0)
+                } else {
+                    (-RULES_MATCH_WEIGHT, 0.0)
+                }
+            },
+        );
+        let total = total_pairs(settings.link_type, &ds.source_sizes());
+        let share = if total > 0 {
+            linked as f64 / total as f64
+        } else {
+            0.0
+        };
+        let fit = FitInfo {
+            tool: format!("fellegi {}", env!("CARGO_PKG_VERSION")),
+            seed: self.seed,
+            converged: true,
+            iterations: 0,
+            lambda_method: format!(
+                "rules only, no model fitted: {linked} of {total} admissible pairs agree on a deterministic rule"
+            ),
+            u_method: "rules only, no model fitted".into(),
+            inputs: InputDigest::of_dataset(ds),
+            sessions: Vec::new(),
+        };
+        let mut model = settings.clone();
+        model.fit = Some(fit.clone());
+        let params = FsParams::initial(&settings.comparisons, comparer, share);
+        let trained = Trained {
+            model,
+            fitted: Fitted { params, fit },
+        };
+        Ok((trained, pairs, Vec::new()))
+    }
 }
 
 /// Match weight (bits) written for a pair the deterministic rules link with
 /// [`LinkMethod::RulesOnly`]; the other candidates get its negative. Only a stand-in: those
-/// pairs' probabilities are exactly 1 and 0.
+/// pairs' probabilities are exactly 1 and 0 (see [`link`]).
 pub const RULES_MATCH_WEIGHT: f64 = 64.0;
-
-/// Deterministic linkage ([`LinkMethod::RulesOnly`]), the baseline probabilistic linkage is
-/// measured against: a candidate pair (from the settings' blocking rules, as for every other
-/// method) is a match, with probability 1 and match weight +[`RULES_MATCH_WEIGHT`], if and only
-/// if its records agree exactly on every key of at least one of
-/// `training.lambda.deterministic_rules` (a missing value never agrees); every other candidate
-/// has probability 0 and weight −[`RULES_MATCH_WEIGHT`]. A pair that a rule links but no blocking
-/// rule produces is not found, so the rules are best kept within the blocking (e.g. rule
-/// `given_name & surname` within block `given_name`).
-///
-/// Nothing is estimated: the returned model is the settings with a `fit` block that says so
-/// (no λ, m or u, so `fellegi predict` refuses it), and the returned parameters are starting
-/// values with λ = the share of admissible pairs the rules link, never used for scoring.
-///
-/// # Errors
-/// [`Error::Settings`] at `training.lambda.deterministic_rules` when the settings have no
-/// deterministic rules, at `blocking` when they have no blocking rules; otherwise as
-/// [`Blocker::new`].
-fn link_rules_only(
-    settings: &Settings,
-    ds: &Dataset,
-    seed: u64,
-    min_probability: f64,
-    progress: &Progress,
-) -> Result<Linked> {
-    let Some(LambdaSpec::Deterministic(det)) = &settings.training.lambda else {
-        return Err(Error::settings(
-            "settings",
-            "training.lambda.deterministic_rules",
-            "rules-only linkage classifies with the deterministic rules, but the settings have none: add e.g. [training] lambda = { deterministic_rules = [[\"given_name\", \"surname\", \"date_of_birth\"]], recall = 0.8 }",
-        ));
-    };
-    if settings.blocking.is_empty() {
-        return Err(Error::settings(
-            "settings",
-            "blocking",
-            "no [[blocking]] rules: rules-only linkage classifies the blocking candidates, e.g. [[blocking]] keys = [\"surname\"]",
-        ));
-    }
-    let comparer = Comparer::new(&settings.comparisons, ds)?;
-    let rules = Blocker::new(ds, &det.deterministic_rules, settings.link_type)?;
-    let linked = crate::block::count_pairs(&rules);
-    let keys: Vec<&[u32]> = rules.rules.iter().map(|r| r.keys.as_slice()).collect();
-    let blocker = prediction_blocker(settings, ds)?;
-    let pairs = predict_by(
-        ds,
-        &comparer,
-        &blocker,
-        min_probability,
-        progress,
-        |l, r, _| {
-            let agree = keys.iter().any(|k| {
-                let a = k[l as usize];
-                a != MISSING && a == k[r as usize]
-            });
-            if agree {
-                (RULES_MATCH_WEIGHT, 1.0)
-            } else {
-                (-RULES_MATCH_WEIGHT, 0.0)
-            }
-        },
-    );
-    let total = total_pairs(settings.link_type, &ds.source_sizes());
-    let share = if total > 0 {
-        linked as f64 / total as f64
-    } else {
-        0.0
-    };
-    let fit = FitInfo {
-        tool: format!("fellegi {}", env!("CARGO_PKG_VERSION")),
-        seed,
-        converged: true,
-        iterations: 0,
-        lambda_method: format!(
-            "rules only, no model fitted: {linked} of {total} admissible pairs agree on a deterministic rule"
-        ),
-        u_method: "rules only, no model fitted".into(),
-        inputs: InputDigest::of_dataset(ds),
-        sessions: Vec::new(),
-    };
-    let mut model = settings.clone();
-    model.fit = Some(fit.clone());
-    let params = FsParams::initial(&settings.comparisons, &comparer, share);
-    Ok(Linked {
-        trained: Trained {
-            model,
-            fitted: Fitted { params, fit },
-        },
-        scored: Scored {
-            comparer,
-            pairs,
-            notes: Vec::new(),
-        },
-    })
-}
 
 /// Clusters records named by (source, id) from scored pairs (as read back from a pairs.csv):
 /// connected components of the pairs with `probability >= threshold`. Records are numbered in
