@@ -170,3 +170,84 @@ fn oracle_uses_the_truth_for_lambda_m_and_u() {
     );
     assert!(!pairs.is_empty());
 }
+
+/// Issue 12: `Job::run` is what `fellegi link` runs. The library's files equal the CLI's byte for
+/// byte (metrics.json up to its timings), whatever the job's thread count.
+#[test]
+fn job_run_writes_what_the_cli_writes_for_any_thread_count() {
+    use fellegi::classify::assign::OneToOne;
+    use fellegi::eval::summary::Seconds;
+    use fellegi::pipeline::{DecisionOptions, FsRule, Job};
+
+    let (s, paths) = febrl4();
+    let p = Progress::default();
+    let ds = pipeline::load(&s, &paths, &p).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let job = |threads: usize| Job {
+        decisions: DecisionOptions {
+            threshold: 0.6,
+            one_to_one: Some(OneToOne::Greedy),
+            fs: Some(FsRule::Rates {
+                false_match_rate: 1e-7,
+                false_non_match_rate: 0.05,
+            }),
+            ..DecisionOptions::default()
+        },
+        seed: Some(3),
+        threads: Some(threads),
+        ..Job::new(s.clone())
+    };
+    for threads in [1, 2] {
+        let run = job(threads).run(&ds, &p).unwrap();
+        let m = run.metrics.as_ref().unwrap();
+        assert!(m.one_to_one.is_some() && m.fellegi_sunter.is_some());
+        assert_eq!(m.seed, 3);
+        run.write(
+            &dir.path().join(format!("lib{threads}")),
+            &ds,
+            Seconds::default(),
+            None,
+        )
+        .unwrap();
+    }
+    let cli = dir.path().join("cli");
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_fellegi"))
+        .args([
+            "link",
+            "--dataset",
+            "febrl4",
+            "-q",
+            "--seed",
+            "3",
+            "--threshold",
+            "0.6",
+        ])
+        .args(["--one-to-one", "greedy", "--fs-rates", "1e-7,0.05", "--out"])
+        .arg(&cli)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let without_seconds = |p: PathBuf| {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove("seconds");
+        v
+    };
+    for lib in ["lib1", "lib2"] {
+        for f in ["model.json", "pairs.csv", "clusters.csv"] {
+            assert!(
+                std::fs::read(dir.path().join(lib).join(f)).unwrap()
+                    == std::fs::read(cli.join(f)).unwrap(),
+                "{lib}/{f} differs from the CLI's"
+            );
+        }
+        assert_eq!(
+            without_seconds(dir.path().join(lib).join("metrics.json")),
+            without_seconds(cli.join("metrics.json"))
+        );
+    }
+}
