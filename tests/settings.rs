@@ -101,6 +101,33 @@ levels = [
     assert!(l[1].fix_m && l[1].m == Some(0.9));
 }
 
+/// Issue 15: a builder that expands past 16 levels is rejected at validation, naming the
+/// comparison's thresholds and the level count (it used to pass and panic in `link`).
+#[test]
+fn builders_are_held_to_the_level_limit() {
+    let ts = |n: usize| {
+        (0..n)
+            .map(|i| format!("{:.2}", 0.99 - 0.01 * i as f64))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let comparison = |n: usize| {
+        format!(
+            "[[comparison]]\ncolumn = \"x\"\nuse = \"jaro_winkler_at_thresholds\"\nthresholds = [{}]\n",
+            ts(n)
+        )
+    };
+    let s = parse(&comparison(13)).expect("13 thresholds make 16 levels");
+    assert_eq!(s.expanded("t").unwrap().comparisons[0].levels.len(), 16);
+    let e = err(&comparison(14));
+    assert!(
+        e.contains("comparison[0].thresholds")
+            && e.contains("17 levels")
+            && e.contains("at most 13"),
+        "{e}"
+    );
+}
+
 #[test]
 fn each_error_names_its_key() {
     let cases: &[(&str, &str)] = &[

@@ -316,6 +316,19 @@ impl ComparisonSpec {
                     "exact_match takes no thresholds".into(),
                 );
             }
+            // A builder expands to null, exact, one level per threshold and else: it is held to
+            // the same level limit as explicit levels (pattern keys pack 4 bits per comparison).
+            let n = c.thresholds.as_ref().map_or(0, Vec::len);
+            if n + 3 > MAX_LEVELS {
+                return err(
+                    format!("{key}.thresholds"),
+                    format!(
+                        "{n} thresholds expand to {} levels (null, exact, one per threshold, else); at most {MAX_LEVELS} levels are supported, so give at most {} thresholds",
+                        n + 3,
+                        MAX_LEVELS - 3
+                    ),
+                );
+            }
         }
         if let Some(q) = c.q {
             if q == 0 || q > 16 {

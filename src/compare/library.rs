@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::level::{ComparisonSpec, LevelSpec, Predicate};
+use super::level::{ComparisonSpec, LevelSpec, MAX_LEVELS, Predicate};
 use crate::error::{Error, Result};
 
 /// Library builders for comparisons (`use = "..."`).
@@ -106,6 +106,17 @@ impl ComparisonSpec {
                 levels.push(LevelSpec::new(p));
             }
             levels.push(LevelSpec::new(Predicate::Else));
+            if levels.len() > MAX_LEVELS {
+                return Err(Error::settings(
+                    origin,
+                    format!("{key}.thresholds"),
+                    format!(
+                        "{} thresholds expand to {} levels; at most {MAX_LEVELS} are supported",
+                        ts.len(),
+                        levels.len()
+                    ),
+                ));
+            }
             c.levels = levels;
         }
         Ok(())
