@@ -642,6 +642,42 @@ fn min_probability_above_threshold() {
     wd.assert_no_output("out");
 }
 
+/// Issue 15: `--seed -1` is reported as an invalid seed, not as an unknown flag.
+#[test]
+fn negative_seed_is_an_invalid_value() {
+    let wd = small();
+    link_file(&wd, "data.csv", &["--seed", "-1"]).fails_with(&["--seed", "-1", "invalid value"]);
+    wd.assert_no_output("out");
+}
+
+/// Issue 15: `--fs-weights -5,5` is read as the option's value (and rejected for UPPER < LOWER),
+/// not as a flag.
+#[test]
+fn negative_fs_weights_are_values() {
+    let wd = small();
+    link_file(&wd, "data.csv", &["--fs-weights", "-5,5"])
+        .fails_with(&["--fs-weights takes UPPER,LOWER with UPPER >= LOWER"]);
+    wd.assert_no_output("out");
+    link_file(&wd, "data.csv", &["--fs-weights", "5,-5"]).ok();
+}
+
+/// Issue 15: the truth column is never a matching feature: comparing it is a settings error that
+/// names the comparison and the fix.
+#[test]
+fn truth_column_as_comparison() {
+    let wd = small();
+    wd.write(
+        "s.toml",
+        settings_with("column = \"surname\"", "column = \"entity\""),
+    );
+    link_file(&wd, "data.csv", &[]).fails_with(&[
+        "comparison[1].column",
+        "truth column",
+        "truth = \"\"",
+    ]);
+    wd.assert_no_output("out");
+}
+
 #[test]
 fn threads_zero() {
     let wd = small();

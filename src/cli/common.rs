@@ -12,7 +12,8 @@ pub struct InputArgs {
     /// A shipped dataset by name (e.g. febrl4); see datasets/registry.toml.
     #[arg(long, conflicts_with = "input")]
     pub dataset: Option<String>,
-    /// An input CSV file (repeat for several sources). Needs --settings.
+    /// An input CSV file (repeat for several sources); `link` and `train` then need --settings,
+    /// the other commands read the model's.
     #[arg(long = "input", short = 'i')]
     pub input: Vec<PathBuf>,
     /// Folder holding registry.toml (default: $FELLEGI_DATA, else the source tree's datasets/).
@@ -25,7 +26,7 @@ pub struct InputArgs {
 pub struct RunArgs {
     /// Seed for every random choice; overrides `training.u.seed` in the settings [default: the
     /// settings' `training.u.seed`, else 42].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]

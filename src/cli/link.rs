@@ -39,17 +39,12 @@ pub struct Args {
         value_delimiter = ',',
         num_args = 1,
         conflicts_with = "fs_weights",
-        allow_negative_numbers = true
+        allow_hyphen_values = true
     )]
     fs_rates: Option<Vec<f64>>,
     /// Fellegi–Sunter three-way decisions with explicit weight thresholds: UPPER,LOWER (on
     /// the --fs-scale; link at or above UPPER, non-link at or below LOWER, review between).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        num_args = 1,
-        allow_negative_numbers = true
-    )]
+    #[arg(long, value_delimiter = ',', num_args = 1, allow_hyphen_values = true)]
     fs_weights: Option<Vec<f64>>,
     /// The weight the Fellegi–Sunter decisions (--fs-weights, --fs-rates) read: match-weight
     /// (log2 Bayes factor plus the prior log-odds, as pairs.csv) or bayes-factor (the log2

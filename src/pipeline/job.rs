@@ -292,14 +292,18 @@ impl LinkRun {
             stage.write("report.html", |w| w.write_all(html.as_bytes()))?;
             let mut chart_stage = Staged::new(&out.join("charts"))?;
             for (name, chart) in charts(&input) {
-                for fmt in [Format::Svg, Format::Png] {
+                let mut failed = Vec::new();
+                for (fmt, ext) in [(Format::Svg, "svg"), (Format::Png, "png")] {
                     match chart.render(fmt) {
                         Ok(bytes) => {
-                            let ext = if fmt == Format::Svg { "svg" } else { "png" };
                             chart_stage.write(&format!("{name}.{ext}"), |w| w.write_all(&bytes))?;
                         }
-                        Err(e) => notes.push(format!("chart {name} not drawn: {e}")),
+                        Err(e) => failed.push(format!("{ext}: {e}")),
                     }
+                }
+                // One note per chart, however many of its formats failed.
+                if !failed.is_empty() {
+                    notes.push(format!("chart {name} not drawn ({})", failed.join("; ")));
                 }
             }
             chart_stage.commit()?;

@@ -209,6 +209,15 @@ impl Settings {
                     ),
                 );
             }
+            if self.truth.as_deref() == Some(c.column.as_str()) {
+                return err(
+                    format!("{key}.column"),
+                    format!(
+                        "`{}` is the truth column, used only for evaluation and never as a matching feature: compare another column, or set truth = \"\" to use it as one",
+                        c.column
+                    ),
+                );
+            }
             c.validate(origin, &key)?;
         }
         self.check_algorithm(origin)
