@@ -36,8 +36,15 @@ impl Staged {
     /// Creates `dir` if needed.
     ///
     /// # Errors
-    /// [`Error::Io`] if the folder cannot be created.
+    /// [`Error::Input`] if `dir` exists and is not a folder; [`Error::Io`] if the folder cannot be
+    /// created.
     pub fn new(dir: &Path) -> Result<Staged> {
+        if dir.exists() && !dir.is_dir() {
+            return Err(Error::Input {
+                path: dir.to_path_buf(),
+                message: "exists and is not a folder: --out names the folder the outputs are written to; give a folder (new or existing)".into(),
+            });
+        }
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         Ok(Staged {
             dir: dir.to_path_buf(),

@@ -678,6 +678,81 @@ fn truth_column_as_comparison() {
     wd.assert_no_output("out");
 }
 
+/// Issue 15: an unclosed quote is named as such, on the line where it opens.
+#[test]
+fn unclosed_quote_is_named() {
+    let wd = small();
+    wd.write(
+        "bad.csv",
+        "id,entity,given,surname\n1,a,\"john,smith\n2,a,jon,smith\n3,b,mary,jones\n",
+    );
+    link_file(&wd, "bad.csv", &[]).fails_with(&["bad.csv:2", "never closed"]);
+    wd.assert_no_output("out");
+}
+
+/// Issue 15: a misspelt field of a derived key names the field, not the untagged enum.
+#[test]
+fn misspelt_derived_key_field_is_named() {
+    let wd = small();
+    wd.write(
+        "s.toml",
+        settings_with(
+            "keys = [\"surname\"]",
+            "keys = [{ column = \"surname\", prefx = 2 }]",
+        ),
+    );
+    let r = link_file(&wd, "data.csv", &[]);
+    r.fails_with(&["s.toml", "prefx", "prefix"]);
+    assert!(!r.stderr.contains("untagged"), "{}", r.stderr);
+    wd.write(
+        "s.toml",
+        settings_with(
+            "keys = [\"surname\"]",
+            "keys = [{ column = \"surname\", encode = \"soundx\" }]",
+        ),
+    );
+    link_file(&wd, "data.csv", &[]).fails_with(&["s.toml", "soundx", "soundex"]);
+}
+
+/// Issue 15: `--out` naming an existing file says that --out is a folder.
+#[test]
+fn out_naming_a_file() {
+    let wd = small();
+    wd.write("out", "not a folder");
+    link_file(&wd, "data.csv", &[]).fails_with(&["out", "not a folder", "--out"]);
+    assert_eq!(wd.read("out"), "not a folder");
+}
+
+/// Issue 15: settings that are not UTF-8 get the line and column, not an I/O error.
+#[test]
+fn settings_not_utf8_names_the_line() {
+    let wd = small();
+    let mut bytes = SMALL_SETTINGS.as_bytes().to_vec();
+    let at = SMALL_SETTINGS.find("[[blocking]]").unwrap();
+    bytes.splice(at..at, b"# caf\xe9\n".iter().copied());
+    wd.write("s.toml", &bytes);
+    let line = SMALL_SETTINGS[..at].matches('\n').count() + 1;
+    link_file(&wd, "data.csv", &[]).fails_with(&[
+        "s.toml",
+        &format!("line {line}, column 6"),
+        "UTF-8",
+    ]);
+    wd.assert_no_output("out");
+}
+
+/// Issue 15: a file whose first line is data says the header row may be missing.
+#[test]
+fn missing_header_row_is_suggested() {
+    let wd = small();
+    wd.write("nohead.csv", "1,a,,smith\n2,a,jon,smith\n");
+    link_file(&wd, "nohead.csv", &[]).fails_with(&[
+        "nohead.csv:1",
+        "header field 3 is empty",
+        "header row missing",
+    ]);
+    wd.assert_no_output("out");
+}
+
 #[test]
 fn threads_zero() {
     let wd = small();

@@ -6,13 +6,40 @@ use crate::clean::PhoneticEncoder;
 use crate::error::{Error, Result};
 
 /// One part of a blocking key or deterministic rule: a column, or a value derived from it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// In settings: a string (`"surname"`) or a table (`{ column = "surname", encode = "soundex" }`);
+/// a table's errors name the offending field (e.g. an unknown field or encoder).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum KeySpec {
     /// The column's (transformed) value.
     Column(String),
     /// A derived key: a phonetic code or a prefix of the column's value.
     Derived(DerivedKey),
+}
+
+impl<'de> Deserialize<'de> for KeySpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = KeySpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a column name, or a table such as { column = \"surname\", encode = \"soundex\" } or { column = \"postcode\", prefix = 2 }",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<KeySpec, E> {
+                Ok(KeySpec::Column(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<KeySpec, A::Error> {
+                DerivedKey::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(KeySpec::Derived)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// A derived blocking key: `{ column = "surname", encode = "soundex" }` or `{ column = "postcode", prefix = 2 }`.

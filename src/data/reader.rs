@@ -224,8 +224,15 @@ fn read_header(path: &Path, bytes: &[u8]) -> Result<Vec<String>> {
                 path: path.to_path_buf(),
                 line: 1,
                 message: format!(
-                    "header field {} is empty; the first row must name every column",
-                    i + 1
+                    "header field {} is empty; the first row must be a header naming every column{}",
+                    i + 1,
+                    if h.iter()
+                        .any(|f| !f.is_empty() && f.iter().all(u8::is_ascii_digit))
+                    {
+                        " (it holds numbers: is the header row missing?)"
+                    } else {
+                        ""
+                    }
                 ),
             });
         }
@@ -409,6 +416,19 @@ fn parse_chunk<'a>(
         let line = rec.position().map_or(0, |p| p.line());
         if rec.len() == 1 && rec[0].is_empty() && header.len() > 1 {
             continue; // a blank line
+        }
+        if rec.len() < header.len() && rec.iter().any(|f| f.contains(&b'\n')) {
+            // A field that runs over several lines and a row short of fields: the usual cause is
+            // a quote opened on this line and never closed, which swallows the lines after it.
+            return Err(Error::Csv {
+                path: path.to_path_buf(),
+                line,
+                message: format!(
+                    "row has {} fields but the header has {}, and a quoted field starting on this line runs over several lines: a quote opened here is probably never closed; close it, or write a literal quote inside a quoted field as \"\"",
+                    rec.len(),
+                    header.len()
+                ),
+            });
         }
         check_row(path, line, header, rec.len(), rec.iter().map(|f| f.len()))?;
         for (k, &fi) in fields.iter().enumerate() {

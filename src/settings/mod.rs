@@ -133,10 +133,27 @@ impl Settings {
     /// Reads settings from a file: `.json` as a model, anything else as TOML.
     ///
     /// # Errors
-    /// [`Error::Io`] if unreadable, else as [`Settings::from_toml`].
+    /// [`Error::Io`] if unreadable, [`Error::Parse`] naming the line and column of the first byte
+    /// that is not UTF-8, else as [`Settings::from_toml`].
     pub fn from_path(path: &std::path::Path) -> Result<Settings> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let origin = path.display().to_string();
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            let bytes = e.as_bytes();
+            let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+            let col = 1 + at
+                - bytes[..at]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+            Error::Parse {
+                origin: origin.clone(),
+                message: format!(
+                    "line {line}, column {col}: not valid UTF-8; save the settings as UTF-8"
+                ),
+            }
+        })?;
         if path.extension().is_some_and(|e| e == "json") {
             Settings::from_json(&text, &origin)
         } else {
