@@ -8,7 +8,7 @@
 //! model, the scored pairs, the decisions, the clusters and, when the inputs have a truth column,
 //! the typed [`LinkMetrics`] whose serialisation is `metrics.json`. The stages are library calls
 //! too: [`load`], [`fit`] (train), [`score`] (predict), [`link`] (train and score in one pass),
-//! [`cluster_pairs`] and [`explain`].
+//! [`cluster_pairs`] and [`explain`]; evaluation of a pairs file is [`crate::eval::evaluation`].
 //!
 //! ```
 //! use fellegi::pipeline::{self, Job};
