@@ -58,7 +58,25 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .unwrap_or_else(|| a.pairs.parent().map(PathBuf::from).unwrap_or_default());
     let estimated = evaluation::estimated_errors_of(&pairs, a.threshold);
     let (doc, prf) = if let Some(labels) = &a.labels {
-        let labels = evaluation::read_labels(labels)?;
+        let path = labels;
+        let labels = evaluation::read_labels(path)?;
+        // With inputs given, every labelled record must be one of them (a typo in an id would
+        // otherwise count silently as an unscored pair).
+        if a.input.dataset.is_some() || !a.input.input.is_empty() {
+            let resolved = a.input.resolve()?;
+            let uid = match &resolved.entry {
+                Some(e) => e.unique_id.clone(),
+                None => a.unique_id.clone(),
+            };
+            let spec = InputSpec {
+                paths: resolved.paths.clone(),
+                unique_id: uid,
+                truth: None,
+                columns: Vec::new(),
+            };
+            let ds = read_csv_files(&spec, &Progress::default())?;
+            evaluation::check_labels_known(&ds, &labels, path)?;
+        }
         let e = evaluation::against_labels(&labels, &pairs, a.threshold);
         let prf = [e.precision, e.recall, e.f1];
         (serde_json::to_value(&e)?, prf)

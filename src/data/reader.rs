@@ -102,8 +102,9 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
                 .ok_or_else(|| Error::Input {
                     path: (*path).clone(),
                     message: format!(
-                        "no column `{col}` (asked for by `{key}`); the header has: {}",
-                        header.join(", ")
+                        "no column `{col}` (asked for by `{key}`); the header has: {}{}",
+                        header.join(", "),
+                        header_hint(header)
                     ),
                 })
         };
@@ -483,6 +484,26 @@ fn parse_plain<'a>(
     Ok(out)
 }
 
+/// A hint for a header that lacks a wanted column: one field holding another delimiter, or
+/// fields that are numbers (a missing header row).
+fn header_hint(header: &[String]) -> String {
+    if let [only] = header {
+        if let Some(d) = [';', '\t', '|'].into_iter().find(|d| only.contains(*d)) {
+            return format!(
+                " (one field holding {d:?}: fellegi reads comma-separated files; convert the file to commas)"
+            );
+        }
+    }
+    if header
+        .iter()
+        .any(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return " (it holds numbers: is the header row missing? the first row must name the columns)"
+            .into();
+    }
+    String::new()
+}
+
 /// Checks the field count and field sizes of one row.
 fn check_row(
     path: &Path,
@@ -523,7 +544,7 @@ fn field_str<'b>(
     fi: usize,
     f: &'b [u8],
 ) -> Result<&'b str> {
-    std::str::from_utf8(f).map_err(|e| Error::Csv {
+    let s = std::str::from_utf8(f).map_err(|e| Error::Csv {
         path: path.to_path_buf(),
         line,
         message: format!(
@@ -531,7 +552,18 @@ fn field_str<'b>(
             header[fi],
             e.valid_up_to()
         ),
-    })
+    })?;
+    if let Some(at) = s.find('\0') {
+        return Err(Error::Csv {
+            path: path.to_path_buf(),
+            line,
+            message: format!(
+                "column `{}` holds a NUL byte (byte {at}); the file may be UTF-16 or binary: save it as UTF-8 text",
+                header[fi]
+            ),
+        });
+    }
+    Ok(s)
 }
 
 fn push_id(

@@ -269,6 +269,32 @@ pub fn read_labels(path: &Path) -> Result<Vec<Label>> {
     Ok(out)
 }
 
+/// Checks that every record of `labels` (read from `path`, one label per line after the
+/// header) is in `ds`.
+///
+/// # Errors
+/// [`Error::Csv`] naming the line of `path` whose record is not in the inputs.
+pub fn check_labels_known(ds: &Dataset, labels: &[Label], path: &Path) -> Result<()> {
+    let known: std::collections::BTreeSet<(&str, &str)> = (0..ds.len())
+        .map(|r| (ds.source_name(r), ds.ids.get(r)))
+        .collect();
+    for (n, l) in labels.iter().enumerate() {
+        for k in [&l.left, &l.right] {
+            if !known.contains(&(k.0.as_str(), k.1.as_str())) {
+                return Err(Error::Csv {
+                    path: path.to_path_buf(),
+                    line: n as u64 + 2,
+                    message: format!(
+                        "record `{}` of source `{}` is not in the inputs; check unique_id_l/unique_id_r and source_dataset_l/source_dataset_r (the source is the input file's stem)",
+                        k.1, k.0
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Evaluates `pairs` against clerical `labels` at `threshold`.
 pub fn against_labels(labels: &[Label], pairs: &[PairRecord], threshold: f64) -> LabelEvaluation {
     let mut scores: BTreeMap<(RecordKey, RecordKey), f64> = BTreeMap::new();

@@ -73,7 +73,7 @@ pub fn explain(
     if x == y {
         return Err(Error::invalid(
             "--pair",
-            "--pair names the same record twice",
+            "--pair names the same record twice; give two different records",
         ));
     }
     let (l, r) = (x.min(y), x.max(y));

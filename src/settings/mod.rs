@@ -123,7 +123,9 @@ impl Settings {
     pub fn from_json(text: &str, origin: &str) -> Result<Settings> {
         let mut s: Settings = serde_json::from_str(text).map_err(|e| Error::Parse {
             origin: origin.to_string(),
-            message: e.to_string(),
+            message: format!(
+                "{e}; expected a model.json written by `fellegi train` or `fellegi link`"
+            ),
         })?;
         s.normalise();
         s.validate(origin)?;
