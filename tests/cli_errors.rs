@@ -753,6 +753,47 @@ fn missing_header_row_is_suggested() {
     wd.assert_no_output("out");
 }
 
+/// Issue 15: an over-long value in a compared column is an error naming the file, line, column
+/// and limit (one such value used to stall an exhaustive run for minutes); the limit itself and
+/// long values in columns no comparison reads are accepted.
+#[test]
+fn over_long_compared_value_names_line_and_column() {
+    let wd = small();
+    let limit = fellegi::data::MAX_COMPARED_CHARS;
+    let row = |given: &str| {
+        format!("id,entity,given,surname\n1,a,john,smith\n2,a,{given},smith\n3,b,mary,jones\n")
+    };
+    wd.write("long.csv", row(&"é".repeat(limit + 1)));
+    link_file(&wd, "long.csv", &[]).fails_with(&[
+        "long.csv:3",
+        "`given`",
+        "comparison[0].column",
+        &format!("{}-character limit", limit),
+    ]);
+    wd.assert_no_output("out");
+    link_file(&wd, "long.csv", &["--exhaustive"]).fails_with(&["long.csv:3", "`given`"]);
+    wd.write("ok.csv", row(&"é".repeat(limit)));
+    link_file(&wd, "ok.csv", &[]).ok();
+    wd.write(
+        "notes.csv",
+        format!(
+            "id,entity,given,surname,notes\n1,a,john,smith,{}\n2,a,jon,smith,x\n",
+            "n".repeat(50 * limit)
+        ),
+    );
+    wd.run(&[
+        "link",
+        "-i",
+        "notes.csv",
+        "--settings",
+        "s.toml",
+        "--out",
+        "out2",
+        "-q",
+    ])
+    .ok();
+}
+
 #[test]
 fn threads_zero() {
     let wd = small();

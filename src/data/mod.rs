@@ -12,7 +12,9 @@ mod truth;
 pub use link_type::LinkType;
 pub use truth::count_true_pairs;
 
-pub use reader::{InputSpec, MAX_FIELD_BYTES, hex_sha256, read_csv_files, stem as stem_of};
+pub use reader::{
+    InputSpec, MAX_COMPARED_CHARS, MAX_FIELD_BYTES, hex_sha256, read_csv_files, stem as stem_of,
+};
 
 use rustc_hash::FxHashMap;
 

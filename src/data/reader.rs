@@ -14,6 +14,12 @@ use crate::error::{Error, Result};
 /// Largest accepted field, in bytes (1 MiB). Longer fields are almost always a broken quote.
 pub const MAX_FIELD_BYTES: usize = 1 << 20;
 
+/// Longest value, in characters, of a column that a comparison reads. String comparators cost
+/// up to the square of the length per value pair (and exhaustive agreement lists more), so one
+/// over-long value could stall a run: such a value is an error naming its file, line and column.
+/// The longest compared value in the shipped datasets has 58 characters.
+pub const MAX_COMPARED_CHARS: usize = 1_000;
+
 /// What to read from the input files.
 #[derive(Debug, Clone)]
 pub struct InputSpec {
@@ -31,7 +37,8 @@ pub struct InputSpec {
 ///
 /// # Errors
 /// [`Error::Io`] for unreadable files; [`Error::Csv`] (file and line) for a missing header, ragged
-/// rows, bytes that are not UTF-8 or fields over [`MAX_FIELD_BYTES`]; [`Error::Input`] for an empty
+/// rows, bytes that are not UTF-8, fields over [`MAX_FIELD_BYTES`] or compared values over
+/// [`MAX_COMPARED_CHARS`] characters; [`Error::Input`] for an empty
 /// file, a missing column, an empty or duplicate id, or two files with the same stem.
 pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) -> Result<Dataset> {
     if spec.paths.is_empty() {
@@ -120,6 +127,17 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
         if let Some(t) = truth_idx {
             fields.push(t);
         }
+        // Per field: the key of the comparison that reads it, if one does (its length is bounded).
+        let mut compared: Vec<Option<&str>> = vec![None];
+        for (c, _) in &wanted {
+            compared.push(
+                spec.columns
+                    .iter()
+                    .find(|(col, key)| col == c && key.starts_with("comparison["))
+                    .map(|(_, key)| key.as_str()),
+            );
+        }
+        compared.resize(fields.len(), None);
         let t0 = std::time::Instant::now();
         let (body_start, first_line) = body_offset(path, bytes)?;
         let ranges = split_chunks(&bytes[body_start..], body_start);
@@ -128,7 +146,7 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
             .par_iter()
             .map(|&(s, e)| {
                 // The chunk's hash maps are only needed while parsing it.
-                let c = parse_chunk(path, &bytes[s..e], header, &fields).map(|mut c| {
+                let c = parse_chunk(path, &bytes[s..e], header, &fields, &compared).map(|mut c| {
                     c.maps = Vec::new();
                     c
                 });
@@ -391,6 +409,7 @@ fn parse_chunk<'a>(
     bytes: &'a [u8],
     header: &[String],
     fields: &[usize],
+    compared: &[Option<&str>],
 ) -> Result<Chunk<'a>> {
     let lone_cr = || {
         bytes
@@ -400,7 +419,7 @@ fn parse_chunk<'a>(
     };
     let needs_csv = bytes.contains(&b'"') || (bytes.contains(&b'\r') && lone_cr());
     if !needs_csv {
-        return parse_plain(path, bytes, header, fields);
+        return parse_plain(path, bytes, header, fields, compared);
     }
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -434,6 +453,7 @@ fn parse_chunk<'a>(
         check_row(path, line, header, rec.len(), rec.iter().map(|f| f.len()))?;
         for (k, &fi) in fields.iter().enumerate() {
             let v = field_str(path, line, header, fi, &rec[fi])?;
+            check_compared_len(path, line, header, fi, v, compared[k])?;
             if k == 0 {
                 push_id(&mut out, path, line, header, fi, v)?;
             } else {
@@ -451,6 +471,7 @@ fn parse_plain<'a>(
     bytes: &'a [u8],
     header: &[String],
     fields: &[usize],
+    compared: &[Option<&str>],
 ) -> Result<Chunk<'a>> {
     let mut out = Chunk::new(fields.len() - 1);
     // Which wanted field (k) each column feeds, if any.
@@ -472,6 +493,7 @@ fn parse_plain<'a>(
         for (fi, ks) in want.iter().enumerate() {
             for &k in ks {
                 let v = field_str(path, line, header, fi, cols[fi])?;
+                check_compared_len(path, line, header, fi, v, compared[k])?;
                 if k == 0 {
                     push_id(&mut out, path, line, header, fi, v)?;
                 } else {
@@ -564,6 +586,35 @@ fn field_str<'b>(
         });
     }
     Ok(s)
+}
+
+/// Checks a compared value against [`MAX_COMPARED_CHARS`]; `key` names the comparison reading
+/// the column (`None`: not compared, no limit).
+fn check_compared_len(
+    path: &Path,
+    line: u64,
+    header: &[String],
+    fi: usize,
+    v: &str,
+    key: Option<&str>,
+) -> Result<()> {
+    let Some(key) = key else { return Ok(()) };
+    // Bytes bound characters from above, so most values need no count.
+    if v.len() <= MAX_COMPARED_CHARS {
+        return Ok(());
+    }
+    let n = v.chars().count();
+    if n <= MAX_COMPARED_CHARS {
+        return Ok(());
+    }
+    Err(Error::Csv {
+        path: path.to_path_buf(),
+        line,
+        message: format!(
+            "column `{}` (read by `{key}`) holds a value of {n} characters, over the {MAX_COMPARED_CHARS}-character limit for compared values (comparisons cost up to the square of the length); shorten or clear that field, or leave the column out of the comparisons",
+            header[fi]
+        ),
+    })
 }
 
 fn push_id(
