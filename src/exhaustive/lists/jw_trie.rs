@@ -16,7 +16,7 @@
 
 use rayon::prelude::*;
 
-use super::{Agreement, VALUE_CHUNK, special_levels};
+use super::{Agreement, VALUE_CHUNK, sorted_union, special_levels};
 use crate::compare::Comparison;
 use crate::compare::jaro::JwParams;
 use crate::compare::{JwConfig, Predicate};
@@ -977,12 +977,7 @@ pub(super) fn jw_agreement_list(
             None => break,
         }
     }
-    let mut all: Vec<Agreement> = Vec::with_capacity(parts.iter().map(Vec::len).sum());
-    for p in parts {
-        all.extend(p);
-    }
-    all.par_sort_unstable();
-    Some(all)
+    Some(sorted_union(parts))
 }
 
 #[cfg(test)]

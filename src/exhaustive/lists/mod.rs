@@ -174,6 +174,17 @@ pub fn agreement_list(ds: &Dataset, c: &Comparison, jw: Option<&JwConfig>) -> Ve
 }
 
 /// Tests through the dispatcher, and the test data shared with the tests of [`jw_trie`].
+/// One agreement list, sorted, from the parts the chunks of a join produced (each value pair is
+/// in exactly one part).
+fn sorted_union(parts: Vec<Vec<Agreement>>) -> Vec<Agreement> {
+    let mut all: Vec<Agreement> = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for p in parts {
+        all.extend(p);
+    }
+    all.par_sort_unstable();
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@
 
 use rayon::prelude::*;
 
-use super::{Agreement, VALUE_CHUNK, special_levels};
+use super::{Agreement, VALUE_CHUNK, sorted_union, special_levels};
 use crate::compare::Comparison;
 use crate::compare::Predicate;
 use crate::data::Dataset;
@@ -156,12 +156,7 @@ pub(super) fn lev_agreement_list(
             },
         )
         .collect();
-    let mut all: Vec<Agreement> = Vec::with_capacity(parts.iter().map(Vec::len).sum());
-    for p in parts {
-        all.extend(p);
-    }
-    all.par_sort_unstable();
-    Some(all)
+    Some(sorted_union(parts))
 }
 
 #[cfg(test)]
