@@ -33,9 +33,10 @@
 //! predicate is.
 
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 mod lists;
+mod routes;
 use lists::special_levels;
 pub use lists::{Agreement, agreement_list, agreement_list_unpruned};
 
@@ -493,12 +494,6 @@ impl<'a> Exhaustive<'a> {
             }
         }
         q
-    }
-
-    /// Whether some sparse comparison agrees in pattern `p`.
-    #[inline]
-    fn sparse_agrees(&self, p: u128, before: usize) -> bool {
-        (0..before).any(|k| !self.dense[k] && self.agrees(k, Self::level_in(p, k)))
     }
 
     /// Pattern from a full missing mask alone (null where missing, else otherwise), with the
@@ -1074,7 +1069,7 @@ impl<'a> Exhaustive<'a> {
                 .filter(|&(_, &k)| self.agrees(k, Self::level_in(p, k)))
                 .fold(0u32, |m, (si, _)| m | 1 << si)
         };
-        type Kept = Vec<(u32, u32, u128)>;
+        use routes::Kept;
         // Two or more sparse agreements: the lowest two at positions x < y and levels lx, ly.
         let allow = |x: usize, y: usize, lx: u8, ly: u8| {
             let (kx, ky) = (self.sparse[x], self.sparse[y]);
@@ -1132,87 +1127,50 @@ impl<'a> Exhaustive<'a> {
                 .collect(),
         };
         drop(stored);
-        // One sparse agreement: only where some observed pattern agreeing on comparison k alone
-        // reaches the minimum (the counts hold every pattern that occurs, so this is exact).
-        for (si, &k) in self.sparse.iter().enumerate() {
-            let wanted = reaching.iter().any(|&p| agreeing(p) == 1 << si);
-            if !wanted {
-                continue;
-            }
-            let before = kept.len();
-            let col = &ds.columns[self.comparer.comparisons[k].column];
-            let g = Groups::build(
-                col.dict.len(),
-                (0..ds.len() as u32).map(|r| value(self.comparer, r, k)),
-            );
-            let entries: Vec<(u32, u32)> = (0..col.dict.len() as u32)
-                .flat_map(|a| {
-                    let nb = self.adj[si].get(a).0;
-                    nb[nb.partition_point(|&w| w < a)..]
-                        .iter()
-                        .map(move |&b| (a, b))
-                })
-                .collect();
-            let extra: Kept = entries
-                .par_chunks(ENTRY_CHUNK)
-                .map(|entries| {
-                    let mut out: Kept = Vec::new();
-                    let mut visit = |x: u32, y: u32| {
-                        let (l, r) = (x.min(y), x.max(y));
-                        if !self
-                            .link_type
-                            .admits(ds.source_of[l as usize], ds.source_of[r as usize])
-                        {
-                            return;
-                        }
-                        let p = self.comparer.pattern(ds, l, r);
-                        let n_agree = self
-                            .sparse
-                            .iter()
-                            .filter(|&&j| self.agrees(j, Self::level_in(p, j)))
-                            .count();
-                        if n_agree == 1 && probability(weight_of(p)) >= min_probability {
-                            out.push((l, r, p));
-                        }
-                    };
-                    for &(a, b) in entries {
-                        let (ra, rb) = (g.get(a), g.get(b));
-                        if a == b {
-                            for (i, &x) in ra.iter().enumerate() {
-                                for &y in &ra[i + 1..] {
-                                    visit(x, y);
-                                }
-                            }
-                        } else {
-                            for &x in ra {
-                                for &y in rb {
-                                    visit(x, y);
-                                }
-                            }
-                        }
-                    }
-                    out
-                })
-                .flatten()
-                .collect();
+        // One sparse agreement or none: each reaching pattern of these kinds (the counts hold
+        // every pattern that occurs, so this is exact) is found by its route (see `routes`).
+        let equal = self.equal_levels();
+        let missing = self.missing_counts();
+        // (sparse position, or none for no agreement; route) -> the patterns found that way.
+        let mut targets: std::collections::BTreeMap<(usize, routes::Route), FxHashSet<u128>> =
+            Default::default();
+        let none = self.sparse.len();
+        for &p in &reaching {
+            let m = agreeing(p);
+            let kind = match m.count_ones() {
+                0 => none,
+                1 => m.trailing_zeros() as usize,
+                _ => continue,
+            };
+            targets
+                .entry((kind, self.route(p, &equal, &missing)))
+                .or_default()
+                .insert(p);
+        }
+        let mut found = vec![0usize; none + 1];
+        for (&(kind, route), set) in &targets {
+            let extra = if kind == none {
+                self.no_agreement_pairs(route, set)
+            } else {
+                self.one_agreement_pairs(kind, route, set)
+            };
+            found[kind] += extra.len();
             kept.extend(extra);
-            if kept.len() > before {
+        }
+        for (si, &k) in self.sparse.iter().enumerate() {
+            if found[si] > 0 {
                 notes.push(format!(
                     "patterns that agree only on comparison {} reached the minimum probability {}; their {} pairs were enumerated through its agreement list",
                     k + 1,
                     min_probability,
-                    kept.len() - before
+                    found[si]
                 ));
             }
         }
-        // No sparse agreement: streamed from cells.
-        let bulk: Vec<u128> = counts
-            .patterns
+        let bulk: Vec<u128> = targets
             .iter()
-            .copied()
-            .filter(|&p| {
-                !self.sparse_agrees(p, n_c) && probability(weight_of(p)) >= min_probability
-            })
+            .filter(|((kind, _), _)| *kind == none)
+            .flat_map(|(_, set)| set.iter().copied())
             .collect();
         if !bulk.is_empty() {
             let n_bulk: u64 = bulk
@@ -1225,42 +1183,6 @@ impl<'a> Exhaustive<'a> {
                 n_bulk,
                 min_probability
             ));
-            let n_cells = self.n_cells() as u32;
-            let extra: Kept = (0..n_cells)
-                .into_par_iter()
-                .map(|ca| {
-                    let mut out: Kept = Vec::new();
-                    let mut lv = Vec::new();
-                    for cb in ca..n_cells {
-                        self.dense_levels(ca, cb, &mut lv);
-                        let m = self.cell_mask(ca) | self.cell_mask(cb);
-                        let p = self.mask_pattern(m, Some(&lv));
-                        if bulk.binary_search(&p).is_err() {
-                            continue;
-                        }
-                        let (ra, rb) = (self.cell_members.get(ca), self.cell_members.get(cb));
-                        for (i, &x) in ra.iter().enumerate() {
-                            let rest = if ca == cb { &rb[i + 1..] } else { rb };
-                            for &y in rest {
-                                let (l, r) = (x.min(y), x.max(y));
-                                if !self
-                                    .link_type
-                                    .admits(ds.source_of[l as usize], ds.source_of[r as usize])
-                                {
-                                    continue;
-                                }
-                                let q = self.comparer.pattern(ds, l, r);
-                                if !self.sparse_agrees(q, n_c) {
-                                    out.push((l, r, q));
-                                }
-                            }
-                        }
-                    }
-                    out
-                })
-                .flatten()
-                .collect();
-            kept.extend(extra);
         }
         kept.par_sort_unstable();
         let total = total_pairs(self.link_type, &ds.source_sizes()) as u64;
