@@ -619,3 +619,68 @@ fn scoring_equals_brute_force_for_every_split() {
         }
     }
 }
+
+/// Levenshtein agreement lists equal the plain ones on both filters: seven-digit codes at k = 2
+/// (few deletion variants per value: the deletion-neighbourhood filter) and long street names at
+/// k = 2 (many variants: the segment filter), with short values and typos mixed in.
+#[test]
+fn levenshtein_lists_equal_unpruned_on_both_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(77);
+    let streets = lookup(
+        "datasets/generator-lookups/febrl-dsgen/address1-freq.csv",
+        600,
+    );
+    let path = dir.path().join("a.csv");
+    let mut f = std::fs::File::create(&path).unwrap();
+    writeln!(f, "record_id,code,street").unwrap();
+    for i in 0..1500 {
+        let code = match i % 10 {
+            0 => (rng.below(90)).to_string(),
+            _ => format!("{:07}", rng.below(3_000_000)),
+        };
+        let code = if i % 3 == 0 {
+            typo(&mut rng, &code)
+        } else {
+            code
+        };
+        let street = &streets[i % streets.len()];
+        let street = if i % 2 == 0 {
+            typo(&mut rng, street)
+        } else {
+            street.clone()
+        };
+        writeln!(f, "r{i},{code},{street}").unwrap();
+    }
+    drop(f);
+    let s = Settings::from_toml(
+        r#"
+truth = ""
+[[comparison]]
+column = "code"
+use = "levenshtein_at_thresholds"
+thresholds = [1, 2]
+[[comparison]]
+column = "street"
+use = "levenshtein_at_thresholds"
+thresholds = [1, 2]
+"#,
+        "test",
+    )
+    .unwrap()
+    .expanded("test")
+    .unwrap();
+    let p = Progress::default();
+    let ds = pipeline::load(&s, &[path], &p).unwrap();
+    let comparer = Comparer::new(&s.comparisons, &ds).unwrap();
+    for c in &comparer.comparisons {
+        let pruned = agreement_list(&ds, c, None);
+        let plain = agreement_list_unpruned(&ds, c);
+        assert_eq!(pruned, plain, "comparison {}", c.name);
+        assert!(
+            pruned.iter().any(|e| e.0 != e.1 && e.2 > 1),
+            "comparison {}",
+            c.name
+        );
+    }
+}

@@ -277,7 +277,11 @@ impl Exhaustive<'_> {
         let (join, groups) = match route {
             Route::Equal(mask) => {
                 let keys = self.cell_join_keys(mask);
-                let n_keys = keys.iter().filter(|&&k| k != MISSING).max().map_or(0, |&m| m + 1);
+                let n_keys = keys
+                    .iter()
+                    .filter(|&&k| k != MISSING)
+                    .max()
+                    .map_or(0, |&m| m + 1);
                 let g = Groups::build(n_keys as usize, keys.iter().copied());
                 (Some(keys), Some(g))
             }
