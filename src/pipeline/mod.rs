@@ -33,11 +33,15 @@
 mod explain;
 mod job;
 mod source;
+pub mod warnings;
 
 use std::path::PathBuf;
 
 pub use explain::{Explanation, explain, find_record};
-pub use job::{Job, LinkMethod, LinkRun, Written};
+pub use job::{
+    DEFAULT_MAX_UNPARSED_SHARE, Job, LinkMethod, LinkRun, Written, describe_unparsed,
+};
+pub use warnings::Warning;
 pub use source::Candidates;
 
 pub use crate::classify::{DecisionOptions, Decisions, FsRule, FsScale};
