@@ -614,7 +614,9 @@ fn header_hint(header: &[String], delim: u8) -> String {
             .find(|&d| d as u32 != u32::from(delim) && only.contains(d))
         {
             return format!(
-                " (one field holding {d:?}: the file is read as {:?}-separated; give this file's [[input]] `delimiter = {d:?}` in the settings, or convert the file)",
+                " (one field holding {d:?}: the file is read as {:?}-separated; give this file's [[input]] `delimiter = \"{}\"` in the settings, or convert the file to {:?}-separated)",
+                delim as char,
+                d.escape_debug(),
                 delim as char
             );
         }
@@ -839,15 +841,19 @@ fn record_lines(bytes: &[u8], delim: u8) -> Vec<u64> {
     let mut rec = csv::ByteRecord::new();
     let mut out = Vec::new();
     // Lines counted from the record's byte offset: the reader's own line count runs one short
-    // in files with CRLF line ends.
+    // in files with CRLF line ends, where a record's offset is the `\n` ending the line before
+    // it (so the byte at the offset is counted too).
     let (mut at, mut line) = (0usize, 1u64);
     while let Ok(true) = rdr.read_byte_record(&mut rec) {
         if rec.len() == 1 && rec[0].is_empty() {
             continue;
         }
-        let byte = rec.position().map_or(at, |p| p.byte() as usize).min(bytes.len());
-        line += bytes[at..byte].iter().filter(|&&b| b == b'\n').count() as u64;
-        at = byte;
+        let end = rec
+            .position()
+            .map_or(at, |p| p.byte() as usize + 1)
+            .clamp(at, bytes.len());
+        line += bytes[at..end].iter().filter(|&&b| b == b'\n').count() as u64;
+        at = end;
         out.push(line);
     }
     out
