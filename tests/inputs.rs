@@ -186,7 +186,14 @@ missing = ["", "NA"]
 "#,
         ),
     );
-    let r = d.run(&["link", "--settings", "own/settings.toml", "--out", "own_out", "-q"]);
+    let r = d.run(&[
+        "link",
+        "--settings",
+        "own/settings.toml",
+        "--out",
+        "own_out",
+        "-q",
+    ]);
     r.ok();
     let own = f1_of(&d, "own_out");
     eprintln!("issue 19 walk: F1 uniform {uniform:.4}, differing files with [[input]] {own:.4}");
@@ -249,7 +256,14 @@ levels = [{ predicate = "null" }, { predicate = "exact" }, { predicate = { date_
 "#,
     );
     d.run(&[
-        "link", "-i", "people.csv", "--settings", "s.toml", "--out", "out", "-q",
+        "link",
+        "-i",
+        "people.csv",
+        "--settings",
+        "s.toml",
+        "--out",
+        "out",
+        "-q",
     ])
     .fails_with(&[
         "column `dob`",
@@ -310,9 +324,19 @@ levels = [{ predicate = "null" }, { predicate = "exact" }, { predicate = { date_
 fn issue_19_metrics_without_truth() {
     let d = Workdir::new();
     d.write("data.csv", SMALL_CSV);
-    d.write("s.toml", SMALL_SETTINGS.replace("truth = \"entity\"", "truth = \"\""));
+    d.write(
+        "s.toml",
+        SMALL_SETTINGS.replace("truth = \"entity\"", "truth = \"\""),
+    );
     d.run(&[
-        "link", "-i", "data.csv", "--settings", "s.toml", "--out", "out", "-q",
+        "link",
+        "-i",
+        "data.csv",
+        "--settings",
+        "s.toml",
+        "--out",
+        "out",
+        "-q",
     ])
     .ok();
     let m = read_json(&d.join("out/metrics.json"));
@@ -322,7 +346,10 @@ fn issue_19_metrics_without_truth() {
     let e = &m["estimated"];
     let written = e["expected_matches_written"].as_f64().unwrap();
     assert!(written > 0.0, "{e}");
-    let (p, links) = (e["precision"].as_f64().unwrap(), e["links"].as_u64().unwrap());
+    let (p, links) = (
+        e["precision"].as_f64().unwrap(),
+        e["links"].as_u64().unwrap(),
+    );
     let tl = e["expected_true_links"].as_f64().unwrap();
     assert!((p - tl / links as f64).abs() < 1e-12);
     assert!((e["false_discovery_rate"].as_f64().unwrap() - (1.0 - p)).abs() < 1e-12);
@@ -341,7 +368,14 @@ fn issue_19_missing_truth_column_warns() {
         SMALL_SETTINGS.replace("truth = \"entity\"", "truth = \"entiti\""),
     );
     let r = d.run(&[
-        "link", "-i", "data.csv", "--settings", "s.toml", "--out", "out", "-q",
+        "link",
+        "-i",
+        "data.csv",
+        "--settings",
+        "s.toml",
+        "--out",
+        "out",
+        "-q",
     ]);
     r.ok();
     assert!(r.stderr.contains("truth column `entiti`"), "{}", r.stderr);
@@ -389,7 +423,16 @@ use = "exact_match"
 "#,
     );
     d.run(&[
-        "link", "-i", "a.csv", "-i", "b.csv", "--settings", "s.toml", "--out", "out", "-q",
+        "link",
+        "-i",
+        "a.csv",
+        "-i",
+        "b.csv",
+        "--settings",
+        "s.toml",
+        "--out",
+        "out",
+        "-q",
     ])
     .fails_with(&[
         "no evidence for λ",
@@ -411,7 +454,14 @@ fn issue_19_empty_em_sessions() {
     );
     d.write("s.toml", &s);
     d.run(&[
-        "link", "-i", "data.csv", "--settings", "s.toml", "--out", "out", "-q",
+        "link",
+        "-i",
+        "data.csv",
+        "--settings",
+        "s.toml",
+        "--out",
+        "out",
+        "-q",
     ])
     .fails_with(&["every EM session is empty", "blocking keys"]);
     d.assert_no_output("out");
@@ -421,7 +471,14 @@ fn issue_19_empty_em_sessions() {
     );
     d.write("s2.toml", &s);
     let r = d.run(&[
-        "link", "-i", "data.csv", "--settings", "s2.toml", "--out", "out", "-q",
+        "link",
+        "-i",
+        "data.csv",
+        "--settings",
+        "s2.toml",
+        "--out",
+        "out",
+        "-q",
     ]);
     r.ok();
     assert!(r.stderr.contains("EM session 1"), "{}", r.stderr);
@@ -463,7 +520,10 @@ fn issue_19_no_pairs_above_min_probability_warns() {
         .iter()
         .map(|w| w["code"].as_str().unwrap())
         .collect();
-    assert!(codes.contains(&"no_pairs_above_min_probability"), "{codes:?}");
+    assert!(
+        codes.contains(&"no_pairs_above_min_probability"),
+        "{codes:?}"
+    );
     assert!(r.stderr.contains("pairs.csv is empty"), "{}", r.stderr);
 }
 
@@ -499,7 +559,12 @@ fn issue_19_input_errors_name_keys() {
         ),
         (
             "[[input]]\npath = \"semi.csv\"\n",
-            &["semi.csv", "no column `id`", "delimiter = \";\"", "[[input]]"],
+            &[
+                "semi.csv",
+                "no column `id`",
+                "delimiter = \";\"",
+                "[[input]]",
+            ],
         ),
     ];
     for (i, (inputs, needles)) in cases.iter().enumerate() {
@@ -545,7 +610,14 @@ fn issue_19_duplicate_id_line_in_crlf_file() {
     );
     d.write("s.toml", SMALL_SETTINGS);
     d.run(&[
-        "link", "-i", "data.csv", "--settings", "s.toml", "--out", "out", "-q",
+        "link",
+        "-i",
+        "data.csv",
+        "--settings",
+        "s.toml",
+        "--out",
+        "out",
+        "-q",
     ])
     .fails_with(&["data.csv:5:", "duplicate id `1`", "first on line 2"]);
 }

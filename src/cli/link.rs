@@ -83,9 +83,10 @@ pub struct Args {
     /// Values of a date or numeric comparison that do not parse are compared as missing and
     /// reported (stderr, metrics.json `unparsed`, the report); when more than this share of one
     /// comparison's values in one input fail, the run stops (exit 2) naming the column, the
-    /// file, the expected format and an example.
-    #[arg(long, default_value_t = pipeline::DEFAULT_MAX_UNPARSED_SHARE, value_name = "SHARE")]
-    max_unparsed: f64,
+    /// file, the expected format and an example [default: the settings' `max_unparsed`, else
+    /// 0.05].
+    #[arg(long, value_name = "SHARE", allow_negative_numbers = true)]
+    max_unparsed: Option<f64>,
     /// Go on however many values fail to parse (they are compared as missing, and reported).
     #[arg(long)]
     allow_unparsed: bool,
@@ -141,8 +142,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         decisions,
         min_probability: a.min_probability,
         seed: a.run.seed,
-        max_unparsed_share: (!a.allow_unparsed).then_some(a.max_unparsed),
         ..Job::new(settings)
+    };
+    let job = Job {
+        max_unparsed_share: if a.allow_unparsed {
+            None
+        } else {
+            a.max_unparsed.or(job.max_unparsed_share)
+        },
+        ..job
     };
     job.validate()?;
     let out = a
@@ -226,7 +234,10 @@ fn print_summary(
         est.expected_matches_written, est.expected_matches_admissible, est.precision, est.recall
     );
     if !run.warnings.is_empty() {
-        println!("  warnings          {} (see stderr and metrics.json)", run.warnings.len());
+        println!(
+            "  warnings          {} (see stderr and metrics.json)",
+            run.warnings.len()
+        );
     }
     if let Some(m) = &run.metrics {
         println!("  precision         {:.4}", m.precision);

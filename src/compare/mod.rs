@@ -599,11 +599,15 @@ pub struct Unparsed {
 /// # Errors
 /// [`Error::Internal`] if a compared column was not loaded; [`Error::Settings`] for an unknown
 /// date format.
-pub fn unparsed_values(specs: &[ComparisonSpec], ds: &crate::data::Dataset) -> Result<Vec<Unparsed>> {
+pub fn unparsed_values(
+    specs: &[ComparisonSpec],
+    ds: &crate::data::Dataset,
+) -> Result<Vec<Unparsed>> {
     let mut out = Vec::new();
     for s in specs {
         let has = |f: &dyn Fn(&Predicate) -> bool| s.levels.iter().any(|l| f(&l.predicate));
-        let number = has(&|p| matches!(p, Predicate::AbsDiffAtMost(_) | Predicate::RelDiffAtMost(_)));
+        let number =
+            has(&|p| matches!(p, Predicate::AbsDiffAtMost(_) | Predicate::RelDiffAtMost(_)));
         let dated = has(&|p| matches!(p, Predicate::DateDiffDaysAtMost(_)));
         if !number && !dated {
             continue;
@@ -618,7 +622,11 @@ pub fn unparsed_values(specs: &[ComparisonSpec], ds: &crate::data::Dataset) -> R
             .unwrap_or("%Y%m%d")
             .parse()
             .map_err(|e: date::UnknownDateFormat| {
-                Error::settings("comparison", format!("{}.date_format", s.column), e.to_string())
+                Error::settings(
+                    "comparison",
+                    format!("{}.date_format", s.column),
+                    e.to_string(),
+                )
             })?;
         let bad: Vec<bool> = col
             .dict
@@ -656,7 +664,11 @@ pub fn unparsed_values(specs: &[ComparisonSpec], ds: &crate::data::Dataset) -> R
                 expected: expected.clone(),
                 values,
                 unparsed,
-                share: if values > 0 { unparsed as f64 / values as f64 } else { 0.0 },
+                share: if values > 0 {
+                    unparsed as f64 / values as f64
+                } else {
+                    0.0
+                },
                 examples,
             });
         }

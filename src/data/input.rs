@@ -139,9 +139,7 @@ impl InputDescription {
 
     /// The settings name of file column `file_name` (after [`InputDescription::rename`]).
     pub fn settings_name<'a>(&'a self, file_name: &'a str) -> &'a str {
-        self.rename
-            .get(file_name)
-            .map_or(file_name, String::as_str)
+        self.rename.get(file_name).map_or(file_name, String::as_str)
     }
 
     /// The rule that cleans values of the settings column `column` as they are read: missing

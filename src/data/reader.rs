@@ -209,7 +209,10 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
             r.date = None;
             rules.push(r);
         }
-        let fmt = Format { delim, rules: &rules };
+        let fmt = Format {
+            delim,
+            rules: &rules,
+        };
         let t0 = std::time::Instant::now();
         let (body_start, first_line) = body_offset(path, bytes, delim)?;
         let ranges = split_chunks(&bytes[body_start..], body_start, delim);
@@ -218,10 +221,12 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
             .par_iter()
             .map(|&(s, e)| {
                 // The chunk's hash maps are only needed while parsing it.
-                let c = parse_chunk(path, &bytes[s..e], header, &fields, &compared, &fmt).map(|mut c| {
-                    c.maps = Vec::new();
-                    c
-                });
+                let c = parse_chunk(path, &bytes[s..e], header, &fields, &compared, &fmt).map(
+                    |mut c| {
+                        c.maps = Vec::new();
+                        c
+                    },
+                );
                 pb.inc(1);
                 c
             })

@@ -7,11 +7,11 @@ use super::{Linked, link};
 use crate::classify::{DecisionOptions, Decisions, check_probability, decide};
 use crate::cluster::Clusters;
 use crate::compare::Comparer;
+use crate::compare::Unparsed;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::eval::LinkMetrics;
 use crate::eval::curves::Sweep;
-use crate::compare::Unparsed;
 use crate::eval::summary::{EstimatedMetrics, RunContext, Seconds};
 use crate::model::predict::ScoredPairs;
 use crate::model::train::Fitted;
@@ -61,8 +61,8 @@ pub struct Job {
     pub threads: Option<usize>,
     /// The largest share of a date or numeric comparison's values in one input that may fail
     /// to parse (they are compared as missing); above it the run fails naming the column, the
-    /// file, the expected format and an example. Default 0.05 (5 %); `None` allows any share
-    /// (`--allow-unparsed`).
+    /// file, the expected format and an example. Default the settings' `max_unparsed`, else
+    /// 0.05 (5 %); `None` allows any share (`--allow-unparsed`).
     pub max_unparsed_share: Option<f64>,
 }
 
@@ -109,6 +109,7 @@ impl Job {
     /// A job with the defaults: the method the settings imply, threshold 0.5, no one-to-one or
     /// Fellegi–Sunter decisions, `min_probability` 0.01, the settings' seed or 42, all threads.
     pub fn new(settings: Settings) -> Job {
+        let max_unparsed = settings.max_unparsed;
         let method = if settings.exhaustive {
             LinkMethod::Exhaustive
         } else {
@@ -121,7 +122,7 @@ impl Job {
             min_probability: 0.01,
             seed: None,
             threads: None,
-            max_unparsed_share: Some(DEFAULT_MAX_UNPARSED_SHARE),
+            max_unparsed_share: Some(max_unparsed.unwrap_or(DEFAULT_MAX_UNPARSED_SHARE)),
         }
     }
 
@@ -305,7 +306,7 @@ impl Job {
             None => u.expected.clone(),
         };
         Err(Error::Data(format!(
-            "column `{}` in {file}: {} of {} values ({:.1} %) do not parse as {expected} for comparison `{}`, e.g. `{}`; over the {:.1} % limit. Give the file's [[input]] the format its values use (date_format = {{ {} = \"%d/%m/%Y\" }}, one of %Y%m%d, %Y-%m-%d, %d/%m/%Y, %m/%d/%Y), clean the values, or pass --allow-unparsed to compare them as missing",
+            "column `{}` in {file}: {} of {} values ({:.1} %) do not parse as {expected} for comparison `{}`, e.g. `{}`; over the {:.1} % limit (--max-unparsed, or max_unparsed in the settings). Give the file's [[input]] the format its values use (date_format = {{ {} = \"%d/%m/%Y\" }}, one of %Y%m%d, %Y-%m-%d, %d/%m/%Y, %m/%d/%Y), clean the values, or pass --allow-unparsed to compare them as missing",
             u.column,
             u.unparsed,
             u.values,

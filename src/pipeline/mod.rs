@@ -38,11 +38,9 @@ pub mod warnings;
 use std::path::PathBuf;
 
 pub use explain::{Explanation, explain, find_record};
-pub use job::{
-    DEFAULT_MAX_UNPARSED_SHARE, Job, LinkMethod, LinkRun, Written, describe_unparsed,
-};
-pub use warnings::Warning;
+pub use job::{DEFAULT_MAX_UNPARSED_SHARE, Job, LinkMethod, LinkRun, Written, describe_unparsed};
 pub use source::Candidates;
+pub use warnings::Warning;
 
 pub use crate::classify::{DecisionOptions, Decisions, FsRule, FsScale};
 pub use crate::cluster::Clusters;

@@ -296,15 +296,27 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
             escape(&est.note)
         );
         for (label, v) in [
-            ("expected matches among the pairs written", est.expected_matches_written),
-            ("expected matches among all admissible pairs (λ × pairs)", est.expected_matches_admissible),
-            ("expected matches outside the pairs written", est.expected_matches_outside_written),
+            (
+                "expected matches among the pairs written",
+                est.expected_matches_written,
+            ),
+            (
+                "expected matches among all admissible pairs (λ × pairs)",
+                est.expected_matches_admissible,
+            ),
+            (
+                "expected matches outside the pairs written",
+                est.expected_matches_outside_written,
+            ),
             ("expected true links", est.expected_true_links),
             ("estimated precision", est.precision),
             ("estimated false discovery rate", est.false_discovery_rate),
             ("estimated recall (pairs written)", est.recall),
             ("estimated false negative rate", est.false_negative_rate),
-            ("estimated recall (all admissible pairs)", est.recall_of_admissible),
+            (
+                "estimated recall (all admissible pairs)",
+                est.recall_of_admissible,
+            ),
         ] {
             let _ = writeln!(h, "<tr><th>{}</th><td>{v:.4}</td></tr>", escape(label));
         }

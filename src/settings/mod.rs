@@ -81,6 +81,11 @@ pub struct Settings {
     /// read with the defaults. Relative paths are relative to the settings file.
     #[serde(default, rename = "input", skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<InputDescription>,
+    /// The largest share of a date or numeric comparison's values in one input that may fail to
+    /// parse before a run stops (`--max-unparsed` overrides it); default 0.05. Unparsed values
+    /// are compared as missing either way, and reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unparsed: Option<f64>,
     /// Prior probability that two random admissible records match (λ); filled in by training.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lambda: Option<f64>,
@@ -246,6 +251,14 @@ impl Settings {
                 ),
             );
         }
+        if let Some(m) = self.max_unparsed {
+            if !(0.0..=1.0).contains(&m) {
+                return err(
+                    "max_unparsed".into(),
+                    format!("{m} must be a share in [0, 1], e.g. 0.05"),
+                );
+            }
+        }
         if let Some(l) = self.lambda {
             if !(l > 0.0 && l < 1.0) {
                 return err("lambda".into(), format!("{l} must be in (0, 1)"));
@@ -264,7 +277,9 @@ impl Settings {
                 if !sources.insert(src.clone()) {
                     return err(
                         format!("{key}.source"),
-                        format!("two inputs are named `{src}`; records are keyed by (source, id), so give each its own name"),
+                        format!(
+                            "two inputs are named `{src}`; records are keyed by (source, id), so give each its own name"
+                        ),
                     );
                 }
             }
@@ -272,7 +287,9 @@ impl Settings {
                 if !used.iter().any(|(c, _)| c == col) {
                     return err(
                         format!("{key}.date_format.{col}"),
-                        format!("no comparison, transform or blocking rule reads `{col}`; name a column the settings use (after `rename`)"),
+                        format!(
+                            "no comparison, transform or blocking rule reads `{col}`; name a column the settings use (after `rename`)"
+                        ),
                     );
                 }
             }
