@@ -337,8 +337,14 @@ fn issue_19_metrics_without_truth() {
         "--out",
         "out",
         "-q",
+        "--report",
     ])
     .ok();
+    let html = d.read("out/report.html");
+    assert!(
+        html.contains("Estimates from the model") && html.contains("estimated precision"),
+        "the report shows the estimates"
+    );
     let m = read_json(&d.join("out/metrics.json"));
     assert!(m["precision"].is_null() && m["recall"].is_null() && m["f1"].is_null());
     assert_eq!(m["threshold"], 0.5);
