@@ -110,6 +110,7 @@ fn read_csv(bytes: &[u8]) {
             ("given".into(), "comparison[0].column".into()),
             ("surname".into(), "comparison[1].column".into()),
         ],
+        ..InputSpec::default()
     };
     let _ = read_csv_files(&spec, &Progress::default());
 }

@@ -63,6 +63,21 @@ pub struct Resolved {
 }
 
 impl InputArgs {
+    /// Resolves `--dataset` or `--input`, or (neither given) the `[[input]]` files of the
+    /// settings at `settings`: then the paths are left empty for [`fellegi::pipeline::load`]
+    /// to take from the settings, and the name is the settings file's stem.
+    pub fn resolve_or_settings(&self, settings: Option<&PathBuf>) -> anyhow::Result<Resolved> {
+        if let (None, true, Some(s)) = (&self.dataset, self.input.is_empty(), settings) {
+            return Ok(Resolved {
+                paths: Vec::new(),
+                entry: None,
+                name: fellegi::data::stem_of(s),
+                registry_settings: None,
+            });
+        }
+        self.resolve()
+    }
+
     /// Resolves `--dataset` or `--input`.
     pub fn resolve(&self) -> anyhow::Result<Resolved> {
         if let Some(name) = &self.dataset {
@@ -77,7 +92,7 @@ impl InputArgs {
         }
         if self.input.is_empty() {
             bail!(
-                "no input: give --dataset NAME or --input FILE.csv (repeat --input for several sources)"
+                "no input: give --dataset NAME, --input FILE.csv (repeat --input for several sources), or --settings with [[input]] paths"
             );
         }
         let name = fellegi::data::stem_of(&self.input[0]);

@@ -34,7 +34,7 @@ fn check(reg: &Registry, e: &DatasetEntry) -> Result<(), String> {
         paths: reg.files(e),
         unique_id: e.unique_id.clone(),
         truth: Some(e.truth.clone()),
-        columns: Vec::new(),
+        ..InputSpec::default()
     };
     let ds = read_csv_files(&spec, &Progress::default()).map_err(|err| err.to_string())?;
     verify(e, &ds).map_err(|err| err.to_string())

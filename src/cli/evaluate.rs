@@ -9,6 +9,10 @@ use fellegi::eval::evaluation;
 use fellegi::output::{Staged, read_pairs, write_json};
 use fellegi::progress::Progress;
 
+use anyhow::bail;
+use fellegi::pipeline;
+use fellegi::settings::Settings;
+
 use super::common::InputArgs;
 
 /// Arguments of `fellegi evaluate`.
@@ -26,12 +30,18 @@ pub struct Args {
     /// Link type of the task (default: the dataset's, else dedupe for one input, link for more).
     #[arg(long, value_parser = parse_link_type)]
     link_type: Option<LinkType>,
-    /// Unique-id column of the inputs.
-    #[arg(long, default_value = "record_id")]
-    unique_id: String,
-    /// Truth column of the inputs.
-    #[arg(long, default_value = "entity_id")]
-    truth: String,
+    /// Unique-id column of the inputs [default: the model's `unique_id` (and its [[input]]
+    /// descriptions), else the dataset's, else record_id].
+    #[arg(long)]
+    unique_id: Option<String>,
+    /// Truth column of the inputs [default: the model's `truth`, else the dataset's, else
+    /// entity_id].
+    #[arg(long)]
+    truth: Option<String>,
+    /// The run's model.json (or settings), read for the id and truth column names, the link
+    /// type and the [[input]] descriptions [default: model.json beside --pairs, when there].
+    #[arg(long)]
+    model: Option<PathBuf>,
     /// Match threshold on match_probability.
     #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
     threshold: f64,
@@ -49,8 +59,85 @@ fn parse_link_type(s: &str) -> Result<LinkType, String> {
     }
 }
 
+/// The run's model: `--model`, else model.json beside the pairs file when there.
+fn run_model(a: &Args) -> anyhow::Result<Option<Settings>> {
+    let path = match &a.model {
+        Some(p) => p.clone(),
+        None => {
+            let p = a
+                .pairs
+                .parent()
+                .map(|d| d.join("model.json"))
+                .unwrap_or_else(|| PathBuf::from("model.json"));
+            if !p.is_file() {
+                return Ok(None);
+            }
+            p
+        }
+    };
+    Ok(Some(Settings::from_path(&path)?))
+}
+
+/// The inputs' spec: files from --input/--dataset, else the model's [[input]] paths, each
+/// with its description; ids and truth from the flags, else the model, else the dataset.
+fn input_spec(
+    a: &Args,
+    model: Option<&Settings>,
+    truth: bool,
+) -> anyhow::Result<(InputSpec, Option<fellegi::registry::DatasetEntry>)> {
+    let from_model = a.input.dataset.is_none()
+        && a.input.input.is_empty()
+        && model.is_some_and(|m| !m.inputs.is_empty());
+    let resolved = if from_model {
+        None
+    } else {
+        Some(a.input.resolve()?)
+    };
+    let entry = resolved.as_ref().and_then(|r| r.entry.clone());
+    let paths = resolved.map(|r| r.paths).unwrap_or_default();
+    let (paths, descriptions) = match model {
+        Some(m) => pipeline::resolve_inputs(m, &paths)?,
+        None => (paths, Vec::new()),
+    };
+    let unique_id = a
+        .unique_id
+        .clone()
+        .or(model.map(|m| m.unique_id.clone()))
+        .or(entry.as_ref().map(|e| e.unique_id.clone()))
+        .unwrap_or_else(|| "record_id".into());
+    let truth_col = if truth {
+        let t = match (&a.truth, model) {
+            (Some(t), _) => Some(t.clone()),
+            (None, Some(m)) => m.truth.clone(),
+            (None, None) => entry
+                .as_ref()
+                .map(|e| e.truth.clone())
+                .or(Some("entity_id".into())),
+        };
+        if t.is_none() {
+            bail!(
+                "the model sets truth = \"\" (no truth column); give --truth COLUMN to evaluate against one, or --labels"
+            );
+        }
+        t
+    } else {
+        None
+    };
+    Ok((
+        InputSpec {
+            paths,
+            descriptions,
+            unique_id,
+            truth: truth_col,
+            ..InputSpec::default()
+        },
+        entry,
+    ))
+}
+
 pub fn run(a: Args) -> anyhow::Result<()> {
     check_probability("--threshold", a.threshold)?;
+    let model = run_model(&a)?;
     let pairs = read_pairs(&a.pairs)?;
     let out = a
         .out
@@ -63,17 +150,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         // With inputs given, every labelled record must be one of them (a typo in an id would
         // otherwise count silently as an unscored pair).
         if a.input.dataset.is_some() || !a.input.input.is_empty() {
-            let resolved = a.input.resolve()?;
-            let uid = match &resolved.entry {
-                Some(e) => e.unique_id.clone(),
-                None => a.unique_id.clone(),
-            };
-            let spec = InputSpec {
-                paths: resolved.paths.clone(),
-                unique_id: uid,
-                truth: None,
-                columns: Vec::new(),
-            };
+            let (spec, _) = input_spec(&a, model.as_ref(), false)?;
             let ds = read_csv_files(&spec, &Progress::default())?;
             evaluation::check_labels_known(&ds, &labels, path)?;
         }
@@ -81,25 +158,17 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let prf = [e.precision, e.recall, e.f1];
         (serde_json::to_value(&e)?, prf)
     } else {
-        let resolved = a.input.resolve()?;
+        let (spec, entry) = input_spec(&a, model.as_ref(), true)?;
         let link_type = a
             .link_type
-            .or(resolved.entry.as_ref().map(|e| e.task))
-            .unwrap_or(if resolved.paths.len() > 1 {
+            .or(model.as_ref().map(|m| m.link_type))
+            .or(entry.as_ref().map(|e| e.task))
+            .unwrap_or(if spec.paths.len() > 1 {
                 LinkType::Link
             } else {
                 LinkType::Dedupe
             });
-        let (uid, truth_col) = match &resolved.entry {
-            Some(e) => (e.unique_id.clone(), e.truth.clone()),
-            None => (a.unique_id.clone(), a.truth.clone()),
-        };
-        let spec = InputSpec {
-            paths: resolved.paths.clone(),
-            unique_id: uid,
-            truth: Some(truth_col.clone()),
-            columns: Vec::new(),
-        };
+        let truth_col = spec.truth.clone().unwrap_or_default();
         let ds = read_csv_files(&spec, &Progress::default())?;
         let e =
             evaluation::against_truth(&ds, link_type, &pairs, &a.pairs, &truth_col, a.threshold)?;

@@ -28,7 +28,9 @@ pub struct Args {
     /// Most duplicates per entity (default 5).
     #[arg(long, allow_negative_numbers = true)]
     max_duplicates: Option<i64>,
-    /// Number of output sources (files), 1 to 26 (default 1).
+    /// Number of output sources (files), 1 to 26 (default 1). Duplicates are still drawn per
+    /// entity, so each file also holds duplicates within itself (true pairs within files) unless
+    /// --mean-duplicates 0; with --overlap, entities then appear across the files.
     #[arg(long, allow_negative_numbers = true)]
     sources: Option<i64>,
     /// Share of entities in two or more sources (default 0).

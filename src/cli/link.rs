@@ -80,6 +80,16 @@ pub struct Args {
     /// Write pairs with at least this match probability to pairs.csv.
     #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     min_probability: f64,
+    /// Values of a date or numeric comparison that do not parse are compared as missing and
+    /// reported (stderr, metrics.json `unparsed`, the report); when more than this share of one
+    /// comparison's values in one input fail, the run stops (exit 2) naming the column, the
+    /// file, the expected format and an example [default: the settings' `max_unparsed`, else
+    /// 0.05].
+    #[arg(long, value_name = "SHARE", allow_negative_numbers = true)]
+    max_unparsed: Option<f64>,
+    /// Go on however many values fail to parse (they are compared as missing, and reported).
+    #[arg(long)]
+    allow_unparsed: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -115,7 +125,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let progress = a.run.setup()?;
     let t0 = Instant::now();
-    let resolved = a.input.resolve()?;
+    let resolved = a.input.resolve_or_settings(a.settings.as_ref())?;
     let mut settings = load_settings(a.settings.as_ref(), &resolved)?;
     if a.exhaustive {
         settings.exhaustive = true;
@@ -134,6 +144,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         seed: a.run.seed,
         ..Job::new(settings)
     };
+    let job = Job {
+        max_unparsed_share: if a.allow_unparsed {
+            None
+        } else {
+            a.max_unparsed.or(job.max_unparsed_share)
+        },
+        ..job
+    };
     job.validate()?;
     let out = a
         .out
@@ -149,6 +167,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     for n in &run.notes {
         eprintln!("note: {n}");
     }
+    for w in &run.warnings {
+        eprintln!("warning: {}", w.message);
+    }
 
     let t4 = Instant::now();
     let seconds = Seconds {
@@ -159,7 +180,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let title = format!("fellegi link: {}", resolved.name);
     let written = run.write(&out, &ds, seconds, a.report.then_some(title.as_str()))?;
     for n in &written.notes {
-        eprintln!("note: {n}");
+        if !run.notes.contains(n) {
+            eprintln!("note: {n}");
+        }
     }
     progress.phase("evaluate and write", t4);
     print_summary(&resolved.name, &job, &ds, &run, t_load, t0, &written.files);
@@ -205,6 +228,17 @@ fn print_summary(
         thousands(run.clusters.count),
         job.decisions.threshold
     );
+    let est = &run.estimated.estimated;
+    println!(
+        "  estimated         {:.1} expected matches among the pairs written ({:.1} by lambda over all pairs); precision {:.4} recall {:.4} (model-based)",
+        est.expected_matches_written, est.expected_matches_admissible, est.precision, est.recall
+    );
+    if !run.warnings.is_empty() {
+        println!(
+            "  warnings          {} (see stderr and metrics.json)",
+            run.warnings.len()
+        );
+    }
     if let Some(m) = &run.metrics {
         println!("  precision         {:.4}", m.precision);
         println!("  recall            {:.4}", m.recall);

@@ -24,7 +24,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     let progress = a.run.setup()?;
-    let resolved = a.input.resolve()?;
+    let resolved = a.input.resolve_or_settings(a.settings.as_ref())?;
     let settings = load_settings(a.settings.as_ref(), &resolved)?;
     let out = a
         .out

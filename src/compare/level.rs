@@ -61,11 +61,13 @@ pub enum Predicate {
     DamerauLevenshteinAtMost(u32),
     /// Jaccard similarity of character q-gram sets ≥ t (q from the comparison's `q`, default 2).
     JaccardAtLeast(f64),
-    /// Numeric |a − b| ≤ d; unparseable values fail.
+    /// Numeric |a − b| ≤ d. A value that does not parse as a number is compared as missing
+    /// (see [`crate::compare::unparsed_values`]).
     AbsDiffAtMost(f64),
     /// Numeric |a − b| / max(|a|, |b|) ≤ r.
     RelDiffAtMost(f64),
-    /// |date a − date b| ≤ d days, parsed with the comparison's `date_format`.
+    /// |date a − date b| ≤ d days, parsed with the comparison's `date_format`. A value that does
+    /// not parse as a date is compared as missing (see [`crate::compare::unparsed_values`]).
     DateDiffDaysAtMost(u32),
     /// Equal phonetic codes (non-empty).
     PhoneticMatch(PhoneticEncoder),

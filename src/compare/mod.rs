@@ -53,6 +53,9 @@ pub struct Comparison {
     fast: Fast,
     numbers: Vec<Option<f64>>,
     dates: Vec<Option<i32>>,
+    /// Per distinct value: it does not parse as the number or date a level needs, so it is
+    /// compared as missing (empty when no level parses values).
+    unparsed: Vec<bool>,
     phonetic: Vec<(PhoneticEncoder, Vec<u32>)>,
     min_jw: f64,
     min_jaro: f64,
@@ -112,6 +115,16 @@ impl Comparison {
         } else {
             Vec::new()
         };
+        let unparsed: Vec<bool> = if numbers.is_empty() && dates.is_empty() {
+            Vec::new()
+        } else {
+            (0..col.dict.len())
+                .map(|v| {
+                    numbers.get(v).is_some_and(Option::is_none)
+                        || dates.get(v).is_some_and(Option::is_none)
+                })
+                .collect()
+        };
         let mut phonetic: Vec<(PhoneticEncoder, Vec<u32>)> = Vec::new();
         for p in &predicates {
             if let Predicate::PhoneticMatch(e) = p {
@@ -158,6 +171,7 @@ impl Comparison {
             quick,
             numbers,
             dates,
+            unparsed,
             phonetic,
         };
         c.fast = Fast::build(&c);
@@ -169,8 +183,23 @@ impl Comparison {
         self.predicates.len()
     }
 
-    /// The level of the value pair (`a`, `b`) (interned ids of this comparison's column).
+    /// Whether the distinct value `v` does not parse as the number or date a level of this
+    /// comparison needs (it is then compared as missing); false for [`MISSING`].
+    pub fn is_unparsed(&self, v: u32) -> bool {
+        v != MISSING && self.unparsed.get(v as usize).copied().unwrap_or(false)
+    }
+
+    /// The level of the value pair (`a`, `b`) (interned ids of this comparison's column). A
+    /// value that does not parse as the number or date a level needs counts as missing.
     pub fn level(&self, col: &Column, a: u32, b: u32) -> u8 {
+        if !self.unparsed.is_empty() {
+            let clean = |v: u32| if self.is_unparsed(v) { MISSING } else { v };
+            let (a, b) = (clean(a), clean(b));
+            return match &self.fast {
+                Fast::None => self.level_generic(col, a, b),
+                f => f.level(self, a, b),
+            };
+        }
         match &self.fast {
             Fast::None => self.level_generic(col, a, b),
             f => f.level(self, a, b),
@@ -540,6 +569,113 @@ impl Fast {
     }
 }
 
+/// Values of one comparison's column in one source that do not parse as the numbers or dates
+/// its levels need ([`unparsed_values`]). Such values are compared as missing.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Unparsed {
+    /// The comparison's output name.
+    pub comparison: String,
+    /// The column it reads.
+    pub column: String,
+    /// The source (file) of the values.
+    pub source: String,
+    /// What the values must parse as: `date %Y%m%d` (the comparison's format) or `number`.
+    pub expected: String,
+    /// Records of the source with a value in the column (not missing).
+    pub values: u64,
+    /// Of those, records whose value does not parse.
+    pub unparsed: u64,
+    /// `unparsed / values` (0 without values).
+    pub share: f64,
+    /// Up to three distinct unparsed values, in record order.
+    pub examples: Vec<String>,
+}
+
+/// For each comparison with a numeric or date level (`abs_diff_at_most`, `rel_diff_at_most`,
+/// `date_diff_days_at_most`) and each source: how many of its values do not parse, with
+/// examples. Comparisons without such levels give no entries; sources without unparsed values
+/// give entries with `unparsed = 0`. `specs` are expanded comparisons.
+///
+/// # Errors
+/// [`Error::Internal`] if a compared column was not loaded; [`Error::Settings`] for an unknown
+/// date format.
+pub fn unparsed_values(
+    specs: &[ComparisonSpec],
+    ds: &crate::data::Dataset,
+) -> Result<Vec<Unparsed>> {
+    let mut out = Vec::new();
+    for s in specs {
+        let has = |f: &dyn Fn(&Predicate) -> bool| s.levels.iter().any(|l| f(&l.predicate));
+        let number =
+            has(&|p| matches!(p, Predicate::AbsDiffAtMost(_) | Predicate::RelDiffAtMost(_)));
+        let dated = has(&|p| matches!(p, Predicate::DateDiffDaysAtMost(_)));
+        if !number && !dated {
+            continue;
+        }
+        let ci = ds.column_index(&s.column).ok_or_else(|| {
+            Error::Internal(format!("compared column `{}` was not loaded", s.column))
+        })?;
+        let col = &ds.columns[ci];
+        let f: date::DateFormat = s
+            .date_format
+            .as_deref()
+            .unwrap_or("%Y%m%d")
+            .parse()
+            .map_err(|e: date::UnknownDateFormat| {
+                Error::settings(
+                    "comparison",
+                    format!("{}.date_format", s.column),
+                    e.to_string(),
+                )
+            })?;
+        let bad: Vec<bool> = col
+            .dict
+            .iter()
+            .map(|v| {
+                (number && numeric::parse_number(v).is_none())
+                    || (dated && date::parse_date(v, f).is_none())
+            })
+            .collect();
+        let expected = match (dated, number) {
+            (true, true) => format!("date {} and number", f.pattern()),
+            (true, false) => format!("date {}", f.pattern()),
+            _ => "number".to_string(),
+        };
+        for src in &ds.sources {
+            let (mut values, mut unparsed) = (0u64, 0u64);
+            let mut examples: Vec<String> = Vec::new();
+            for &v in &col.values[src.start..src.start + src.len] {
+                if v == MISSING {
+                    continue;
+                }
+                values += 1;
+                if bad[v as usize] {
+                    unparsed += 1;
+                    let text = &col.dict[v as usize];
+                    if examples.len() < 3 && !examples.iter().any(|e| e == text) {
+                        examples.push(text.to_string());
+                    }
+                }
+            }
+            out.push(Unparsed {
+                comparison: s.output_name().to_string(),
+                column: s.column.clone(),
+                source: src.name.clone(),
+                expected: expected.clone(),
+                values,
+                unparsed,
+                share: if values > 0 {
+                    unparsed as f64 / values as f64
+                } else {
+                    0.0
+                },
+                examples,
+            });
+        }
+    }
+    Ok(out)
+}
+
 fn jw_params(c: &JwConfig) -> JwParams {
     JwParams {
         prefix_scale: c.prefix_scale,
@@ -576,7 +712,7 @@ impl Comparer {
         let mut rows = vec![0u32; ds.len() * k];
         for (i, c) in comparisons.iter().enumerate() {
             for (r, &v) in ds.columns[c.column].values.iter().enumerate() {
-                rows[r * k + i] = v;
+                rows[r * k + i] = if c.is_unparsed(v) { MISSING } else { v };
             }
         }
         Ok(Comparer { comparisons, rows })

@@ -3,12 +3,16 @@
 //! Each compared column is stored as one `u32` per record indexing into the column's dictionary of
 //! distinct values ([`MISSING`] for an empty field), so exact comparison is an integer compare and
 //! string comparators run once per distinct value where they can. A record is keyed by
-//! (source, id): `source` is its file's stem, `id` its unique-id value verbatim.
+//! (source, id): `source` is its file's stem (or its [`InputDescription`]'s `source`), `id` its
+//! unique-id value verbatim.
 
+pub mod date;
+mod input;
 mod link_type;
 mod reader;
 mod truth;
 
+pub use input::{InputDescription, ValueRule};
 pub use link_type::LinkType;
 pub use truth::count_true_pairs;
 
@@ -105,7 +109,7 @@ impl Interner {
 /// One input file.
 #[derive(Debug, Clone)]
 pub struct Source {
-    /// The file's stem, used as the `source` of its records.
+    /// The source name of its records: the file's stem, or its description's `source`.
     pub name: String,
     /// The file read.
     pub path: std::path::PathBuf,

@@ -8,6 +8,8 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
+use super::date::DateFormat;
+use super::input::{InputDescription, ValueRule};
 use super::{Column, Dataset, MISSING, Source, StringList};
 use crate::error::{Error, Result};
 
@@ -21,10 +23,17 @@ pub const MAX_FIELD_BYTES: usize = 1 << 20;
 pub const MAX_COMPARED_CHARS: usize = 1_000;
 
 /// What to read from the input files.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct InputSpec {
-    /// The CSV files, one source each; names (file stems) must be distinct.
+    /// The CSV files, one source each; source names (file stems, or each description's
+    /// `source`) must be distinct.
     pub paths: Vec<PathBuf>,
+    /// Per file (same order as `paths`; absent entries take the defaults): its description,
+    /// `[[input]]` in the settings. Its key in error messages is `input[i]`.
+    pub descriptions: Vec<InputDescription>,
+    /// The form each date column's comparisons expect (column, format): dates of a column
+    /// that a description gives a `date_format` are rewritten into it as they are read.
+    pub date_targets: Vec<(String, DateFormat)>,
     /// The unique-id column (unique within each file).
     pub unique_id: String,
     /// The truth column, read when every file has it.
@@ -70,7 +79,12 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
 
     // Truth is used only if every file has the column.
     let mut readers = Vec::new();
-    for path in &spec.paths {
+    for (pi, path) in spec.paths.iter().enumerate() {
+        let desc = spec.descriptions.get(pi).cloned().unwrap_or_default();
+        let delim = desc.delimiter_byte().map_err(|m| Error::Input {
+            path: path.clone(),
+            message: format!("input[{pi}].delimiter: {m}"),
+        })?;
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(Error::Input {
@@ -79,29 +93,68 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
                     .into(),
             });
         }
-        let header = read_header(path, &bytes)?;
+        let mut header = read_header(path, &bytes, delim)?;
+        for from in desc.rename.keys() {
+            if !header.iter().any(|h| h == from) {
+                return Err(Error::Input {
+                    path: path.clone(),
+                    message: format!(
+                        "input[{pi}].rename: no column `{from}` to rename; the header has: {}{}",
+                        header.join(", "),
+                        header_hint(&header, delim)
+                    ),
+                });
+            }
+        }
+        if !desc.rename.is_empty() {
+            let renamed: Vec<String> = header
+                .iter()
+                .map(|h| desc.settings_name(h).to_string())
+                .collect();
+            if let Some((i, h)) = renamed
+                .iter()
+                .enumerate()
+                .find(|(i, h)| renamed[..*i].contains(h))
+            {
+                return Err(Error::Input {
+                    path: path.clone(),
+                    message: format!(
+                        "input[{pi}].rename: two columns would be called `{h}` (column {} and an earlier one); rename one of them to another name",
+                        i + 1
+                    ),
+                });
+            }
+            header = renamed;
+        }
         if let Some(t) = &spec.truth {
             if !header.iter().any(|h| h == t) {
                 has_truth = false;
             }
         }
-        readers.push((path, bytes, header));
+        readers.push((path, bytes, header, desc, delim));
     }
 
     // Parse every file in fixed chunks, in parallel, then merge the chunk dictionaries in order:
     // ids are then assigned in first-appearance order exactly as a sequential reader would.
     let n_fields = wanted.len() + usize::from(has_truth && spec.truth.is_some());
     let mut merged: Vec<FieldMerge> = (0..n_fields).map(|_| FieldMerge::default()).collect();
-    for (path, bytes, header) in &readers {
-        let name = stem(path);
+    for (pi, (path, bytes, header, desc, delim)) in readers.iter().enumerate() {
+        let delim = *delim;
+        let name = desc.source.clone().unwrap_or_else(|| stem(path));
         if ds.sources.iter().any(|s| s.name == name) {
             return Err(Error::Input {
                 path: (*path).clone(),
                 message: format!(
-                    "two inputs share the name `{name}`; records are keyed by (file stem, id), so rename one file"
+                    "two inputs share the source name `{name}`; records are keyed by (source, id), so rename one file or give input[{pi}] its own `source = \"...\"`"
                 ),
             });
         }
+        let unique_id = desc.unique_id.as_deref().unwrap_or(&spec.unique_id);
+        let id_key = if desc.unique_id.is_some() {
+            format!("input[{pi}].unique_id")
+        } else {
+            "unique_id".to_string()
+        };
         let find = |col: &str, key: &str| -> Result<usize> {
             header
                 .iter()
@@ -111,11 +164,13 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
                     message: format!(
                         "no column `{col}` (asked for by `{key}`); the header has: {}{}",
                         header.join(", "),
-                        header_hint(header)
+                        header_hint(header, delim).if_empty_then(|| format!(
+                            " (if this file names it differently, map it in its [[input]] with `rename = {{ FILE_COLUMN = \"{col}\" }}`)"
+                        ))
                     ),
                 })
         };
-        let id_idx = find(&spec.unique_id, "unique_id")?;
+        let id_idx = find(unique_id, &id_key)?;
         let truth_idx = match (&spec.truth, has_truth) {
             (Some(t), true) => Some(find(t, "truth")?),
             _ => None,
@@ -138,18 +193,40 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
             );
         }
         compared.resize(fields.len(), None);
+        // Per field: how its values are cleaned as they are read (none for the id).
+        let target = |c: &str| {
+            spec.date_targets
+                .iter()
+                .find(|(col, _)| col == c)
+                .map(|(_, f)| *f)
+        };
+        let mut rules: Vec<ValueRule> = vec![ValueRule::default()];
+        for (c, _) in &wanted {
+            rules.push(desc.value_rule(c, target(c)));
+        }
+        if let (Some(t), Some(_)) = (&spec.truth, truth_idx) {
+            let mut r = desc.value_rule(t, None);
+            r.date = None;
+            rules.push(r);
+        }
+        let fmt = Format {
+            delim,
+            rules: &rules,
+        };
         let t0 = std::time::Instant::now();
-        let (body_start, first_line) = body_offset(path, bytes)?;
-        let ranges = split_chunks(&bytes[body_start..], body_start);
+        let (body_start, first_line) = body_offset(path, bytes, delim)?;
+        let ranges = split_chunks(&bytes[body_start..], body_start, delim);
         let pb = progress.bar(ranges.len() as u64, &format!("reading {name}"));
         let parsed: Vec<Result<Chunk<'_>>> = ranges
             .par_iter()
             .map(|&(s, e)| {
                 // The chunk's hash maps are only needed while parsing it.
-                let c = parse_chunk(path, &bytes[s..e], header, &fields, &compared).map(|mut c| {
-                    c.maps = Vec::new();
-                    c
-                });
+                let c = parse_chunk(path, &bytes[s..e], header, &fields, &compared, &fmt).map(
+                    |mut c| {
+                        c.maps = Vec::new();
+                        c
+                    },
+                );
                 pb.inc(1);
                 c
             })
@@ -174,7 +251,7 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
         }
         progress.phase("parse", t0);
         let t0 = std::time::Instant::now();
-        check_unique_ids(path, bytes, &file_chunks, &spec.unique_id)?;
+        check_unique_ids(path, bytes, &file_chunks, unique_id, delim)?;
         progress.phase("unique ids", t0);
         for c in &file_chunks {
             for i in 0..c.ids.len() {
@@ -199,7 +276,10 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
     }
     // Checksums in parallel with the merge.
     let t0 = std::time::Instant::now();
-    let digests: Vec<String> = readers.par_iter().map(|(_, b, _)| hex_sha256(b)).collect();
+    let digests: Vec<String> = readers
+        .par_iter()
+        .map(|(_, b, _, _, _)| hex_sha256(b))
+        .collect();
     for (s, d) in ds.sources.iter_mut().zip(digests) {
         s.sha256 = d;
     }
@@ -222,9 +302,10 @@ pub fn stem(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-fn read_header(path: &Path, bytes: &[u8]) -> Result<Vec<String>> {
+fn read_header(path: &Path, bytes: &[u8], delim: u8) -> Result<Vec<String>> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
+        .delimiter(delim)
         .from_reader(bytes);
     let h = rdr.byte_headers().map_err(|e| csv_error(path, e))?.clone();
     let mut out = Vec::with_capacity(h.len());
@@ -293,6 +374,24 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// How one file is split and its values cleaned: the delimiter and, per wanted field (the id
+/// first), the [`ValueRule`].
+struct Format<'r> {
+    delim: u8,
+    rules: &'r [ValueRule],
+}
+
+/// `self`, or `f()` when `self` is empty.
+trait IfEmpty {
+    fn if_empty_then(self, f: impl FnOnce() -> String) -> String;
+}
+
+impl IfEmpty for String {
+    fn if_empty_then(self, f: impl FnOnce() -> String) -> String {
+        if self.is_empty() { f() } else { self }
+    }
+}
+
 /// One parsed chunk of a file: ids and, per wanted field, local ids into a local dictionary.
 struct Chunk<'a> {
     n: usize,
@@ -336,9 +435,10 @@ impl<'a> Chunk<'a> {
 }
 
 /// Byte offset where the records start, and the line number of the first record.
-fn body_offset(path: &Path, bytes: &[u8]) -> Result<(usize, u64)> {
+fn body_offset(path: &Path, bytes: &[u8], delim: u8) -> Result<(usize, u64)> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
+        .delimiter(delim)
         .from_reader(bytes);
     rdr.byte_headers().map_err(|e| csv_error(path, e))?;
     let p = rdr.position();
@@ -347,7 +447,7 @@ fn body_offset(path: &Path, bytes: &[u8]) -> Result<(usize, u64)> {
 
 /// Splits `body` (starting at absolute offset `base`) into about 16 ranges ending at newlines
 /// outside quoted fields. The split is a function of the bytes only.
-fn split_chunks(body: &[u8], base: usize) -> Vec<(usize, usize)> {
+fn split_chunks(body: &[u8], base: usize, delim: u8) -> Vec<(usize, usize)> {
     const CHUNKS: usize = 16;
     let n = body.len();
     if n < (1 << 16) {
@@ -382,7 +482,7 @@ fn split_chunks(body: &[u8], base: usize) -> Vec<(usize, usize)> {
                 (St::Quoted, b'"') => St::QuoteInQuoted,
                 (St::Quoted, _) => St::Quoted,
                 (St::QuoteInQuoted, b'"') => St::Quoted,
-                (_, b',') => St::FieldStart,
+                (_, b) if b == delim => St::FieldStart,
                 (_, b'\n') => {
                     if i >= n * next / CHUNKS {
                         cuts.push(i + 1);
@@ -410,6 +510,7 @@ fn parse_chunk<'a>(
     header: &[String],
     fields: &[usize],
     compared: &[Option<&str>],
+    fmt: &Format<'_>,
 ) -> Result<Chunk<'a>> {
     let lone_cr = || {
         bytes
@@ -419,10 +520,11 @@ fn parse_chunk<'a>(
     };
     let needs_csv = bytes.contains(&b'"') || (bytes.contains(&b'\r') && lone_cr());
     if !needs_csv {
-        return parse_plain(path, bytes, header, fields, compared);
+        return parse_plain(path, bytes, header, fields, compared, fmt);
     }
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
+        .delimiter(fmt.delim)
         .flexible(true)
         .from_reader(bytes);
     let mut rec = csv::ByteRecord::new();
@@ -457,7 +559,8 @@ fn parse_chunk<'a>(
             if k == 0 {
                 push_id(&mut out, path, line, header, fi, v)?;
             } else {
-                out.push(k - 1, Cow::Owned(v.to_string()));
+                let v = fmt.rules[k].apply(Cow::Borrowed(v)).into_owned();
+                out.push(k - 1, Cow::Owned(v));
             }
         }
         out.n += 1;
@@ -472,6 +575,7 @@ fn parse_plain<'a>(
     header: &[String],
     fields: &[usize],
     compared: &[Option<&str>],
+    fmt: &Format<'_>,
 ) -> Result<Chunk<'a>> {
     let mut out = Chunk::new(fields.len() - 1);
     // Which wanted field (k) each column feeds, if any.
@@ -488,7 +592,7 @@ fn parse_plain<'a>(
             continue; // a blank line (or the end of the chunk)
         }
         cols.clear();
-        cols.extend(rec.split(|&b| b == b','));
+        cols.extend(rec.split(|&b| b == fmt.delim));
         check_row(path, line, header, cols.len(), cols.iter().map(|f| f.len()))?;
         for (fi, ks) in want.iter().enumerate() {
             for &k in ks {
@@ -497,7 +601,7 @@ fn parse_plain<'a>(
                 if k == 0 {
                     push_id(&mut out, path, line, header, fi, v)?;
                 } else {
-                    out.push(k - 1, Cow::Borrowed(v));
+                    out.push(k - 1, fmt.rules[k].apply(Cow::Borrowed(v)));
                 }
             }
         }
@@ -508,11 +612,17 @@ fn parse_plain<'a>(
 
 /// A hint for a header that lacks a wanted column: one field holding another delimiter, or
 /// fields that are numbers (a missing header row).
-fn header_hint(header: &[String]) -> String {
+fn header_hint(header: &[String], delim: u8) -> String {
     if let [only] = header {
-        if let Some(d) = [';', '\t', '|'].into_iter().find(|d| only.contains(*d)) {
+        if let Some(d) = [',', ';', '\t', '|']
+            .into_iter()
+            .find(|&d| d as u32 != u32::from(delim) && only.contains(d))
+        {
             return format!(
-                " (one field holding {d:?}: fellegi reads comma-separated files; convert the file to commas)"
+                " (one field holding {d:?}: the file is read as {:?}-separated; give this file's [[input]] `delimiter = \"{}\"` in the settings, or convert the file to {:?}-separated)",
+                delim as char,
+                d.escape_debug(),
+                delim as char
             );
         }
     }
@@ -694,7 +804,13 @@ impl FieldMerge {
 }
 
 /// Fails on the first repeated id of a file, naming both lines.
-fn check_unique_ids(path: &Path, bytes: &[u8], chunks: &[Chunk<'_>], id_col: &str) -> Result<()> {
+fn check_unique_ids(
+    path: &Path,
+    bytes: &[u8],
+    chunks: &[Chunk<'_>],
+    id_col: &str,
+    delim: u8,
+) -> Result<()> {
     let n: usize = chunks.iter().map(|c| c.n).sum();
     let mut seen: FxHashMap<&str, usize> =
         FxHashMap::with_capacity_and_hasher(n, Default::default());
@@ -703,7 +819,7 @@ fn check_unique_ids(path: &Path, bytes: &[u8], chunks: &[Chunk<'_>], id_col: &st
         for i in 0..c.ids.len() {
             let id = c.ids.get(i);
             if let Some(first) = seen.insert(id, k) {
-                let lines = record_lines(bytes);
+                let lines = record_lines(bytes, delim);
                 let at = |r: usize| lines.get(r).copied().unwrap_or(0);
                 return Err(Error::Csv {
                     path: path.to_path_buf(),
@@ -721,18 +837,29 @@ fn check_unique_ids(path: &Path, bytes: &[u8], chunks: &[Chunk<'_>], id_col: &st
 }
 
 /// Line number of every record (error path only).
-fn record_lines(bytes: &[u8]) -> Vec<u64> {
+fn record_lines(bytes: &[u8], delim: u8) -> Vec<u64> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
+        .delimiter(delim)
         .flexible(true)
         .from_reader(bytes);
     let mut rec = csv::ByteRecord::new();
     let mut out = Vec::new();
+    // Lines counted from the record's byte offset: the reader's own line count runs one short
+    // in files with CRLF line ends, where a record's offset is the `\n` ending the line before
+    // it (so the byte at the offset is counted too).
+    let (mut at, mut line) = (0usize, 1u64);
     while let Ok(true) = rdr.read_byte_record(&mut rec) {
         if rec.len() == 1 && rec[0].is_empty() {
             continue;
         }
-        out.push(rec.position().map_or(0, |p| p.line()));
+        let end = rec
+            .position()
+            .map_or(at, |p| p.byte() as usize + 1)
+            .clamp(at, bytes.len());
+        line += bytes[at..end].iter().filter(|&&b| b == b'\n').count() as u64;
+        at = end;
+        out.push(line);
     }
     out
 }

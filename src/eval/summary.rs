@@ -338,3 +338,184 @@ impl LinkMetrics {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 }
+
+/// The model's own estimates at the threshold, written with or without truth (`estimated` in
+/// metrics.json). With p_i the match probability of pair i, over the pairs written (p_i ≥
+/// `min_probability`) and the links L (p_i ≥ threshold):
+///
+/// - expected matches among the pairs written: E = Σ_i p_i;
+/// - expected matches among all admissible pairs: λ·N (N admissible pairs), the model's prior;
+///   `expected_matches_outside_written` = max(0, λ·N − E) estimates those the pairs written miss
+///   (outside the blocks, or scored below `min_probability`);
+/// - precision = Σ_{i∈L} p_i / |L| (FDR = 1 − precision; 0 and 1 without links, reported as
+///   precision 0, FDR 0);
+/// - recall = Σ_{i∈L} p_i / E among the pairs written (FNR = 1 − recall), and
+///   `recall_of_admissible` = Σ_{i∈L} p_i / max(E, λ·N), which also counts the expected matches
+///   outside them.
+///
+/// These are model-based (Fellegi & Sunter 1969, §3; Belin & Rubin 1995 discuss their
+/// calibration): they are as good as the fitted m, u and λ, and with conditional dependence
+/// between comparisons they are usually optimistic.
+///
+/// # References
+/// I. P. Fellegi and A. B. Sunter, "A Theory for Record Linkage", JASA 64(328), 1969.
+/// T. R. Belin and D. B. Rubin, "A Method for Calibrating False-Match Rates in Record
+/// Linkage", JASA 90(430), 1995.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimates {
+    /// The match-probability threshold of the links.
+    pub threshold: f64,
+    /// Pairs at or above the threshold.
+    pub links: u64,
+    /// Σ p over the links: the expected number of true links.
+    pub expected_true_links: f64,
+    /// Σ p over the pairs written.
+    pub expected_matches_written: f64,
+    /// λ × admissible pairs.
+    pub expected_matches_admissible: f64,
+    /// max(0, λ·N − Σ p over the pairs written).
+    pub expected_matches_outside_written: f64,
+    /// Estimated precision of the links.
+    pub precision: f64,
+    /// 1 − precision (0 without links).
+    pub false_discovery_rate: f64,
+    /// Estimated recall among the pairs written.
+    pub recall: f64,
+    /// 1 − recall.
+    pub false_negative_rate: f64,
+    /// Estimated recall among every admissible pair (matches outside the pairs written count).
+    pub recall_of_admissible: f64,
+    /// Estimated F1 from the estimated precision and recall (among the pairs written).
+    pub f1: f64,
+    /// What the estimates cover.
+    pub note: String,
+}
+
+impl Estimates {
+    /// The estimates of pairs with match probabilities `probabilities` (the pairs written) at
+    /// `threshold`, with prior `lambda` over `admissible` pairs. Sums run in input order.
+    pub fn of(probabilities: &[f64], threshold: f64, lambda: f64, admissible: u128) -> Estimates {
+        let (mut links, mut tl, mut written) = (0u64, 0.0f64, 0.0f64);
+        for &p in probabilities {
+            written += p;
+            if p >= threshold {
+                links += 1;
+                tl += p;
+            }
+        }
+        let prior = lambda * admissible as f64;
+        let precision = if links > 0 { tl / links as f64 } else { 0.0 };
+        let recall = if written > 0.0 { tl / written } else { 0.0 };
+        let denom = written.max(prior);
+        Estimates {
+            threshold,
+            links,
+            expected_true_links: tl,
+            expected_matches_written: written,
+            expected_matches_admissible: prior,
+            expected_matches_outside_written: (prior - written).max(0.0),
+            precision,
+            false_discovery_rate: if links > 0 { 1.0 - precision } else { 0.0 },
+            recall,
+            false_negative_rate: if written > 0.0 { 1.0 - recall } else { 0.0 },
+            recall_of_admissible: if denom > 0.0 { tl / denom } else { 0.0 },
+            f1: f_beta(precision, recall, 1.0),
+            note: "model-based, from the match probabilities: precision = sum of p over links / links; recall = sum of p over links / sum of p over the pairs written (match_probability >= min_probability); recall_of_admissible divides by max(that sum, lambda x admissible pairs) instead".into(),
+        }
+    }
+}
+
+/// metrics.json of a run without truth: the truth-based `precision`, `recall` and `f1` are
+/// null, and the model's [`Estimates`] stand beside the counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EstimatedMetrics {
+    /// Null: no truth.
+    pub precision: Option<f64>,
+    /// Null: no truth.
+    pub recall: Option<f64>,
+    /// Null: no truth.
+    pub f1: Option<f64>,
+    /// The match-probability threshold of the links.
+    pub threshold: f64,
+    /// Candidate pairs compared (all admissible pairs in exhaustive linkage).
+    pub candidate_pairs: u64,
+    /// Admissible pairs under the link type.
+    pub admissible_pairs: u128,
+    /// Pairs written to pairs.csv.
+    pub pairs_written: usize,
+    /// The smallest match probability written.
+    pub min_probability: f64,
+    /// Records in the inputs.
+    pub records: usize,
+    /// Records per source, in input order.
+    pub sources: Vec<SourceRecords>,
+    /// The link type.
+    pub link_type: LinkType,
+    /// The fitted λ.
+    pub lambda: f64,
+    /// The seed of the run.
+    pub seed: u64,
+    /// Candidate pairs per blocking rule, then their union (no truth-based columns).
+    pub blocking: Vec<BlockingMetrics>,
+    /// Number of clusters at the threshold, singletons included.
+    pub clusters: u64,
+    /// The model's estimates.
+    pub estimated: Estimates,
+    /// Wall-clock seconds per phase.
+    pub seconds: Seconds,
+}
+
+impl EstimatedMetrics {
+    /// The truth-free metrics of a run.
+    pub fn compute(
+        ctx: &RunContext<'_>,
+        pairs: &ScoredPairs,
+        decisions: &Decisions,
+        clusters: &Clusters,
+    ) -> EstimatedMetrics {
+        let ds = ctx.ds;
+        let total = total_pairs(ctx.link_type, &ds.source_sizes());
+        EstimatedMetrics {
+            precision: None,
+            recall: None,
+            f1: None,
+            threshold: decisions.threshold,
+            candidate_pairs: pairs.candidates,
+            admissible_pairs: total,
+            pairs_written: pairs.len(),
+            min_probability: ctx.min_probability,
+            records: ds.len(),
+            sources: ds
+                .sources
+                .iter()
+                .map(|s| SourceRecords {
+                    source: s.name.clone(),
+                    records: s.len,
+                })
+                .collect(),
+            link_type: ctx.link_type,
+            lambda: ctx.params.lambda,
+            seed: ctx.seed,
+            blocking: blocking_metrics(
+                ctx.rule_names,
+                &pairs.candidates_per_rule,
+                None,
+                total,
+                None,
+            ),
+            clusters: clusters.count,
+            estimated: Estimates::of(
+                &pairs.probability,
+                decisions.threshold,
+                ctx.params.lambda,
+                total,
+            ),
+            seconds: Seconds::default(),
+        }
+    }
+
+    /// As JSON with sorted keys.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}

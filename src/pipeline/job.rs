@@ -2,15 +2,17 @@
 
 use std::time::Instant;
 
+use super::warnings::Warning;
 use super::{Linked, link};
 use crate::classify::{DecisionOptions, Decisions, check_probability, decide};
 use crate::cluster::Clusters;
 use crate::compare::Comparer;
+use crate::compare::Unparsed;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::eval::LinkMetrics;
 use crate::eval::curves::Sweep;
-use crate::eval::summary::{RunContext, Seconds};
+use crate::eval::summary::{EstimatedMetrics, RunContext, Seconds};
 use crate::model::predict::ScoredPairs;
 use crate::model::train::Fitted;
 use crate::output::{Staged, write_clusters, write_json, write_pairs};
@@ -57,7 +59,15 @@ pub struct Job {
     pub seed: Option<u64>,
     /// Worker threads; default none (the current rayon pool, all cores unless configured).
     pub threads: Option<usize>,
+    /// The largest share of a date or numeric comparison's values in one input that may fail
+    /// to parse (they are compared as missing); above it the run fails naming the column, the
+    /// file, the expected format and an example. Default the settings' `max_unparsed`, else
+    /// 0.05 (5 %); `None` allows any share (`--allow-unparsed`).
+    pub max_unparsed_share: Option<f64>,
 }
+
+/// Default of [`Job::max_unparsed_share`]: 5 %.
+pub const DEFAULT_MAX_UNPARSED_SHARE: f64 = 0.05;
 
 /// The result of [`Job::run`].
 #[derive(Debug)]
@@ -79,8 +89,17 @@ pub struct LinkRun {
     pub metrics: Option<LinkMetrics>,
     /// The threshold sweep behind the metrics.
     pub sweep: Option<Sweep>,
-    /// Notes for the user; the library prints nothing.
+    /// Notes for the user, each once; the library prints nothing.
     pub notes: Vec<String>,
+    /// Warnings about degenerate fits, unparsed values, empty outputs or a missing truth
+    /// column ([`super::warnings`]); metrics.json `warnings`.
+    pub warnings: Vec<Warning>,
+    /// Per date or numeric comparison and input: values that do not parse (metrics.json
+    /// `unparsed`).
+    pub unparsed: Vec<Unparsed>,
+    /// The truth-free metrics and the model's estimates, always computed (metrics.json
+    /// without truth; its `estimated` block with truth too).
+    pub estimated: EstimatedMetrics,
     /// Seconds of the phases the run timed: `compare_train_score`, `cluster` and (evaluation
     /// only) `evaluate_and_write`.
     pub seconds: Seconds,
@@ -90,6 +109,7 @@ impl Job {
     /// A job with the defaults: the method the settings imply, threshold 0.5, no one-to-one or
     /// Fellegi–Sunter decisions, `min_probability` 0.01, the settings' seed or 42, all threads.
     pub fn new(settings: Settings) -> Job {
+        let max_unparsed = settings.max_unparsed;
         let method = if settings.exhaustive {
             LinkMethod::Exhaustive
         } else {
@@ -102,6 +122,7 @@ impl Job {
             min_probability: 0.01,
             seed: None,
             threads: None,
+            max_unparsed_share: Some(max_unparsed.unwrap_or(DEFAULT_MAX_UNPARSED_SHARE)),
         }
     }
 
@@ -127,6 +148,14 @@ impl Job {
                     self.min_probability, self.decisions.threshold
                 ),
             ));
+        }
+        if let Some(s) = self.max_unparsed_share {
+            if !(0.0..=1.0).contains(&s) {
+                return Err(Error::invalid(
+                    "--max-unparsed",
+                    format!("--max-unparsed must be a share in [0, 1], got {s}"),
+                ));
+            }
         }
         if self.threads == Some(0) {
             return Err(Error::invalid("--threads", "--threads must be at least 1"));
@@ -163,6 +192,16 @@ impl Job {
 
     fn run_here(&self, ds: &Dataset, progress: &Progress) -> Result<LinkRun> {
         let seed = self.effective_seed();
+        let unparsed = crate::compare::unparsed_values(&self.settings.comparisons, ds)?;
+        self.check_unparsed(ds, &unparsed)?;
+        let mut warnings: Vec<Warning> = unparsed
+            .iter()
+            .filter(|u| u.unparsed > 0)
+            .map(|u| Warning {
+                code: "unparsed_values".into(),
+                message: describe_unparsed(u),
+            })
+            .collect();
         let t = Instant::now();
         let Linked { trained, scored } = link(
             &self.settings,
@@ -177,7 +216,19 @@ impl Job {
             ..Seconds::default()
         };
         let t = Instant::now();
+        warnings.extend(super::warnings::check_fit(
+            &self.settings,
+            self.method,
+            ds,
+            &trained.fitted,
+        )?);
         let pairs = scored.pairs;
+        warnings.extend(super::warnings::check_outputs(
+            &self.settings,
+            ds,
+            pairs.len(),
+            self.min_probability,
+        ));
         let decisions = decide(&pairs, &trained.fitted.params, &self.decisions);
         let clusters = Clusters::of(ds.len(), decisions.links(&pairs));
         seconds.cluster = t.elapsed().as_secs_f64();
@@ -202,6 +253,7 @@ impl Job {
             seed,
         };
         let computed = LinkMetrics::compute(&ctx, &pairs, &decisions, &clusters);
+        let estimated = EstimatedMetrics::compute(&ctx, &pairs, &decisions, &clusters);
         seconds.evaluate_and_write = t.elapsed().as_secs_f64();
         let (metrics, sweep) = match computed {
             Some((mut m, sw)) => {
@@ -220,10 +272,81 @@ impl Job {
             clusters,
             metrics,
             sweep,
-            notes: scored.notes,
+            notes: once(scored.notes),
+            warnings,
+            unparsed,
+            estimated,
             seconds,
         })
     }
+
+    /// Fails when a date or numeric comparison's values in one input fail to parse above
+    /// [`Job::max_unparsed_share`].
+    fn check_unparsed(&self, ds: &Dataset, unparsed: &[Unparsed]) -> Result<()> {
+        let Some(limit) = self.max_unparsed_share else {
+            return Ok(());
+        };
+        let Some(u) = unparsed.iter().find(|u| u.unparsed > 0 && u.share > limit) else {
+            return Ok(());
+        };
+        let src = ds.sources.iter().find(|s| s.name == u.source);
+        let file = src.map_or(u.source.clone(), |s| s.path.display().to_string());
+        // The format the input declares, when it declares one, is the one its values missed.
+        let declared = self
+            .settings
+            .inputs
+            .iter()
+            .find(|d| {
+                d.source.as_deref() == Some(u.source.as_str())
+                    || (src.is_some() && d.path.as_deref() == src.map(|s| s.path.as_path()))
+            })
+            .and_then(|d| d.date_format.get(&u.column));
+        let expected = match declared {
+            Some(f) => format!("date {f} (this input's date_format)"),
+            None => u.expected.clone(),
+        };
+        Err(Error::Data(format!(
+            "column `{}` in {file}: {} of {} values ({:.1} %) do not parse as {expected} for comparison `{}`, e.g. `{}`; over the {:.1} % limit (--max-unparsed, or max_unparsed in the settings). Give the file's [[input]] the format its values use (date_format = {{ {} = \"%d/%m/%Y\" }}, one of %Y%m%d, %Y-%m-%d, %d/%m/%Y, %m/%d/%Y), clean the values, or pass --allow-unparsed to compare them as missing",
+            u.column,
+            u.unparsed,
+            u.values,
+            100.0 * u.share,
+            u.comparison,
+            u.examples.first().map_or("", String::as_str),
+            100.0 * limit,
+            u.column,
+        )))
+    }
+}
+
+/// One line about a comparison's unparsed values in one input.
+pub fn describe_unparsed(u: &Unparsed) -> String {
+    format!(
+        "comparison `{}` (column `{}`) in source `{}`: {} of {} values ({:.1} %) do not parse as {} and are compared as missing, e.g. {}",
+        u.comparison,
+        u.column,
+        u.source,
+        u.unparsed,
+        u.values,
+        100.0 * u.share,
+        u.expected,
+        u.examples
+            .iter()
+            .map(|e| format!("`{e}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// `notes` without repeats, first occurrences in order.
+fn once(notes: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(notes.len());
+    for n in notes {
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    out
 }
 
 /// What [`LinkRun::write`] wrote.
@@ -236,6 +359,45 @@ pub struct Written {
 }
 
 impl LinkRun {
+    /// metrics.json: with truth, [`LinkMetrics`]; without, [`EstimatedMetrics`] (`precision`,
+    /// `recall`, `f1` null); both with `estimated`, `unparsed`, `warnings` and `truth_column`
+    /// (the truth column read, or null).
+    pub fn metrics_json(
+        &self,
+        metrics: Option<&LinkMetrics>,
+        seconds: &Seconds,
+        spent: f64,
+    ) -> serde_json::Value {
+        let mut json = match metrics {
+            Some(m) => m.to_json(),
+            None => {
+                let mut e = self.estimated.clone();
+                e.seconds = Seconds {
+                    evaluate_and_write: seconds.evaluate_and_write + spent,
+                    total: seconds.total + spent,
+                    ..*seconds
+                };
+                e.to_json()
+            }
+        };
+        if let serde_json::Value::Object(o) = &mut json {
+            let v = |x: serde_json::Result<serde_json::Value>| x.unwrap_or(serde_json::Value::Null);
+            o.insert(
+                "estimated".into(),
+                v(serde_json::to_value(&self.estimated.estimated)),
+            );
+            o.insert("unparsed".into(), v(serde_json::to_value(&self.unparsed)));
+            o.insert("warnings".into(), v(serde_json::to_value(&self.warnings)));
+            let truth = if metrics.is_some() {
+                self.model.truth.clone()
+            } else {
+                None
+            };
+            o.insert("truth_column".into(), v(serde_json::to_value(truth)));
+        }
+        json
+    }
+
     /// Writes the run's files under `out`: `model.json`, `pairs.csv`, `clusters.csv`,
     /// `metrics.json` (with truth) and, with `report` (the page's title), `report.html` and every
     /// chart as SVG and PNG under `charts/`. Each file is written under a temporary name and
@@ -271,9 +433,8 @@ impl LinkRun {
             };
             m
         });
-        if let Some(m) = &metrics {
-            stage.write("metrics.json", |w| write_json(w, &m.to_json()))?;
-        }
+        let json = self.metrics_json(metrics.as_ref(), &seconds, spent);
+        stage.write("metrics.json", |w| write_json(w, &json))?;
         let mut notes = Vec::new();
         if let Some(title) = report {
             let input = ReportInput {
@@ -287,6 +448,13 @@ impl LinkRun {
                 metrics: metrics.as_ref(),
                 sweep: self.sweep.as_ref(),
                 review: 25,
+                estimated: Some(&self.estimated),
+                unparsed: &self.unparsed,
+                warnings: self
+                    .warnings
+                    .iter()
+                    .map(|w| (w.code.clone(), w.message.clone()))
+                    .collect(),
             };
             let html = render_html(&input);
             stage.write("report.html", |w| w.write_all(html.as_bytes()))?;

@@ -33,12 +33,14 @@
 mod explain;
 mod job;
 mod source;
+pub mod warnings;
 
 use std::path::PathBuf;
 
 pub use explain::{Explanation, explain, find_record};
-pub use job::{Job, LinkMethod, LinkRun, Written};
+pub use job::{DEFAULT_MAX_UNPARSED_SHARE, Job, LinkMethod, LinkRun, Written, describe_unparsed};
 pub use source::Candidates;
+pub use warnings::Warning;
 
 pub use crate::classify::{DecisionOptions, Decisions, FsRule, FsScale};
 pub use crate::cluster::Clusters;
@@ -48,7 +50,7 @@ use crate::block::{Blocker, total_pairs};
 use crate::clean::apply_transforms;
 use crate::compare::candidates::CandidatePatterns;
 use crate::compare::{Comparer, PatternCounts};
-use crate::data::{Dataset, InputSpec, LinkType, MISSING, read_csv_files};
+use crate::data::{Dataset, InputDescription, InputSpec, LinkType, MISSING, read_csv_files};
 use crate::error::{Error, Result};
 use crate::exhaustive::Exhaustive;
 use crate::model::predict::{ScoredPairs, predict, predict_by, predict_cached};
@@ -68,12 +70,83 @@ pub fn effective_seed(explicit: Option<u64>, settings: &Settings) -> u64 {
         .unwrap_or(DEFAULT_SEED)
 }
 
-/// Reads the inputs the settings need and applies the settings' transforms.
+/// The files to read and their descriptions: `paths` (e.g. `--input`) when given, each with the
+/// settings' `[[input]]` whose `path` is that file or whose `source` is its stem (else the
+/// defaults); with no `paths`, the `[[input]]` files themselves, in order.
 ///
 /// # Errors
-/// Input errors (see [`read_csv_files`]), and [`Error::Invalid`] when the number of inputs does not
-/// fit the link type.
+/// [`Error::Settings`] for an `[[input]]` without `path` when no files are given, or one named
+/// only by `source` that matches none of the files.
+pub fn resolve_inputs(
+    settings: &Settings,
+    paths: &[PathBuf],
+) -> Result<(Vec<PathBuf>, Vec<InputDescription>)> {
+    if paths.is_empty() {
+        let mut files = Vec::new();
+        for (i, d) in settings.inputs.iter().enumerate() {
+            let Some(p) = &d.path else {
+                return Err(Error::settings(
+                    "settings",
+                    format!("input[{i}].path"),
+                    "no input files were given (--input), so every [[input]] needs `path = \"FILE.csv\"` (relative to the settings file)",
+                ));
+            };
+            files.push(p.clone());
+        }
+        return Ok((files, settings.inputs.clone()));
+    }
+    let same = |a: &std::path::Path, b: &std::path::Path| {
+        a == b
+            || std::path::absolute(a).ok() == std::path::absolute(b).ok()
+            || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    };
+    let mut used = vec![false; settings.inputs.len()];
+    let mut descriptions = Vec::with_capacity(paths.len());
+    for p in paths {
+        let stem = crate::data::stem_of(p);
+        let found = settings
+            .inputs
+            .iter()
+            .position(|d| d.path.as_deref().is_some_and(|q| same(p, q)))
+            .or_else(|| {
+                settings
+                    .inputs
+                    .iter()
+                    .position(|d| d.path.is_none() && d.source.as_deref() == Some(stem.as_str()))
+            });
+        descriptions.push(match found {
+            Some(i) => {
+                used[i] = true;
+                settings.inputs[i].clone()
+            }
+            None => InputDescription::default(),
+        });
+    }
+    for (i, d) in settings.inputs.iter().enumerate() {
+        if !used[i] && d.path.is_none() {
+            let stems: Vec<String> = paths.iter().map(|p| crate::data::stem_of(p)).collect();
+            return Err(Error::settings(
+                "settings",
+                format!("input[{i}].source"),
+                format!(
+                    "`{}` matches none of the input files (their stems: {}); name a file's stem, or give `path`",
+                    d.source.as_deref().unwrap_or(""),
+                    stems.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok((paths.to_vec(), descriptions))
+}
+
+/// Reads the inputs the settings need (the files `paths`, else the settings' `[[input]]`
+/// files; see [`resolve_inputs`]) and applies the settings' transforms.
+///
+/// # Errors
+/// Input errors (see [`read_csv_files`]), [`resolve_inputs`]' errors, and [`Error::Invalid`]
+/// when the number of inputs does not fit the link type.
 pub fn load(settings: &Settings, paths: &[PathBuf], progress: &Progress) -> Result<Dataset> {
+    let (paths, descriptions) = resolve_inputs(settings, paths)?;
     match (settings.link_type, paths.len()) {
         (LinkType::Link, n) if n < 2 => {
             return Err(Error::invalid(
@@ -94,7 +167,9 @@ pub fn load(settings: &Settings, paths: &[PathBuf], progress: &Progress) -> Resu
         _ => {}
     }
     let spec = InputSpec {
-        paths: paths.to_vec(),
+        paths,
+        descriptions,
+        date_targets: settings.date_targets(),
         unique_id: settings.unique_id.clone(),
         truth: settings.truth.clone(),
         columns: settings.columns_used(),

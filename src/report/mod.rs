@@ -39,6 +39,12 @@ pub struct ReportInput<'a> {
     pub sweep: Option<&'a Sweep>,
     /// Number of uncertain pairs in the review list; default 25.
     pub review: usize,
+    /// The model's own estimates (with or without truth).
+    pub estimated: Option<&'a crate::eval::summary::EstimatedMetrics>,
+    /// Per date or numeric comparison and input: values that do not parse.
+    pub unparsed: &'a [crate::compare::Unparsed],
+    /// Warnings about the run, as `(code, message)`.
+    pub warnings: Vec<(String, String)>,
 }
 
 /// Escapes text for HTML.
@@ -274,6 +280,76 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
         kv("tool", f.tool.clone());
     }
     let _ = writeln!(h, "</table>");
+
+    if !input.warnings.is_empty() {
+        let _ = writeln!(h, "<h2>Warnings</h2>\n<ul>");
+        for (code, msg) in &input.warnings {
+            let _ = writeln!(h, "<li><code>{}</code> {}</li>", escape(code), escape(msg));
+        }
+        let _ = writeln!(h, "</ul>");
+    }
+    if let Some(e) = input.estimated {
+        let est = &e.estimated;
+        let _ = writeln!(
+            h,
+            "<h2>Estimates from the model</h2>\n<p>{}</p>\n<table class=\"kv\">",
+            escape(&est.note)
+        );
+        for (label, v) in [
+            (
+                "expected matches among the pairs written",
+                est.expected_matches_written,
+            ),
+            (
+                "expected matches among all admissible pairs (λ × pairs)",
+                est.expected_matches_admissible,
+            ),
+            (
+                "expected matches outside the pairs written",
+                est.expected_matches_outside_written,
+            ),
+            ("expected true links", est.expected_true_links),
+            ("estimated precision", est.precision),
+            ("estimated false discovery rate", est.false_discovery_rate),
+            ("estimated recall (pairs written)", est.recall),
+            ("estimated false negative rate", est.false_negative_rate),
+            (
+                "estimated recall (all admissible pairs)",
+                est.recall_of_admissible,
+            ),
+        ] {
+            let _ = writeln!(h, "<tr><th>{}</th><td>{v:.4}</td></tr>", escape(label));
+        }
+        let _ = writeln!(h, "<tr><th>links</th><td>{}</td></tr>", est.links);
+        for b in &e.blocking {
+            let _ = writeln!(
+                h,
+                "<tr><th>candidates: {}</th><td>{}</td></tr>",
+                escape(&b.rule),
+                b.pairs
+            );
+        }
+        let _ = writeln!(h, "</table>");
+    }
+    if !input.unparsed.is_empty() {
+        let _ = writeln!(
+            h,
+            "<h2>Values that do not parse</h2>\n<p>Compared as missing.</p>\n<table>\n<tr><th>comparison</th><th>source</th><th>expected</th><th>unparsed</th><th>of values</th><th>examples</th></tr>"
+        );
+        for u in input.unparsed {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&u.comparison),
+                escape(&u.source),
+                escape(&u.expected),
+                u.unparsed,
+                u.values,
+                escape(&u.examples.join(", "))
+            );
+        }
+        let _ = writeln!(h, "</table>");
+    }
 
     // Metrics.
     if let Some(m) = input.metrics.map(LinkMetrics::to_json) {

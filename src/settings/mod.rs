@@ -45,7 +45,7 @@ pub use crate::clean::TransformSpec;
 pub use crate::compare::{
     Builder, ComparisonSpec, JwConfig, LevelSpec, MAX_COMPARISONS, MAX_LEVELS, Predicate,
 };
-pub use crate::data::LinkType;
+pub use crate::data::{InputDescription, LinkType};
 use crate::error::{Error, Result};
 pub use crate::model::plan::{
     Algorithm, DeterministicLambda, EmSession, LambdaSpec, Prior, Training, USpec,
@@ -76,6 +76,16 @@ pub struct Settings {
     /// Evaluation is skipped when the inputs lack it. Set to `""` to disable.
     #[serde(default = "default_truth")]
     pub truth: Option<String>,
+    /// Per-input descriptions (`[[input]]`: path or source name, id column, renames, delimiter,
+    /// date formats, missing tokens; see [`InputDescription`]); default none, every input then
+    /// read with the defaults. Relative paths are relative to the settings file.
+    #[serde(default, rename = "input", skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<InputDescription>,
+    /// The largest share of a date or numeric comparison's values in one input that may fail to
+    /// parse before a run stops (`--max-unparsed` overrides it); default 0.05. Unparsed values
+    /// are compared as missing either way, and reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unparsed: Option<f64>,
     /// Prior probability that two random admissible records match (λ); filled in by training.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lambda: Option<f64>,
@@ -156,11 +166,45 @@ impl Settings {
                 ),
             }
         })?;
-        if path.extension().is_some_and(|e| e == "json") {
-            Settings::from_json(&text, &origin)
+        let mut s = if path.extension().is_some_and(|e| e == "json") {
+            Settings::from_json(&text, &origin)?
         } else {
-            Settings::from_toml(&text, &origin)
+            Settings::from_toml(&text, &origin)?
+        };
+        let dir = path.parent().unwrap_or(std::path::Path::new(""));
+        for input in &mut s.inputs {
+            if let Some(p) = &input.path {
+                if p.is_relative() {
+                    let joined = dir.join(p);
+                    input.path = Some(std::path::absolute(&joined).unwrap_or(joined));
+                }
+            }
         }
+        Ok(s)
+    }
+
+    /// The form each date-compared column's comparisons expect: (column, the comparison's
+    /// `date_format`, default `%Y%m%d`), for comparisons with a `date_format` or a
+    /// `date_diff_days_at_most` level. Dates of those columns in inputs with their own
+    /// `date_format` are rewritten into it at load.
+    pub fn date_targets(&self) -> Vec<(String, crate::compare::date::DateFormat)> {
+        let mut out: Vec<(String, crate::compare::date::DateFormat)> = Vec::new();
+        for c in &self.comparisons {
+            let dated = c.date_format.is_some()
+                || c.levels
+                    .iter()
+                    .any(|l| matches!(l.predicate, Predicate::DateDiffDaysAtMost(_)));
+            if !dated || out.iter().any(|(col, _)| *col == c.column) {
+                continue;
+            }
+            let f = c
+                .date_format
+                .as_deref()
+                .and_then(|f| f.parse().ok())
+                .unwrap_or(crate::compare::date::DateFormat::Ymd);
+            out.push((c.column.clone(), f));
+        }
+        out
     }
 
     fn normalise(&mut self) {
@@ -207,6 +251,14 @@ impl Settings {
                 ),
             );
         }
+        if let Some(m) = self.max_unparsed {
+            if !(0.0..=1.0).contains(&m) {
+                return err(
+                    "max_unparsed".into(),
+                    format!("{m} must be a share in [0, 1], e.g. 0.05"),
+                );
+            }
+        }
         if let Some(l) = self.lambda {
             if !(l > 0.0 && l < 1.0) {
                 return err("lambda".into(), format!("{l} must be in (0, 1)"));
@@ -216,6 +268,32 @@ impl Settings {
             validate_keys(origin, &format!("blocking[{bi}].keys"), &b.keys)?;
         }
         self.training.validate(origin)?;
+        let used = self.columns_used();
+        let mut sources = std::collections::BTreeSet::new();
+        for (i, input) in self.inputs.iter().enumerate() {
+            let key = format!("input[{i}]");
+            input.validate(origin, &key)?;
+            if let Some(src) = &input.source {
+                if !sources.insert(src.clone()) {
+                    return err(
+                        format!("{key}.source"),
+                        format!(
+                            "two inputs are named `{src}`; records are keyed by (source, id), so give each its own name"
+                        ),
+                    );
+                }
+            }
+            for col in input.date_format.keys() {
+                if !used.iter().any(|(c, _)| c == col) {
+                    return err(
+                        format!("{key}.date_format.{col}"),
+                        format!(
+                            "no comparison, transform or blocking rule reads `{col}`; name a column the settings use (after `rename`)"
+                        ),
+                    );
+                }
+            }
+        }
         let mut names = std::collections::BTreeSet::new();
         for (ci, c) in self.comparisons.iter().enumerate() {
             let key = format!("comparison[{ci}]");
