@@ -117,7 +117,10 @@ fn exported_sql_is_what_splinks_library_writes() {
     let first = &v["comparisons"][0];
     assert_eq!(first["output_column_name"], "first");
     let lv = &first["comparison_levels"];
-    assert_eq!(lv[0]["sql_condition"], r#""given name_l" IS NULL OR "given name_r" IS NULL"#);
+    assert_eq!(
+        lv[0]["sql_condition"],
+        r#""given name_l" IS NULL OR "given name_r" IS NULL"#
+    );
     assert_eq!(lv[0]["is_null_level"], true);
     assert!(lv[0].get("m_probability").is_none());
     assert_eq!(lv[1]["sql_condition"], r#""given name_l" = "given name_r""#);
@@ -159,7 +162,10 @@ thresholds = [1, 3]
     let json = settings_to_splink(&s).unwrap();
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["probability_two_random_records_match"], 0.01);
-    assert_eq!(v["blocking_rules_to_generate_predictions"], serde_json::json!([]));
+    assert_eq!(
+        v["blocking_rules_to_generate_predictions"],
+        serde_json::json!([])
+    );
     let back = settings_from_splink(&json, "x").unwrap();
     assert!(back.exhaustive);
     assert_eq!(back.training.lambda_start, Some(0.01));
@@ -170,8 +176,7 @@ thresholds = [1, 3]
 fn hand_written_splink_model_imports_to_the_expected_settings() {
     let json = std::fs::read_to_string(repo("tests/splink/hand_written_model.json")).unwrap();
     let got = settings_from_splink(&json, "hand_written_model.json").unwrap();
-    let want =
-        Settings::from_path(&repo("tests/splink/hand_written_model.expected.toml")).unwrap();
+    let want = Settings::from_path(&repo("tests/splink/hand_written_model.expected.toml")).unwrap();
     assert_eq!(essence(&got), essence(&want));
     assert_eq!(got.truth.as_deref(), Some("entity_id"));
     // And it is a usable fitted model.
@@ -238,7 +243,10 @@ fn unsupported_splink_levels_are_named_errors() {
             r#"array_length(list_intersect("name_l", "name_r")) >= 1"#,
             &["not one of the level forms"],
         ),
-        (r#"levenshtein("name_l", "name_r" <= 1"#, &["cannot read the SQL"]),
+        (
+            r#"levenshtein("name_l", "name_r" <= 1"#,
+            &["cannot read the SQL"],
+        ),
         (
             "ABS(EPOCH(try_strptime(\"name_l\", '%Y/%m/%d')) - EPOCH(try_strptime(\"name_r\", '%Y/%m/%d'))) <= 86400",
             &["date format `%Y/%m/%d`"],
@@ -291,7 +299,10 @@ fn splink_features_without_a_counterpart_are_named_errors() {
     settings_error(
         settings_from_splink(&rule(r#"levenshtein(l."a", r."a") <= 1"#), "s.json"),
         "blocking_rules_to_generate_predictions[0]",
-        &["levenshtein(l.\"a\", r.\"a\") <= 1", "equalities joined by AND"],
+        &[
+            "levenshtein(l.\"a\", r.\"a\") <= 1",
+            "equalities joined by AND",
+        ],
     );
     settings_error(
         settings_from_splink(&rule(r#"l."a" = r."b""#), "s.json"),
@@ -392,11 +403,21 @@ fn cli_import_and_export_write_their_files() {
         .ok();
     let from_json = Settings::from_path(&wd.join("m.json")).unwrap();
     assert_eq!(essence(&from_json), essence(&imported));
-    wd.run(&["config", "export-splink", "s.toml", "--out", "out/splink.json"])
-        .ok();
+    wd.run(&[
+        "config",
+        "export-splink",
+        "s.toml",
+        "--out",
+        "out/splink.json",
+    ])
+    .ok();
     let back = settings_from_splink(&wd.read("out/splink.json"), "splink.json").unwrap();
     assert_eq!(essence(&back), essence(&imported));
-    let stdout = wd.run(&["config", "export-splink", "m.json"]).ok().stdout.clone();
+    let stdout = wd
+        .run(&["config", "export-splink", "m.json"])
+        .ok()
+        .stdout
+        .clone();
     assert_eq!(stdout, wd.read("out/splink.json"));
 }
 

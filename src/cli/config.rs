@@ -38,7 +38,10 @@ pub enum Command {
 }
 
 /// Writes `text` to `out` under a temporary name, then renames it into place.
-fn write_file(out: &Path, f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> anyhow::Result<()> {
+fn write_file(
+    out: &Path,
+    f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
     let name = out
         .file_name()
         .and_then(|n| n.to_str())
@@ -62,8 +65,7 @@ pub fn run(c: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::ImportSplink { file, out } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| fellegi::Error::io(&file, e))?;
+            let text = std::fs::read_to_string(&file).map_err(|e| fellegi::Error::io(&file, e))?;
             let s = splink::settings_from_splink(&text, &file.display().to_string())?;
             match out {
                 None => print!("{}", s.to_toml()),

@@ -6,5 +6,5 @@
 //! This module sits above [`crate::settings`] (it reads and writes [`crate::settings::Settings`])
 //! and below the faces (CLI, Python) that call it.
 
-mod sql;
 pub mod splink;
+mod sql;

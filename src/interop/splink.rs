@@ -58,9 +58,10 @@
 //! edges they differ: Splink's date null level `try_strptime(...) IS NULL` also catches present
 //! values that do not parse as dates, which fellegi's null level (an empty field) does not;
 //! DuckDB's `strptime` accepts some strings fellegi's stricter date reader refuses (`1990101`
-//! with `%Y%m%d`); `TRY_CAST(... AS DOUBLE)` reads `1_000`, fellegi does not; and where m or u is
-//! exactly 0 Splink's weight is infinite while fellegi floors both at [`PROB_FLOOR`] (exported
-//! m and u are floored the same way so that Splink computes fellegi's weights). Splink stores
+//! with `%Y%m%d`); `TRY_CAST(... AS DOUBLE)` reads `1_000`, fellegi does not; and m or u below
+//! fellegi's floor [`PROB_FLOOR`] (1e-12) gives different weights, as Splink clamps them at
+//! 1e-300 instead (exported m and u are floored at 1e-12, so Splink computes fellegi's weights;
+//! an imported Splink model with such values is scored with fellegi's floor). Splink stores
 //! `level not observed in training dataset` for a level never seen; it reads as 1e-6, as Splink
 //! does. The training plan (`[training]`) has no place in Splink's JSON (Splink trains through
 //! API calls), so exporting drops it and importing gives fellegi's default plan; importing maps
@@ -261,7 +262,7 @@ pub fn settings_from_splink(json: &str, origin: &str) -> Result<Settings> {
 /// A whole number of levels or days from a threshold `v` read with `op` (`<=` or `<`), for
 /// values that are whole numbers: `x <= 1.5` is `x <= 1`, `x < 2` is `x <= 1`.
 fn count_threshold(op: Op, v: f64) -> Option<u32> {
-    if !v.is_finite() || v < 0.0 || v > 1e9 {
+    if !(0.0..=1e9).contains(&v) {
         return None;
     }
     match op {
@@ -275,8 +276,7 @@ fn blocking_rule_from_splink(origin: &str, key: &str, r: &Value) -> Result<Block
     let (sql_text, sql_key) = match r {
         Value::String(s) => (s.as_str(), key.to_string()),
         Value::Object(o) => {
-            if o
-                .get("arrays_to_explode")
+            if o.get("arrays_to_explode")
                 .is_some_and(|a| a.as_array().is_some_and(|a| !a.is_empty()))
             {
                 return Err(Error::settings(
@@ -300,7 +300,9 @@ fn blocking_rule_from_splink(origin: &str, key: &str, r: &Value) -> Result<Block
             return Err(Error::settings(
                 origin,
                 key,
-                format!("{other} is not a blocking rule (a SQL string or {{\"blocking_rule\": ...}})"),
+                format!(
+                    "{other} is not a blocking rule (a SQL string or {{\"blocking_rule\": ...}})"
+                ),
             ));
         }
     };
@@ -386,9 +388,9 @@ struct ReadLevel {
 
 fn comparison_from_splink(origin: &str, ci: usize, c: &Value) -> Result<ComparisonSpec> {
     let ckey = format!("comparisons[{ci}]");
-    let obj = c.as_object().ok_or_else(|| {
-        Error::settings(origin, &ckey, "a comparison must be a JSON object")
-    })?;
+    let obj = c
+        .as_object()
+        .ok_or_else(|| Error::settings(origin, &ckey, "a comparison must be a JSON object"))?;
     let out_name = match obj.get("output_column_name") {
         Some(Value::String(s)) => Some(s.clone()),
         _ => None,
@@ -565,7 +567,12 @@ fn comparison_from_splink(origin: &str, ci: usize, c: &Value) -> Result<Comparis
     })
 }
 
-fn probability(origin: &str, lkey: &str, name: &str, lo: &Map<String, Value>) -> Result<Option<f64>> {
+fn probability(
+    origin: &str,
+    lkey: &str,
+    name: &str,
+    lo: &Map<String, Value>,
+) -> Result<Option<f64>> {
     match lo.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s == NOT_OBSERVED_TEXT => Ok(Some(NOT_OBSERVED)),
@@ -607,7 +614,9 @@ fn numeric_col(e: &Expr) -> Option<(Side, &str)> {
 fn date_col(e: &Expr) -> Option<(Side, &str, String)> {
     match e {
         Expr::Col(s, c) => Some((*s, c, ISO_DATE.to_string())),
-        Expr::Call(f, args) if matches!(f.as_str(), "try_strptime" | "strptime") && args.len() == 2 => {
+        Expr::Call(f, args)
+            if matches!(f.as_str(), "try_strptime" | "strptime") && args.len() == 2 =>
+        {
             match (&args[0], &args[1]) {
                 (Expr::Col(s, c), Expr::Str(fmt)) => Some((*s, c, fmt.clone())),
                 _ => None,
@@ -712,7 +721,9 @@ fn read_level(sql_text: &str, is_null: bool) -> std::result::Result<ReadLevel, S
                     });
                 }
             }
-            return Err("a null test that is not on the left and right values of one column".into());
+            return Err(
+                "a null test that is not on the left and right values of one column".into(),
+            );
         }
         // fellegi's relative difference: (x = 0 AND y = 0) OR ABS(x - y) / GREATEST(ABS(x), ABS(y)) <= r
         if let Some((c, r)) = rel_diff_form(a, b) {
@@ -738,7 +749,9 @@ fn read_level(sql_text: &str, is_null: bool) -> std::result::Result<ReadLevel, S
                     if let Some(c) = same_column(&args[0], &args[1]) {
                         let sim = |p: fn(f64) -> Predicate| {
                             if op != Op::Ge {
-                                Err(format!("`{f}` levels must be `>= t` (fellegi's similarity levels hold at or above t)"))
+                                Err(format!(
+                                    "`{f}` levels must be `>= t` (fellegi's similarity levels hold at or above t)"
+                                ))
                             } else if !(t > 0.0 && t <= 1.0) {
                                 Err(format!("threshold {t} must be in (0, 1]"))
                             } else {
@@ -769,7 +782,9 @@ fn read_level(sql_text: &str, is_null: bool) -> std::result::Result<ReadLevel, S
                                 p
                             }
                             other => {
-                                return Err(format!("function `{other}` has no fellegi counterpart"));
+                                return Err(format!(
+                                    "function `{other}` has no fellegi counterpart"
+                                ));
                             }
                         };
                         return Ok(ReadLevel {
@@ -802,7 +817,11 @@ fn read_level(sql_text: &str, is_null: bool) -> std::result::Result<ReadLevel, S
                             if let (Expr::Str(unit), Some((sa, ca, fa)), Some((sb, cb, fb))) =
                                 (&a[0], date_col(&a[1]), date_col(&a[2]))
                             {
-                                if unit.eq_ignore_ascii_case("day") && sa != sb && ca == cb && fa == fb {
+                                if unit.eq_ignore_ascii_case("day")
+                                    && sa != sb
+                                    && ca == cb
+                                    && fa == fb
+                                {
                                     let days = count_threshold(op, t)
                                         .ok_or("date levels must be `<= days` with days >= 0")?;
                                     return Ok(ReadLevel {
@@ -818,7 +837,9 @@ fn read_level(sql_text: &str, is_null: bool) -> std::result::Result<ReadLevel, S
                     // Numbers: ABS(x_l - x_r) <= d.
                     if let Some((c, ())) = abs_diff_of(lhs, numeric_unit) {
                         if op != Op::Le || !(t.is_finite() && t >= 0.0) {
-                            return Err("absolute-difference levels must be `<= d` with d >= 0".into());
+                            return Err(
+                                "absolute-difference levels must be `<= d` with d >= 0".into()
+                            );
                         }
                         return Ok(plain(Predicate::AbsDiffAtMost(t), Some(c)));
                     }
@@ -862,7 +883,7 @@ fn rel_diff_form(a: &Expr, b: &Expr) -> Option<(String, f64)> {
     }
     let (sa, ca) = abs_of_numeric(&args[0])?;
     let (sb, cb) = abs_of_numeric(&args[1])?;
-    (c == c1 && ca == c1 && cb == c1 && sa != sb && r.is_finite() && *r >= 0.0).then(|| (c, *r))
+    (c == c1 && ca == c1 && cb == c1 && sa != sb && r.is_finite() && *r >= 0.0).then_some((c, *r))
 }
 
 /// A Splink 5 settings JSON, as written by [`settings_to_splink`].

@@ -262,7 +262,10 @@ impl Parser {
         if self.eat_kw(kw) {
             Ok(())
         } else {
-            Err(format!("expected {kw}, found `{}`", self.describe(self.pos)))
+            Err(format!(
+                "expected {kw}, found `{}`",
+                self.describe(self.pos)
+            ))
         }
     }
 
@@ -279,7 +282,10 @@ impl Parser {
         if self.eat_sym(s) {
             Ok(())
         } else {
-            Err(format!("expected `{s}`, found `{}`", self.describe(self.pos)))
+            Err(format!(
+                "expected `{s}`, found `{}`",
+                self.describe(self.pos)
+            ))
         }
     }
 
@@ -555,7 +561,8 @@ mod tests {
         assert!(matches!(e, Expr::Bin(Op::Or, _, _)));
         let e = parse("ABS(EPOCH(try_strptime(\"g_l\", '%Y%m%d')) - EPOCH(try_strptime(\"g_r\", '%Y%m%d'))) <= 5259600.0").unwrap();
         assert!(matches!(e, Expr::Bin(Op::Le, _, _)));
-        let e = parse("ABS(TRY_CAST(\"h_l\" AS DOUBLE) - TRY_CAST(h_r AS DOUBLE)) <= 1e-3").unwrap();
+        let e =
+            parse("ABS(TRY_CAST(\"h_l\" AS DOUBLE) - TRY_CAST(h_r AS DOUBLE)) <= 1e-3").unwrap();
         assert!(matches!(e, Expr::Bin(Op::Le, _, r) if *r == Expr::Num(1e-3)));
         let e = parse("(ABS(\"h_l\" - \"h_r\") / (CASE WHEN \"h_r\" > \"h_l\" THEN \"h_r\" ELSE \"h_l\" END)) < 0.1").unwrap();
         assert!(matches!(e, Expr::Bin(Op::Lt, _, _)));
