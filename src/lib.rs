@@ -44,6 +44,7 @@ pub mod error;
 pub mod eval;
 pub mod exhaustive;
 pub mod experiment;
+pub mod interop;
 pub mod model;
 pub mod output;
 pub mod pipeline;
