@@ -6,10 +6,12 @@
 //! (source, id): `source` is its file's stem, `id` its unique-id value verbatim.
 
 mod link_type;
+mod memory;
 mod reader;
 mod truth;
 
 pub use link_type::LinkType;
+pub use memory::{MemorySource, MemorySpec, TextColumn, content_sha256, read_memory};
 pub use truth::count_true_pairs;
 
 pub use reader::{

@@ -48,7 +48,9 @@ use crate::block::{Blocker, total_pairs};
 use crate::clean::apply_transforms;
 use crate::compare::candidates::CandidatePatterns;
 use crate::compare::{Comparer, PatternCounts};
-use crate::data::{Dataset, InputSpec, LinkType, MISSING, read_csv_files};
+use crate::data::{
+    Dataset, InputSpec, LinkType, MISSING, MemorySource, MemorySpec, read_csv_files, read_memory,
+};
 use crate::error::{Error, Result};
 use crate::exhaustive::Exhaustive;
 use crate::model::predict::{ScoredPairs, predict, predict_by, predict_cached};
@@ -74,7 +76,47 @@ pub fn effective_seed(explicit: Option<u64>, settings: &Settings) -> u64 {
 /// Input errors (see [`read_csv_files`]), and [`Error::Invalid`] when the number of inputs does not
 /// fit the link type.
 pub fn load(settings: &Settings, paths: &[PathBuf], progress: &Progress) -> Result<Dataset> {
-    match (settings.link_type, paths.len()) {
+    check_input_count(settings, paths.len())?;
+    let spec = InputSpec {
+        paths: paths.to_vec(),
+        unique_id: settings.unique_id.clone(),
+        truth: settings.truth.clone(),
+        columns: settings.columns_used(),
+    };
+    let mut ds = read_csv_files(&spec, progress)?;
+    apply_transforms(&mut ds, &settings.transforms)?;
+    Ok(ds)
+}
+
+/// As [`load`], from in-memory sources ([`crate::data::read_memory`]): the columns the
+/// settings read, then the settings' transforms. Sources holding the values of CSV files give
+/// the dataset [`load`] gives for those files (only the recorded digests differ, see
+/// [`crate::data::content_sha256`]).
+///
+/// # Errors
+/// As [`crate::data::read_memory`], and [`Error::Invalid`] when the number of sources does not
+/// fit the link type.
+pub fn load_memory(
+    settings: &Settings,
+    sources: &[MemorySource<'_>],
+    progress: &Progress,
+) -> Result<Dataset> {
+    check_input_count(settings, sources.len())?;
+    let t = std::time::Instant::now();
+    let spec = MemorySpec {
+        unique_id: settings.unique_id.clone(),
+        truth: settings.truth.clone(),
+        columns: settings.columns_used(),
+    };
+    let mut ds = read_memory(sources, &spec)?;
+    progress.phase("read tables", t);
+    apply_transforms(&mut ds, &settings.transforms)?;
+    Ok(ds)
+}
+
+/// Fails when the number of inputs does not fit the link type.
+fn check_input_count(settings: &Settings, n: usize) -> Result<()> {
+    match (settings.link_type, n) {
         (LinkType::Link, n) if n < 2 => {
             return Err(Error::invalid(
                 "inputs",
@@ -93,15 +135,7 @@ pub fn load(settings: &Settings, paths: &[PathBuf], progress: &Progress) -> Resu
         }
         _ => {}
     }
-    let spec = InputSpec {
-        paths: paths.to_vec(),
-        unique_id: settings.unique_id.clone(),
-        truth: settings.truth.clone(),
-        columns: settings.columns_used(),
-    };
-    let mut ds = read_csv_files(&spec, progress)?;
-    apply_transforms(&mut ds, &settings.transforms)?;
-    Ok(ds)
+    Ok(())
 }
 
 /// A trained model: the fitted model as settings (with `lambda`, `m`, `u` and `fit`) and the
