@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use arrow_array::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
 use arrow_array::{
-    Array, ArrayRef, Float64Array, Int32Array, LargeStringArray, RecordBatch,
-    RecordBatchIterator, StringArray, StringViewArray, UInt32Array,
+    Array, ArrayRef, Float64Array, Int32Array, LargeStringArray, RecordBatch, RecordBatchIterator,
+    StringArray, StringViewArray, UInt32Array,
 };
 use arrow_schema::{DataType, Field, Schema};
 use fellegi::classify::assign::OneToOne;
@@ -78,6 +78,8 @@ fn run_blocking<T: Send + 'static>(
     f: impl FnOnce() -> fellegi::Result<T> + Send + 'static,
 ) -> PyResult<T> {
     let (tx, rx) = std::sync::mpsc::channel();
+    // A receiver is not `Sync`; the lock lets the GIL-free wait borrow it.
+    let rx = std::sync::Mutex::new(rx);
     std::thread::Builder::new()
         .name("fellegi".into())
         .spawn(move || {
@@ -86,7 +88,11 @@ fn run_blocking<T: Send + 'static>(
         })
         .map_err(|e| raise(py, "InternalError", format!("cannot start a thread: {e}")))?;
     loop {
-        match py.detach(|| rx.recv_timeout(Duration::from_millis(50))) {
+        let got = py.detach(|| match rx.lock() {
+            Ok(rx) => rx.recv_timeout(Duration::from_millis(50)),
+            Err(_) => Err(std::sync::mpsc::RecvTimeoutError::Disconnected),
+        });
+        match got {
             Ok(Ok(r)) => return r.map_err(|e| to_py(py, e)),
             Ok(Err(panic)) => {
                 let what = panic
@@ -97,12 +103,18 @@ fn run_blocking<T: Send + 'static>(
                 return Err(raise(
                     py,
                     "InternalError",
-                    format!("internal error: {what}; please report it with the call that caused it"),
+                    format!(
+                        "internal error: {what}; please report it with the call that caused it"
+                    ),
                 ));
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => py.check_signals()?,
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(raise(py, "InternalError", "the worker thread stopped".into()));
+                return Err(raise(
+                    py,
+                    "InternalError",
+                    "the worker thread stopped".into(),
+                ));
             }
         }
     }
@@ -114,11 +126,16 @@ fn in_pool<T: Send>(
     f: impl FnOnce() -> fellegi::Result<T> + Send,
 ) -> fellegi::Result<T> {
     match threads {
-        Some(0) => Err(fellegi::Error::invalid("threads", "threads must be at least 1")),
+        Some(0) => Err(fellegi::Error::invalid(
+            "threads",
+            "threads must be at least 1",
+        )),
         Some(n) => rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build()
-            .map_err(|e| fellegi::Error::invalid("threads", format!("cannot start {n} threads: {e}")))?
+            .map_err(|e| {
+                fellegi::Error::invalid("threads", format!("cannot start {n} threads: {e}"))
+            })?
             .install(f),
         None => f(),
     }
@@ -171,10 +188,12 @@ struct Table {
     rejected: Vec<(String, String)>,
 }
 
-fn text_chunk(name: &str, column: &str, a: &ArrayRef) -> Result<TextChunk, String> {
+fn text_chunk(column: &str, a: &ArrayRef) -> Result<TextChunk, String> {
     let any = a.as_any();
     match a.data_type() {
-        DataType::Utf8 => Ok(TextChunk::Utf8(any.downcast_ref::<StringArray>().unwrap().clone())),
+        DataType::Utf8 => Ok(TextChunk::Utf8(
+            any.downcast_ref::<StringArray>().unwrap().clone(),
+        )),
         DataType::LargeUtf8 => Ok(TextChunk::Large(
             any.downcast_ref::<LargeStringArray>().unwrap().clone(),
         )),
@@ -209,7 +228,7 @@ fn read_table(py: Python<'_>, name: String, obj: &Bound<'_, PyAny>) -> PyResult<
         let mut starts = vec![0];
         for b in &batches {
             let a = b.column(i);
-            match text_chunk(&name, f.name(), a) {
+            match text_chunk(f.name(), a) {
                 Ok(c) => chunks.push(c),
                 Err(m) => {
                     rejected.push((f.name().clone(), m));
@@ -220,7 +239,11 @@ fn read_table(py: Python<'_>, name: String, obj: &Bound<'_, PyAny>) -> PyResult<
         }
         columns.push((f.name().clone(), ChunkedText { chunks, starts }));
     }
-    Ok(Table { name, columns, rejected })
+    Ok(Table {
+        name,
+        columns,
+        rejected,
+    })
 }
 
 /// Inputs as Python gives them: all tables, or all CSV paths.
@@ -258,6 +281,47 @@ impl Inputs {
         }
     }
 
+    /// Loads only the unique id and the truth column (for evaluation).
+    fn load_columns(&self, unique_id: &str, truth: &str) -> fellegi::Result<Dataset> {
+        match self {
+            Inputs::Paths(p) => fellegi::data::read_csv_files(
+                &fellegi::data::InputSpec {
+                    paths: p.clone(),
+                    unique_id: unique_id.into(),
+                    truth: Some(truth.into()),
+                    columns: Vec::new(),
+                },
+                &Progress::default(),
+            ),
+            Inputs::Tables(tables) => {
+                let sources = Self::sources(tables);
+                fellegi::data::read_memory(
+                    &sources,
+                    &fellegi::data::MemorySpec {
+                        unique_id: unique_id.into(),
+                        truth: Some(truth.into()),
+                        columns: Vec::new(),
+                    },
+                )
+            }
+        }
+    }
+
+    fn sources(tables: &[Table]) -> Vec<MemorySource<'_>> {
+        tables
+            .iter()
+            .map(|t| MemorySource {
+                name: t.name.clone(),
+                columns: t
+                    .columns
+                    .iter()
+                    .map(|(n, c)| (n.clone(), c as &dyn TextColumn))
+                    .collect(),
+                sha256: None,
+            })
+            .collect()
+    }
+
     /// Loads the inputs for `settings` (the pipeline's `load` or `load_memory`).
     fn load(&self, settings: &Settings) -> fellegi::Result<Dataset> {
         let progress = Progress::default();
@@ -269,21 +333,13 @@ impl Inputs {
                 needed.extend(settings.columns_used().into_iter().map(|(c, _)| c));
                 for t in tables {
                     if let Some((_, m)) = t.rejected.iter().find(|(c, _)| needed.contains(c)) {
-                        return Err(fellegi::Error::Input { path: PathBuf::from(&t.name), message: m.clone() });
+                        return Err(fellegi::Error::Input {
+                            path: PathBuf::from(&t.name),
+                            message: m.clone(),
+                        });
                     }
                 }
-                let sources: Vec<MemorySource<'_>> = tables
-                    .iter()
-                    .map(|t| MemorySource {
-                        name: t.name.clone(),
-                        columns: t
-                            .columns
-                            .iter()
-                            .map(|(n, c)| (n.clone(), c as &dyn TextColumn))
-                            .collect(),
-                        sha256: None,
-                    })
-                    .collect();
+                let sources = Self::sources(tables);
                 pipeline::load_memory(settings, &sources, &progress)
             }
         }
@@ -322,8 +378,11 @@ fn batch(fields: Vec<(&str, ArrayRef)>) -> fellegi::Result<RecordBatch> {
             .map(|(n, a)| Field::new(*n, a.data_type().clone(), a.null_count() > 0))
             .collect::<Vec<_>>(),
     );
-    RecordBatch::try_new(Arc::new(schema), fields.into_iter().map(|(_, a)| a).collect())
-        .map_err(|e| fellegi::Error::Internal(format!("building an Arrow table: {e}")))
+    RecordBatch::try_new(
+        Arc::new(schema),
+        fields.into_iter().map(|(_, a)| a).collect(),
+    )
+    .map_err(|e| fellegi::Error::Internal(format!("building an Arrow table: {e}")))
 }
 
 /// The pairs as pairs.csv holds them: ids and sources, weight, probability, one gamma per
@@ -335,10 +394,14 @@ fn pairs_table(
 ) -> fellegi::Result<RecordBatch> {
     let n = pairs.len();
     let ids = |side: &[u32]| -> ArrayRef {
-        Arc::new(StringArray::from_iter_values(side.iter().map(|&r| ds.ids.get(r as usize))))
+        Arc::new(StringArray::from_iter_values(
+            side.iter().map(|&r| ds.ids.get(r as usize)),
+        ))
     };
     let sources = |side: &[u32]| -> ArrayRef {
-        Arc::new(StringArray::from_iter_values(side.iter().map(|&r| ds.source_name(r as usize))))
+        Arc::new(StringArray::from_iter_values(
+            side.iter().map(|&r| ds.source_name(r as usize)),
+        ))
     };
     let gamma_names: Vec<String> = comparer
         .comparisons
@@ -350,8 +413,14 @@ fn pairs_table(
         ("source_l", sources(&pairs.left)),
         ("id_r", ids(&pairs.right)),
         ("source_r", sources(&pairs.right)),
-        ("match_weight", Arc::new(Float64Array::from(pairs.weight.clone()))),
-        ("match_probability", Arc::new(Float64Array::from(pairs.probability.clone()))),
+        (
+            "match_weight",
+            Arc::new(Float64Array::from(pairs.weight.clone())),
+        ),
+        (
+            "match_probability",
+            Arc::new(Float64Array::from(pairs.probability.clone())),
+        ),
     ];
     for (k, (c, name)) in comparer.comparisons.iter().zip(&gamma_names).enumerate() {
         let g: Int32Array = (0..n)
@@ -364,10 +433,17 @@ fn pairs_table(
 
 fn clusters_table(ds: &Dataset, ids: &[u32]) -> fellegi::Result<RecordBatch> {
     batch(vec![
-        ("id", Arc::new(StringArray::from_iter_values((0..ds.len()).map(|r| ds.ids.get(r))))),
+        (
+            "id",
+            Arc::new(StringArray::from_iter_values(
+                (0..ds.len()).map(|r| ds.ids.get(r)),
+            )),
+        ),
         (
             "source",
-            Arc::new(StringArray::from_iter_values((0..ds.len()).map(|r| ds.source_name(r)))),
+            Arc::new(StringArray::from_iter_values(
+                (0..ds.len()).map(|r| ds.source_name(r)),
+            )),
         ),
         ("cluster_id", Arc::new(UInt32Array::from(ids.to_vec()))),
     ])
@@ -389,19 +465,28 @@ impl PySettings {
     #[staticmethod]
     fn from_toml(py: Python<'_>, text: &str, origin: &str) -> PyResult<Self> {
         let inner = Settings::from_toml(text, origin).map_err(|e| to_py(py, e))?;
-        Ok(PySettings { inner, origin: origin.into() })
+        Ok(PySettings {
+            inner,
+            origin: origin.into(),
+        })
     }
     /// Settings (or a fitted model) from JSON text.
     #[staticmethod]
     fn from_json(py: Python<'_>, text: &str, origin: &str) -> PyResult<Self> {
         let inner = Settings::from_json(text, origin).map_err(|e| to_py(py, e))?;
-        Ok(PySettings { inner, origin: origin.into() })
+        Ok(PySettings {
+            inner,
+            origin: origin.into(),
+        })
     }
     /// Settings from a TOML or model JSON file.
     #[staticmethod]
     fn from_path(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         let inner = Settings::from_path(&path).map_err(|e| to_py(py, e))?;
-        Ok(PySettings { inner, origin: path.display().to_string() })
+        Ok(PySettings {
+            inner,
+            origin: path.display().to_string(),
+        })
     }
     /// The settings as TOML.
     fn to_toml(&self) -> String {
@@ -464,7 +549,9 @@ fn method_of(name: &str, py: Python<'_>) -> PyResult<Option<LinkMethod>> {
             return Err(raise(
                 py,
                 "OptionError",
-                format!("method `{other}` is not one of \"em\", \"exhaustive\", \"oracle\", \"rules\""),
+                format!(
+                    "method `{other}` is not one of \"em\", \"exhaustive\", \"oracle\", \"rules\""
+                ),
             ));
         }
     })
@@ -495,27 +582,51 @@ fn link(
     }
     let fs = match (fs_weights, fs_rates) {
         (Some(_), Some(_)) => {
-            return Err(raise(py, "OptionError", "give fs_weights or fs_rates, not both".into()));
+            return Err(raise(
+                py,
+                "OptionError",
+                "give fs_weights or fs_rates, not both".into(),
+            ));
         }
         (Some((upper, lower)), None) => Some(FsRule::Weights { upper, lower }),
-        (None, Some((f, n))) => Some(FsRule::Rates { false_match_rate: f, false_non_match_rate: n }),
+        (None, Some((f, n))) => Some(FsRule::Rates {
+            false_match_rate: f,
+            false_non_match_rate: n,
+        }),
         (None, None) => None,
     };
     let fs_scale = match fs_scale {
         "match_weight" => fellegi::classify::FsScale::MatchWeight,
         "bayes_factor" => fellegi::classify::FsScale::BayesFactor,
-        o => return Err(raise(py, "OptionError", format!("fs_scale `{o}` is not \"match_weight\" or \"bayes_factor\""))),
+        o => {
+            return Err(raise(
+                py,
+                "OptionError",
+                format!("fs_scale `{o}` is not \"match_weight\" or \"bayes_factor\""),
+            ));
+        }
     };
     let one_to_one = match one_to_one {
         None => None,
         Some("greedy") => Some(OneToOne::Greedy),
         Some("optimal") => Some(OneToOne::Optimal),
-        Some(o) => return Err(raise(py, "OptionError", format!("one_to_one `{o}` is not \"greedy\" or \"optimal\""))),
+        Some(o) => {
+            return Err(raise(
+                py,
+                "OptionError",
+                format!("one_to_one `{o}` is not \"greedy\" or \"optimal\""),
+            ));
+        }
     };
     let base = Job::new(s);
     let job = Job {
         method: method.unwrap_or(base.method),
-        decisions: DecisionOptions { threshold, one_to_one, fs, fs_scale },
+        decisions: DecisionOptions {
+            threshold,
+            one_to_one,
+            fs,
+            fs_scale,
+        },
         min_probability,
         seed,
         threads,
@@ -530,10 +641,17 @@ fn link(
             drop(inputs);
             let load_seconds = t0.elapsed().as_secs_f64();
             let run = job.run(&ds, &Progress::default())?;
-            Ok(RunState { ds, run, load_seconds, total_seconds: t0.elapsed().as_secs_f64() })
+            Ok(RunState {
+                ds,
+                run,
+                load_seconds,
+                total_seconds: t0.elapsed().as_secs_f64(),
+            })
         })
     })?;
-    Ok(PyRun { state: Arc::new(state) })
+    Ok(PyRun {
+        state: Arc::new(state),
+    })
 }
 
 #[pymethods]
@@ -541,7 +659,9 @@ impl PyRun {
     /// The scored pairs (columns as pairs.csv).
     fn pairs(&self, py: Python<'_>) -> PyResult<ArrowTable> {
         let st = self.state.clone();
-        let batch = run_blocking(py, move || pairs_table(&st.ds, &st.run.comparer, &st.run.pairs))?;
+        let batch = run_blocking(py, move || {
+            pairs_table(&st.ds, &st.run.comparer, &st.run.pairs)
+        })?;
         Ok(ArrowTable { batch })
     }
     /// The cluster of every record (columns as clusters.csv).
@@ -557,7 +677,11 @@ impl PyRun {
             None => Ok(None),
             Some(m) => {
                 let mut m = m.clone();
-                m.seconds = Seconds { load: st.load_seconds, total: st.total_seconds, ..st.run.seconds };
+                m.seconds = Seconds {
+                    load: st.load_seconds,
+                    total: st.total_seconds,
+                    ..st.run.seconds
+                };
                 serde_json::to_string(&m.to_json())
                     .map(Some)
                     .map_err(|e| raise(py, "InternalError", format!("metrics to JSON: {e}")))
@@ -566,7 +690,10 @@ impl PyRun {
     }
     /// The fitted model.
     fn model(&self) -> PySettings {
-        PySettings { inner: self.state.run.model.clone(), origin: "fitted model".into() }
+        PySettings {
+            inner: self.state.run.model.clone(),
+            origin: "fitted model".into(),
+        }
     }
     /// Notes for the user.
     fn notes(&self) -> Vec<String> {
@@ -575,10 +702,19 @@ impl PyRun {
     /// Writes model.json, pairs.csv, clusters.csv, metrics.json (and with `title`, report.html
     /// and charts/) under `out`, as `fellegi link` does; returns the files written and notes.
     #[pyo3(signature = (out, title=None))]
-    fn write(&self, py: Python<'_>, out: PathBuf, title: Option<String>) -> PyResult<(Vec<PathBuf>, Vec<String>)> {
+    fn write(
+        &self,
+        py: Python<'_>,
+        out: PathBuf,
+        title: Option<String>,
+    ) -> PyResult<(Vec<PathBuf>, Vec<String>)> {
         let st = self.state.clone();
         run_blocking(py, move || {
-            let seconds = Seconds { load: st.load_seconds, total: st.total_seconds, ..st.run.seconds };
+            let seconds = Seconds {
+                load: st.load_seconds,
+                total: st.total_seconds,
+                ..st.run.seconds
+            };
             let w = st.run.write(&out, &st.ds, seconds, title.as_deref())?;
             Ok((w.files, w.notes))
         })
@@ -597,7 +733,11 @@ impl PyRun {
         let charts = fellegi::report::charts(&report_input(st, String::new()));
         let names: Vec<&str> = charts.iter().map(|(n, _)| *n).collect();
         let Some((_, chart)) = charts.iter().find(|(n, _)| *n == name) else {
-            return Err(raise(py, "OptionError", format!("no chart `{name}`; the charts are: {}", names.join(", "))));
+            return Err(raise(
+                py,
+                "OptionError",
+                format!("no chart `{name}`; the charts are: {}", names.join(", ")),
+            ));
         };
         svg(py, chart)
     }
@@ -632,12 +772,21 @@ fn svg(py: Python<'_>, chart: &Chart) -> PyResult<String> {
     let bytes = chart
         .render(Format::Svg)
         .map_err(|e| raise(py, "ChartError", format!("chart: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| raise(py, "InternalError", format!("SVG is not UTF-8: {e}")))
+    String::from_utf8(bytes)
+        .map_err(|e| raise(py, "InternalError", format!("SVG is not UTF-8: {e}")))
 }
 
 /// A pair's waterfall as a table: the prior, then one row per comparison.
-fn explain_table(model: &Settings, ds: &Dataset, left: &str, right: &str) -> fellegi::Result<RecordBatch> {
-    let (x, y) = (pipeline::find_record(ds, left)?, pipeline::find_record(ds, right)?);
+fn explain_table(
+    model: &Settings,
+    ds: &Dataset,
+    left: &str,
+    right: &str,
+) -> fellegi::Result<RecordBatch> {
+    let (x, y) = (
+        pipeline::find_record(ds, left)?,
+        pipeline::find_record(ds, right)?,
+    );
     let e = pipeline::explain(model, "model", ds, x, y)?;
     let w = &e.waterfall;
     let mut term = vec!["prior".to_string()];
@@ -653,15 +802,27 @@ fn explain_table(model: &Settings, ds: &Dataset, left: &str, right: &str) -> fel
         weight.push(t.weight);
     }
     let mut acc = 0.0;
-    let cumulative: Vec<f64> = weight.iter().map(|x| { acc += x; acc }).collect();
-    let probability: Vec<f64> = cumulative.iter().map(|&c| fellegi::model::probability(c)).collect();
+    let cumulative: Vec<f64> = weight
+        .iter()
+        .map(|x| {
+            acc += x;
+            acc
+        })
+        .collect();
+    let probability: Vec<f64> = cumulative
+        .iter()
+        .map(|&c| fellegi::model::probability(c))
+        .collect();
     batch(vec![
         ("term", Arc::new(StringArray::from(term))),
         ("level", Arc::new(StringArray::from(level))),
         ("value_l", Arc::new(StringArray::from(vl))),
         ("value_r", Arc::new(StringArray::from(vr))),
         ("weight", Arc::new(Float64Array::from(weight))),
-        ("cumulative_weight", Arc::new(Float64Array::from(cumulative))),
+        (
+            "cumulative_weight",
+            Arc::new(Float64Array::from(cumulative)),
+        ),
         ("probability", Arc::new(Float64Array::from(probability))),
     ])
 }
@@ -679,7 +840,11 @@ fn model_lambda(py: Python<'_>, model: &PySettings) -> PyResult<f64> {
 fn model_params(model: &PySettings) -> fellegi::Result<(FsParams, Vec<String>, Vec<Vec<String>>)> {
     let s = model.inner.expanded(&model.origin)?;
     let params = FsParams::from_settings(&s, &model.origin)?;
-    let names = s.comparisons.iter().map(|c| c.output_name().to_string()).collect();
+    let names = s
+        .comparisons
+        .iter()
+        .map(|c| c.output_name().to_string())
+        .collect();
     let labels = s
         .comparisons
         .iter()
@@ -715,7 +880,9 @@ fn model_mu_table(py: Python<'_>, model: &PySettings) -> PyResult<ArrowTable> {
             ("weight", Arc::new(Float64Array::from(weight))),
         ])
     };
-    build().map(|batch| ArrowTable { batch }).map_err(|e| to_py(py, e))
+    build()
+        .map(|batch| ArrowTable { batch })
+        .map_err(|e| to_py(py, e))
 }
 
 /// A model-only chart (`match_weights` or `m_u`) as SVG.
@@ -727,9 +894,13 @@ fn model_chart_svg(py: Python<'_>, model: &PySettings, name: &str) -> PyResult<S
         "match_weights" => ChartData::MatchWeights(mp).into(),
         "m_u" => ChartData::MU(mp).into(),
         o => {
-            return Err(raise(py, "OptionError", format!(
-                "no model chart `{o}`; a model alone draws `match_weights` and `m_u` (the run's charts come from LinkRun.chart)"
-            )));
+            return Err(raise(
+                py,
+                "OptionError",
+                format!(
+                    "no model chart `{o}`; a model alone draws `match_weights` and `m_u` (the run's charts come from LinkRun.chart)"
+                ),
+            ));
         }
     };
     svg(py, &chart)
@@ -740,11 +911,16 @@ fn model_chart_svg(py: Python<'_>, model: &PySettings, name: &str) -> PyResult<S
 fn model_save(py: Python<'_>, model: &PySettings, path: PathBuf) -> PyResult<PathBuf> {
     let m = model.inner.clone();
     run_blocking(py, move || {
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| fellegi::Error::invalid("path", format!("`{}` names no file", path.display())))?;
+            .ok_or_else(|| {
+                fellegi::Error::invalid("path", format!("`{}` names no file", path.display()))
+            })?;
         let mut stage = fellegi::output::Staged::new(dir)?;
         stage.write(&name, |w| fellegi::output::write_json(w, &m))?;
         Ok(stage.commit()?.remove(0))
@@ -761,7 +937,8 @@ fn predict(
     min_probability: f64,
     threads: Option<usize>,
 ) -> PyResult<ArrowTable> {
-    fellegi::classify::check_probability("min_probability", min_probability).map_err(|e| to_py(py, e))?;
+    fellegi::classify::check_probability("min_probability", min_probability)
+        .map_err(|e| to_py(py, e))?;
     let (m, origin) = (model.inner.clone(), model.origin.clone());
     let inputs = Inputs::from_py(py, inputs)?;
     let batch = run_blocking(py, move || {
@@ -811,7 +988,10 @@ fn train(
             Ok(pipeline::fit(&s, &ds, seed, &Progress::default())?.model)
         })
     })?;
-    Ok(PySettings { inner: model, origin: "trained model".into() })
+    Ok(PySettings {
+        inner: model,
+        origin: "trained model".into(),
+    })
 }
 
 // ---------------------------------------------------------------- evaluate
@@ -836,9 +1016,10 @@ fn evaluate(
     fellegi::classify::check_probability("threshold", threshold).map_err(|e| to_py(py, e))?;
     let t = read_table(py, "pairs".into(), &pairs)?;
     let col = |t: &Table, n: &str| -> PyResult<usize> {
-        t.columns.iter().position(|(c, _)| c == n).ok_or_else(|| {
-            raise(py, "InputError", format!("{}: no column `{n}`", t.name))
-        })
+        t.columns
+            .iter()
+            .position(|(c, _)| c == n)
+            .ok_or_else(|| raise(py, "InputError", format!("{}: no column `{n}`", t.name)))
     };
     let need = ["id_l", "source_l", "id_r", "source_r"];
     let idx: Vec<usize> = need.iter().map(|n| col(&t, n)).collect::<PyResult<_>>()?;
@@ -850,18 +1031,33 @@ fn evaluate(
     let n = t.columns[idx[0]].1.len();
     let v = |c: usize, r: usize| t.columns[idx[c]].1.value(r).unwrap_or("").to_string();
     let records: Vec<PairRecord> = (0..n)
-        .map(|r| PairRecord { left: (v(1, r), v(0, r)), right: (v(3, r), v(2, r)), probability: prob[r] })
+        .map(|r| PairRecord {
+            left: (v(1, r), v(0, r)),
+            right: (v(3, r), v(2, r)),
+            probability: prob[r],
+        })
         .collect();
     let link_type = match link_type.as_deref() {
         None => None,
         Some("dedupe") => Some(fellegi::data::LinkType::Dedupe),
         Some("link") => Some(fellegi::data::LinkType::Link),
         Some("link_and_dedupe") => Some(fellegi::data::LinkType::LinkAndDedupe),
-        Some(o) => return Err(raise(py, "OptionError", format!("link_type `{o}` is not one of dedupe, link, link_and_dedupe"))),
+        Some(o) => {
+            return Err(raise(
+                py,
+                "OptionError",
+                format!("link_type `{o}` is not one of dedupe, link, link_and_dedupe"),
+            ));
+        }
     };
     if let Some(labels) = labels {
         let lt = read_table(py, "labels".into(), &labels)?;
-        let need = ["unique_id_l", "source_dataset_l", "unique_id_r", "source_dataset_r"];
+        let need = [
+            "unique_id_l",
+            "source_dataset_l",
+            "unique_id_r",
+            "source_dataset_r",
+        ];
         let li: Vec<usize> = need.iter().map(|n| col(&lt, n)).collect::<PyResult<_>>()?;
         let score: Vec<f64> = labels
             .getattr("column")?
@@ -880,7 +1076,11 @@ fn evaluate(
         return serde_json::to_string(&e).map_err(|e| raise(py, "InternalError", e.to_string()));
     }
     let Some(inputs) = inputs else {
-        return Err(raise(py, "OptionError", "evaluate needs the inputs (with their truth column) or labels".into()));
+        return Err(raise(
+            py,
+            "OptionError",
+            "evaluate needs the inputs (with their truth column) or labels".into(),
+        ));
     };
     let n_inputs = inputs.len();
     let inputs = Inputs::from_py(py, inputs)?;
@@ -892,13 +1092,15 @@ fn evaluate(
         fellegi::data::LinkType::Dedupe
     });
     run_blocking(py, move || {
-        let mut s = Settings::from_toml(
-            &format!("link_type = \"{}\"\nunique_id = {uid:?}\ntruth = {truth_col:?}\n", link_type.name()),
-            "evaluate",
+        let ds = inputs.load_columns(&uid, &truth_col)?;
+        let e = evaluation::against_truth(
+            &ds,
+            link_type,
+            &records,
+            std::path::Path::new("pairs"),
+            &truth_col,
+            threshold,
         )?;
-        s.truth = Some(truth_col.clone());
-        let ds = inputs.load(&s)?;
-        let e = evaluation::against_truth(&ds, link_type, &records, std::path::Path::new("pairs"), &truth_col, threshold)?;
         serde_json::to_string(&e).map_err(|e| fellegi::Error::Internal(e.to_string()))
     })
 }

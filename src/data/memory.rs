@@ -119,10 +119,11 @@ pub fn read_memory(sources: &[MemorySource<'_>], spec: &MemorySpec) -> Result<Da
             wanted.push((c.clone(), k.clone()));
         }
     }
-    let has_truth = spec
-        .truth
-        .as_ref()
-        .is_some_and(|t| sources.iter().all(|s| s.columns.iter().any(|(n, _)| n == t)));
+    let has_truth = spec.truth.as_ref().is_some_and(|t| {
+        sources
+            .iter()
+            .all(|s| s.columns.iter().any(|(n, _)| n == t))
+    });
     // The fields read, in order: the id, the wanted columns, the truth.
     let mut fields: Vec<(String, String)> = vec![(spec.unique_id.clone(), "unique_id".into())];
     fields.extend(wanted.iter().cloned());
@@ -238,7 +239,9 @@ pub fn read_memory(sources: &[MemorySource<'_>], spec: &MemorySpec) -> Result<Da
             (values, interner.into_dict())
         })
         .collect();
-    let truth = (has_truth).then(|| interned.pop().map(|(v, _)| v)).flatten();
+    let truth = (has_truth)
+        .then(|| interned.pop().map(|(v, _)| v))
+        .flatten();
     ds.columns = wanted
         .into_iter()
         .zip(interned)
@@ -359,8 +362,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.csv");
         let b = dir.path().join("b.csv");
-        std::fs::write(&a, "id,name,city,e,other\n1,ann,york,x,q\n2,,leeds,y,q\n3,bob,york,,q\n")
-            .unwrap();
+        std::fs::write(
+            &a,
+            "id,name,city,e,other\n1,ann,york,x,q\n2,,leeds,y,q\n3,bob,york,,q\n",
+        )
+        .unwrap();
         std::fs::write(&b, "id,city,name,e\n1,york,bob,y\n9,hull,ann,x\n").unwrap();
         let s = spec();
         let csv = read_csv_files(
@@ -395,7 +401,12 @@ mod tests {
         let sources = vec![
             src(
                 "a",
-                vec![("id", l(ia)), ("name", l(na)), ("city", l(ca)), ("e", l(ea))],
+                vec![
+                    ("id", l(ia)),
+                    ("name", l(na)),
+                    ("city", l(ca)),
+                    ("e", l(ea)),
+                ],
             ),
             src(
                 "b",
@@ -423,13 +434,24 @@ mod tests {
                 c.dict.iter().collect::<Vec<_>>()
             );
         }
-        let names: Vec<_> = mem.sources.iter().map(|s| (&s.name, s.start, s.len)).collect();
-        let want: Vec<_> = csv.sources.iter().map(|s| (&s.name, s.start, s.len)).collect();
+        let names: Vec<_> = mem
+            .sources
+            .iter()
+            .map(|s| (&s.name, s.start, s.len))
+            .collect();
+        let want: Vec<_> = csv
+            .sources
+            .iter()
+            .map(|s| (&s.name, s.start, s.len))
+            .collect();
         assert_eq!(names, want);
         // Content digests: stable, and different for different contents.
         assert_eq!(mem.sources[0].sha256.len(), 64);
         assert_ne!(mem.sources[0].sha256, mem.sources[1].sha256);
-        assert_eq!(read_memory(&sources, &s).unwrap().sources[0].sha256, mem.sources[0].sha256);
+        assert_eq!(
+            read_memory(&sources, &s).unwrap().sources[0].sha256,
+            mem.sources[0].sha256
+        );
     }
 
     fn one(cols: Vec<(&str, Vec<Option<String>>)>) -> Result<Dataset> {
@@ -459,11 +481,17 @@ mod tests {
                 ("city", col(&["x", "y"])),
             ]
         };
-        assert!(one(ok()).unwrap().truth.is_none(), "truth only when present");
+        assert!(
+            one(ok()).unwrap().truth.is_none(),
+            "truth only when present"
+        );
         let mut c = ok();
         c[0].1 = col(&["1", "1"]);
         let e = err(c);
-        assert!(e.contains("people") && e.contains("row 1") && e.contains("duplicate id `1`"), "{e}");
+        assert!(
+            e.contains("people") && e.contains("row 1") && e.contains("duplicate id `1`"),
+            "{e}"
+        );
         let mut c = ok();
         c[0].1 = vec![Some("1".into()), None];
         let e = err(c);
@@ -471,11 +499,17 @@ mod tests {
         let mut c = ok();
         c[1].1 = col(&["a", "b\0c"]);
         let e = err(c);
-        assert!(e.contains("row 1") && e.contains("`name`") && e.contains("NUL"), "{e}");
+        assert!(
+            e.contains("row 1") && e.contains("`name`") && e.contains("NUL"),
+            "{e}"
+        );
         let mut c = ok();
         c[1].1 = col(&["a", &"z".repeat(1001)]);
         let e = err(c);
-        assert!(e.contains("comparison[0].column") && e.contains("1001 characters"), "{e}");
+        assert!(
+            e.contains("comparison[0].column") && e.contains("1001 characters"),
+            "{e}"
+        );
         // Not compared: no length limit below the field limit.
         let mut c = ok();
         c[2].1 = col(&["a", &"z".repeat(1001)]);
@@ -483,7 +517,10 @@ mod tests {
         let mut c = ok();
         c.remove(2);
         let e = err(c);
-        assert!(e.contains("no column `city`") && e.contains("blocking[0].keys[0]"), "{e}");
+        assert!(
+            e.contains("no column `city`") && e.contains("blocking[0].keys[0]"),
+            "{e}"
+        );
         let mut c = ok();
         c[2].1 = col(&["x"]);
         let e = err(c);

@@ -631,7 +631,13 @@ fn push_id(
 }
 
 /// Fails on an empty id.
-pub(super) fn check_id(path: &Path, line: u64, header: &[String], fi: usize, v: &str) -> Result<()> {
+pub(super) fn check_id(
+    path: &Path,
+    line: u64,
+    header: &[String],
+    fi: usize,
+    v: &str,
+) -> Result<()> {
     if v.is_empty() {
         return Err(Error::Csv {
             path: path.to_path_buf(),
