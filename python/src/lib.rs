@@ -862,13 +862,13 @@ fn model_mu_table(py: Python<'_>, model: &PySettings) -> PyResult<ArrowTable> {
         let (mut comparison, mut level, mut label, mut m, mut u, mut weight) =
             (vec![], vec![], vec![], vec![], vec![], vec![]);
         for (c, name) in names.iter().enumerate() {
-            for lv in 0..params.m[c].len() {
+            for (lv, w) in lw[c].iter().enumerate() {
                 comparison.push(name.clone());
                 level.push(lv as i32);
                 label.push(labels[c].get(lv).cloned().unwrap_or_default());
                 m.push(params.m[c][lv]);
                 u.push(params.u[c][lv]);
-                weight.push(lw[c][lv]);
+                weight.push(*w);
             }
         }
         batch(vec![
