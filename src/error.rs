@@ -67,6 +67,10 @@ pub enum Error {
     /// A chart could not be drawn (invalid data, size, format); I/O failures are [`Error::Io`].
     #[error("chart: {0}")]
     Plot(String),
+    /// The run was stopped through its cancellation flag ([`crate::progress::Progress::cancel`])
+    /// between two phases; nothing was written.
+    #[error("the run was cancelled")]
+    Cancelled,
     /// An internal invariant does not hold: a bug in fellegi, never a problem with the input.
     #[error("internal error: {0}; please report it with the command that caused it")]
     Internal(String),

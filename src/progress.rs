@@ -1,15 +1,34 @@
 //! Progress bars on stderr (hidden when stderr is not a terminal or when quiet).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// Creates progress bars for the phases of a run.
+use crate::error::{Error, Result};
+
+/// Creates progress bars for the phases of a run, and carries its cancellation flag.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Progress {
     /// Show bars (default false in the library; the CLI turns them on).
     pub enabled: bool,
+    /// When set and raised (by another thread, e.g. on Ctrl-C in Python), the pipeline stops at
+    /// its next phase boundary with [`Error::Cancelled`]; default none (never cancelled).
+    pub cancel: Option<&'static AtomicBool>,
 }
 
 impl Progress {
+    /// `Err(Error::Cancelled)` when the run's cancellation flag is raised: the pipeline calls it
+    /// between phases (after reading, training, scoring, deciding and clustering).
+    ///
+    /// # Errors
+    /// [`Error::Cancelled`].
+    pub fn checkpoint(&self) -> Result<()> {
+        match self.cancel {
+            Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::Cancelled),
+            _ => Ok(()),
+        }
+    }
+
     /// Prints `phase: seconds` to stderr when the environment variable `FELLEGI_TIMING` is set
     /// (for profiling; never part of any output file), with the peak resident memory so far
     /// where the system reports it (Linux).

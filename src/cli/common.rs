@@ -50,6 +50,7 @@ impl RunArgs {
         }
         Ok(fellegi::progress::Progress {
             enabled: !self.quiet,
+            cancel: None,
         })
     }
 }

@@ -9,11 +9,13 @@
 pub mod date;
 mod input;
 mod link_type;
+mod memory;
 mod reader;
 mod truth;
 
 pub use input::{InputDescription, ValueRule};
 pub use link_type::LinkType;
+pub use memory::{MemorySource, MemorySpec, TextColumn, content_sha256, read_memory};
 pub use truth::count_true_pairs;
 
 pub use reader::{

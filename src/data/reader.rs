@@ -637,7 +637,7 @@ fn header_hint(header: &[String], delim: u8) -> String {
 }
 
 /// Checks the field count and field sizes of one row.
-fn check_row(
+pub(super) fn check_row(
     path: &Path,
     line: u64,
     header: &[String],
@@ -669,7 +669,7 @@ fn check_row(
     Ok(())
 }
 
-fn field_str<'b>(
+pub(super) fn field_str<'b>(
     path: &Path,
     line: u64,
     header: &[String],
@@ -700,7 +700,7 @@ fn field_str<'b>(
 
 /// Checks a compared value against [`MAX_COMPARED_CHARS`]; `key` names the comparison reading
 /// the column (`None`: not compared, no limit).
-fn check_compared_len(
+pub(super) fn check_compared_len(
     path: &Path,
     line: u64,
     header: &[String],
@@ -735,6 +735,19 @@ fn push_id(
     fi: usize,
     v: &str,
 ) -> Result<()> {
+    check_id(path, line, header, fi, v)?;
+    out.ids.push(v);
+    Ok(())
+}
+
+/// Fails on an empty id.
+pub(super) fn check_id(
+    path: &Path,
+    line: u64,
+    header: &[String],
+    fi: usize,
+    v: &str,
+) -> Result<()> {
     if v.is_empty() {
         return Err(Error::Csv {
             path: path.to_path_buf(),
@@ -745,7 +758,6 @@ fn push_id(
             ),
         });
     }
-    out.ids.push(v);
     Ok(())
 }
 
@@ -812,28 +824,36 @@ fn check_unique_ids(
     delim: u8,
 ) -> Result<()> {
     let n: usize = chunks.iter().map(|c| c.n).sum();
-    let mut seen: FxHashMap<&str, usize> =
-        FxHashMap::with_capacity_and_hasher(n, Default::default());
-    let mut k = 0usize;
-    for c in chunks {
-        for i in 0..c.ids.len() {
-            let id = c.ids.get(i);
-            if let Some(first) = seen.insert(id, k) {
-                let lines = record_lines(bytes, delim);
-                let at = |r: usize| lines.get(r).copied().unwrap_or(0);
-                return Err(Error::Csv {
-                    path: path.to_path_buf(),
-                    line: at(k),
-                    message: format!(
-                        "duplicate id `{id}` in column `{id_col}` (first on line {}); ids must be unique within a file",
-                        at(first)
-                    ),
-                });
-            }
-            k += 1;
-        }
+    let ids = chunks.iter().flat_map(|c| c.ids.iter());
+    if let Some((first, k, id)) = first_repeat(ids, n) {
+        let lines = record_lines(bytes, delim);
+        let at = |r: usize| lines.get(r).copied().unwrap_or(0);
+        return Err(Error::Csv {
+            path: path.to_path_buf(),
+            line: at(k),
+            message: format!(
+                "duplicate id `{id}` in column `{id_col}` (first on line {}); ids must be unique within a file",
+                at(first)
+            ),
+        });
     }
     Ok(())
+}
+
+/// The first repeated id among `n` ids: the index of its first occurrence, of the repeat, and
+/// the id.
+pub(super) fn first_repeat<'a>(
+    ids: impl Iterator<Item = &'a str>,
+    n: usize,
+) -> Option<(usize, usize, &'a str)> {
+    let mut seen: FxHashMap<&str, usize> =
+        FxHashMap::with_capacity_and_hasher(n, Default::default());
+    for (k, id) in ids.enumerate() {
+        if let Some(first) = seen.insert(id, k) {
+            return Some((first, k, id));
+        }
+    }
+    None
 }
 
 /// Line number of every record (error path only).

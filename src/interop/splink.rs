@@ -254,6 +254,8 @@ pub fn settings_from_splink(json: &str, origin: &str) -> Result<Settings> {
         training,
         comparisons,
         fit: None,
+        inputs: Vec::new(),
+        max_unparsed: None,
     };
     s.validate(origin)?;
     Ok(s)

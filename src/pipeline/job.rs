@@ -191,6 +191,7 @@ impl Job {
     }
 
     fn run_here(&self, ds: &Dataset, progress: &Progress) -> Result<LinkRun> {
+        progress.checkpoint()?;
         let seed = self.effective_seed();
         let unparsed = crate::compare::unparsed_values(&self.settings.comparisons, ds)?;
         self.check_unparsed(ds, &unparsed)?;
@@ -211,6 +212,7 @@ impl Job {
             self.min_probability,
             progress,
         )?;
+        progress.checkpoint()?;
         let mut seconds = Seconds {
             compare_train_score: t.elapsed().as_secs_f64(),
             ..Seconds::default()
@@ -233,6 +235,7 @@ impl Job {
         let clusters = Clusters::of(ds.len(), decisions.links(&pairs));
         seconds.cluster = t.elapsed().as_secs_f64();
         progress.phase("cluster", t);
+        progress.checkpoint()?;
         let t = Instant::now();
         let rule_names: Vec<String> = if trained.model.exhaustive {
             vec!["all pairs (exhaustive)".to_string()]

@@ -50,7 +50,10 @@ use crate::block::{Blocker, total_pairs};
 use crate::clean::apply_transforms;
 use crate::compare::candidates::CandidatePatterns;
 use crate::compare::{Comparer, PatternCounts};
-use crate::data::{Dataset, InputDescription, InputSpec, LinkType, MISSING, read_csv_files};
+use crate::data::{
+    Dataset, InputDescription, InputSpec, LinkType, MISSING, MemorySource, MemorySpec,
+    read_csv_files, read_memory,
+};
 use crate::error::{Error, Result};
 use crate::exhaustive::Exhaustive;
 use crate::model::predict::{ScoredPairs, predict, predict_by, predict_cached};
@@ -147,7 +150,49 @@ pub fn resolve_inputs(
 /// when the number of inputs does not fit the link type.
 pub fn load(settings: &Settings, paths: &[PathBuf], progress: &Progress) -> Result<Dataset> {
     let (paths, descriptions) = resolve_inputs(settings, paths)?;
-    match (settings.link_type, paths.len()) {
+    check_input_count(settings, paths.len())?;
+    let spec = InputSpec {
+        paths,
+        descriptions,
+        date_targets: settings.date_targets(),
+        unique_id: settings.unique_id.clone(),
+        truth: settings.truth.clone(),
+        columns: settings.columns_used(),
+    };
+    let mut ds = read_csv_files(&spec, progress)?;
+    apply_transforms(&mut ds, &settings.transforms)?;
+    Ok(ds)
+}
+
+/// As [`load`], from in-memory sources ([`crate::data::read_memory`]): the columns the
+/// settings read, then the settings' transforms. Sources holding the values of CSV files give
+/// the dataset [`load`] gives for those files (only the recorded digests differ, see
+/// [`crate::data::content_sha256`]).
+///
+/// # Errors
+/// As [`crate::data::read_memory`], and [`Error::Invalid`] when the number of sources does not
+/// fit the link type.
+pub fn load_memory(
+    settings: &Settings,
+    sources: &[MemorySource<'_>],
+    progress: &Progress,
+) -> Result<Dataset> {
+    check_input_count(settings, sources.len())?;
+    let t = std::time::Instant::now();
+    let spec = MemorySpec {
+        unique_id: settings.unique_id.clone(),
+        truth: settings.truth.clone(),
+        columns: settings.columns_used(),
+    };
+    let mut ds = read_memory(sources, &spec)?;
+    progress.phase("read tables", t);
+    apply_transforms(&mut ds, &settings.transforms)?;
+    Ok(ds)
+}
+
+/// Fails when the number of inputs does not fit the link type.
+fn check_input_count(settings: &Settings, n: usize) -> Result<()> {
+    match (settings.link_type, n) {
         (LinkType::Link, n) if n < 2 => {
             return Err(Error::invalid(
                 "inputs",
@@ -166,17 +211,7 @@ pub fn load(settings: &Settings, paths: &[PathBuf], progress: &Progress) -> Resu
         }
         _ => {}
     }
-    let spec = InputSpec {
-        paths,
-        descriptions,
-        date_targets: settings.date_targets(),
-        unique_id: settings.unique_id.clone(),
-        truth: settings.truth.clone(),
-        columns: settings.columns_used(),
-    };
-    let mut ds = read_csv_files(&spec, progress)?;
-    apply_transforms(&mut ds, &settings.transforms)?;
-    Ok(ds)
+    Ok(())
 }
 
 /// A trained model: the fitted model as settings (with `lambda`, `m`, `u` and `fit`) and the
@@ -363,6 +398,7 @@ pub fn link(
     let t = std::time::Instant::now();
     let comparer = Comparer::new(&settings.comparisons, ds)?;
     progress.phase("compile comparisons", t);
+    progress.checkpoint()?;
     let call = Call {
         ds,
         comparer: &comparer,
@@ -416,6 +452,7 @@ impl Call<'_> {
         if n > CACHE_MAX_PAIRS {
             let src = candidates(settings, ds, comparer, None, None, progress);
             let fitted = train(&spec, comparer, &src, self.seed, progress)?;
+            progress.checkpoint()?;
             let pairs = predict(
                 ds,
                 comparer,
@@ -429,12 +466,14 @@ impl Call<'_> {
         let t = std::time::Instant::now();
         let cache = CandidatePatterns::build(ds, comparer, blocker, progress);
         progress.phase("compare candidates", t);
+        progress.checkpoint()?;
         let t = std::time::Instant::now();
         let fitted = {
             let src = candidates(settings, ds, comparer, Some(&cache), None, progress);
             train(&spec, comparer, &src, self.seed, progress)?
         };
         progress.phase("train", t);
+        progress.checkpoint()?;
         let t = std::time::Instant::now();
         let pairs = predict_cached(ds, &cache, &fitted.params, self.min_probability);
         progress.phase("score", t);
@@ -448,10 +487,12 @@ impl Call<'_> {
     fn exhaustive(&self, settings: &Settings) -> MethodResult {
         let (ds, comparer, progress) = (self.ds, self.comparer, self.progress);
         let (ex, counts) = exhaustive_index(ds, comparer, settings, progress)?;
+        progress.checkpoint()?;
         let t = std::time::Instant::now();
         let src = candidates(settings, ds, comparer, None, Some(&counts), progress);
         let fitted = train(&settings.train_spec(), comparer, &src, self.seed, progress)?;
         progress.phase("train", t);
+        progress.checkpoint()?;
         let (pairs, notes) = ex.score(&counts, &fitted.params, self.min_probability, progress);
         Ok((trained(settings, fitted), pairs, notes))
     }

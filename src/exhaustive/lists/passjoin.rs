@@ -183,15 +183,7 @@ pub(super) fn lev_agreement_list(
                     out.extend(keep(a, a));
                     let lens = la.saturating_sub(k)..=(la + k).min(max_len);
                     if la <= k {
-                        // Short: every value within k of its length, each pair once (from the
-                        // shorter value, or the lower id at equal lengths or when both are short).
-                        for lb in lens {
-                            for &b in &by_len[lb] {
-                                if lb > la || (lb == la && b > a) {
-                                    out.extend(keep(a, b));
-                                }
-                            }
-                        }
+                        short_pairs(a, la, k, by_len, &keep, &mut out);
                         continue;
                     }
                     // Long: candidates b > a of at least k + 1 characters sharing a segment.
@@ -223,6 +215,32 @@ pub(super) fn lev_agreement_list(
     Some(sorted_union(parts))
 }
 
+/// The pairs of a short value `a` (`la ≤ k` characters, which no filter can prune): every value
+/// within `k` of its length, each pair once (from the shorter value, or the lower id at equal
+/// lengths or when both are short).
+fn short_pairs(
+    a: u32,
+    la: usize,
+    k: usize,
+    by_len: &[Vec<u32>],
+    keep: &(dyn Fn(u32, u32) -> Option<Agreement> + Sync),
+    out: &mut Vec<Agreement>,
+) {
+    let hi = (la + k).min(by_len.len() - 1);
+    for (lb, vals) in by_len
+        .iter()
+        .enumerate()
+        .take(hi + 1)
+        .skip(la.saturating_sub(k))
+    {
+        for &b in vals {
+            if lb > la || (lb == la && b > a) {
+                out.extend(keep(a, b));
+            }
+        }
+    }
+}
+
 /// The agreement list through deletion neighbourhoods (see the module docs): values of at most
 /// `k` characters are compared with every value within `k` of their length, as in the segment
 /// path; longer values only with the longer values sharing a deletion variant.
@@ -233,7 +251,6 @@ fn deletion_list(
     keep: &(dyn Fn(u32, u32) -> Option<Agreement> + Sync),
 ) -> Vec<Agreement> {
     let d = chars.len();
-    let max_len = by_len.len() - 1;
     let long: Vec<u32> = by_len.iter().skip(k + 1).flatten().copied().collect();
     // Index: (variant hash, value), sorted: the values of one variant are a run, ascending.
     let mut index: Vec<(u64, u32)> = long
@@ -261,14 +278,7 @@ fn deletion_list(
                     let la = cs.len();
                     out.extend(keep(a, a));
                     if la <= k {
-                        // Short: as in the segment path.
-                        for lb in la.saturating_sub(k)..=(la + k).min(max_len) {
-                            for &b in &by_len[lb] {
-                                if lb > la || (lb == la && b > a) {
-                                    out.extend(keep(a, b));
-                                }
-                            }
-                        }
+                        short_pairs(a, la, k, by_len, keep, &mut out);
                         continue;
                     }
                     deletion_variants(cs, k, hs);
