@@ -314,6 +314,7 @@ impl Inputs {
                     unique_id: unique_id.into(),
                     truth: Some(truth.into()),
                     columns: Vec::new(),
+                    ..Default::default()
                 },
                 &Progress::default(),
             ),
@@ -795,18 +796,7 @@ impl PyRun {
 }
 
 fn report_input(st: &RunState, title: String) -> fellegi::report::ReportInput<'_> {
-    fellegi::report::ReportInput {
-        title,
-        model: &st.run.model,
-        params: &st.run.fitted.params,
-        comparer: &st.run.comparer,
-        ds: &st.ds,
-        pairs: &st.run.pairs,
-        threshold: st.run.decisions.threshold,
-        metrics: st.run.metrics.as_ref(),
-        sweep: st.run.sweep.as_ref(),
-        review: 25,
-    }
+    st.run.report_input(&st.ds, &title, st.run.metrics.as_ref())
 }
 
 fn svg(py: Python<'_>, chart: &Chart) -> PyResult<String> {

@@ -178,10 +178,10 @@ def test_splink_settings_round_trip(febrl4):
     model = fellegi.Settings(run.model.to_dict())
     splink = model.to_splink()
     assert splink["link_type"] == "link_only"
-    assert len(splink["comparisons"]) == len(model.to_dict()["comparisons"])
+    assert len(splink["comparisons"]) == len(model.to_dict()["comparison"])
     back = fellegi.Settings.from_splink(splink)
     assert abs(back.to_dict()["lambda"] - model.to_dict()["lambda"]) < 1e-12
-    for c_old, c_new in zip(model.to_dict()["comparisons"], back.to_dict()["comparisons"]):
+    for c_old, c_new in zip(model.to_dict()["comparison"], back.to_dict()["comparison"]):
         for l_old, l_new in zip(c_old["levels"], c_new["levels"]):
             for key in ("m", "u"):
                 if key in l_old:

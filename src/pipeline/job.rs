@@ -362,6 +362,35 @@ pub struct Written {
 }
 
 impl LinkRun {
+    /// What the report and its charts are drawn from: this run on `ds`, titled `title`, with
+    /// `metrics` (the run's own, or a copy with the write time added).
+    pub fn report_input<'a>(
+        &'a self,
+        ds: &'a Dataset,
+        title: &str,
+        metrics: Option<&'a LinkMetrics>,
+    ) -> ReportInput<'a> {
+        ReportInput {
+            title: title.to_string(),
+            model: &self.model,
+            params: &self.fitted.params,
+            comparer: &self.comparer,
+            ds,
+            pairs: &self.pairs,
+            threshold: self.decisions.threshold,
+            metrics,
+            sweep: self.sweep.as_ref(),
+            review: 25,
+            estimated: Some(&self.estimated),
+            unparsed: &self.unparsed,
+            warnings: self
+                .warnings
+                .iter()
+                .map(|w| (w.code.clone(), w.message.clone()))
+                .collect(),
+        }
+    }
+
     /// metrics.json: with truth, [`LinkMetrics`]; without, [`EstimatedMetrics`] (`precision`,
     /// `recall`, `f1` null); both with `estimated`, `unparsed`, `warnings` and `truth_column`
     /// (the truth column read, or null).
@@ -440,25 +469,7 @@ impl LinkRun {
         stage.write("metrics.json", |w| write_json(w, &json))?;
         let mut notes = Vec::new();
         if let Some(title) = report {
-            let input = ReportInput {
-                title: title.to_string(),
-                model: &self.model,
-                params: &self.fitted.params,
-                comparer: &self.comparer,
-                ds,
-                pairs: &self.pairs,
-                threshold: self.decisions.threshold,
-                metrics: metrics.as_ref(),
-                sweep: self.sweep.as_ref(),
-                review: 25,
-                estimated: Some(&self.estimated),
-                unparsed: &self.unparsed,
-                warnings: self
-                    .warnings
-                    .iter()
-                    .map(|w| (w.code.clone(), w.message.clone()))
-                    .collect(),
-            };
+            let input = self.report_input(ds, title, metrics.as_ref());
             let html = render_html(&input);
             stage.write("report.html", |w| w.write_all(html.as_bytes()))?;
             let mut chart_stage = Staged::new(&out.join("charts"))?;
