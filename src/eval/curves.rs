@@ -106,11 +106,23 @@ pub struct EstimatedErrors {
 /// the minimum probability written, or outside the blocks) are taken as certain non-matches, so
 /// the false-negative rate is a lower bound.
 pub fn estimated_errors(probabilities: &[f64], threshold: f64) -> EstimatedErrors {
+    let links: Vec<bool> = probabilities.iter().map(|&p| p >= threshold).collect();
+    estimated_errors_of_links(probabilities, &links, threshold)
+}
+
+/// As [`estimated_errors`], with the links given (`is_link[i]` for pair `i`, e.g. the
+/// Fellegi–Sunter `Match` decisions) instead of read off a threshold; `threshold` is only
+/// recorded.
+pub fn estimated_errors_of_links(
+    probabilities: &[f64],
+    is_link: &[bool],
+    threshold: f64,
+) -> EstimatedErrors {
     let (mut acc_n, mut acc_fp, mut missed, mut total) = (0u64, 0.0, 0.0, 0.0);
     // Fixed order (the input order) keeps the float sums deterministic.
-    for &p in probabilities {
+    for (&p, &link) in probabilities.iter().zip(is_link) {
         total += p;
-        if p >= threshold {
+        if link {
             acc_n += 1;
             acc_fp += 1.0 - p;
         } else {

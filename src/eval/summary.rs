@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::clusters::{ClusterMetrics, cluster_metrics};
-use super::curves::{Sweep, SweepPoint, estimated_errors, f_beta, sweep};
+use super::curves::{
+    Sweep, SweepPoint, estimated_errors, estimated_errors_of_links, f_beta, sweep,
+};
 use super::{BlockingMetrics, PairwiseMetrics, blocking_metrics, pairwise};
 use crate::block::total_pairs;
 use crate::classify::Decisions;
@@ -144,6 +146,10 @@ pub struct FsMetrics {
     pub decisions_among_pairs_written: BTreeMap<String, TruthCounts>,
     /// What the counts cover.
     pub note: String,
+    /// What the links are: with Fellegi–Sunter decisions, precision, recall, F1, the error
+    /// rates and the clusters are those of the `Match` decisions, not of the probability
+    /// threshold.
+    pub links: String,
 }
 
 /// Pairs by truth.
@@ -221,7 +227,16 @@ impl LinkMetrics {
         let m = pairwise(ds, ctx.link_type, decisions.links(pairs))?;
         let total = total_pairs(ctx.link_type, &ds.source_sizes());
         let true_pairs = count_true_pairs(truth, &ds.source_of, ds.sources.len(), ctx.link_type);
-        let estimated = estimated_errors(&pairs.probability, decisions.threshold);
+        let estimated = match &decisions.fs {
+            None => estimated_errors(&pairs.probability, decisions.threshold),
+            Some(_) => {
+                let mut is_link = vec![false; pairs.len()];
+                for &i in &decisions.accepted {
+                    is_link[i] = true;
+                }
+                estimated_errors_of_links(&pairs.probability, &is_link, decisions.threshold)
+            }
+        };
         let is_true = |i: usize| {
             let (x, y) = (
                 truth[pairs.left[i] as usize],
@@ -280,6 +295,7 @@ impl LinkMetrics {
                     .then_some(t.false_non_match_rate),
                 decisions_among_pairs_written: counts,
                 note: "counts cover pairs.csv (match_probability >= min_probability); unscored pairs are non-matches".into(),
+                links: "the Match decisions: precision, recall, F1, error_rates and clusters use them, not the probability threshold".into(),
             }
         });
         let metrics = LinkMetrics {
