@@ -1063,6 +1063,45 @@ fn fs_decisions_are_written_counted_and_clustered() {
     assert!(r.stdout.contains("review 0,"), "{}", r.stdout);
 }
 
+/// Issue 19 part 6: `explain` says whether the pair was a candidate (and by which blocking
+/// rule), shows m and u per comparison, and the truth when the inputs have it.
+#[test]
+fn explain_says_candidate_rule_m_u_and_truth() {
+    let wd = Workdir::new();
+    link_dataset(&wd, "febrl4", "run", &[]);
+    let model = wd.join("run/model.json");
+    let explain = |a: &str, b: &str| {
+        let r = wd.run(&[
+            "explain",
+            "-q",
+            "--model",
+            model.to_str().unwrap(),
+            "--dataset",
+            "febrl4",
+            "--pair",
+            a,
+            b,
+        ]);
+        r.ok();
+        r.stdout
+    };
+    let same = explain("dataset4a:rec-2371-org", "dataset4b:rec-2371-dup-0");
+    assert!(
+        same.contains("candidate: yes, by blocking rule(s): "),
+        "{same}"
+    );
+    assert!(same.contains("truth: same entity"), "{same}");
+    let header = same.lines().find(|l| l.starts_with("field")).unwrap();
+    assert!(
+        header.trim_end().ends_with('u') && header.contains(" m "),
+        "{header}"
+    );
+    // Two records that share no blocking key: never a candidate, and not the same entity.
+    let other = explain("dataset4a:rec-2371-org", "dataset4b:rec-1-dup-0");
+    assert!(other.contains("candidate: NO: no blocking rule"), "{other}");
+    assert!(other.contains("truth: different entities"), "{other}");
+}
+
 /// Issue 5: `--rules-only` links exactly the candidate pairs that agree on every key of one of
 /// the settings' deterministic rules (FEBRL4: given_name & surname, or date_of_birth &
 /// soc_sec_id), with probability 1, and fits nothing.

@@ -92,6 +92,9 @@ pub struct SweepSummary {
     pub average_precision: f64,
     /// The threshold with the highest F1.
     pub best_f1: Option<SweepPoint>,
+    /// Area under the ROC curve over all admissible pairs, the pairs never scored ranked last
+    /// as one tie ([`super::curves::roc_auc`]).
+    pub roc_auc: f64,
     /// What the sweep covers.
     pub note: String,
 }
@@ -328,6 +331,7 @@ impl LinkMetrics {
             threshold_sweep: SweepSummary {
                 average_precision: sw.average_precision,
                 best_f1: sw.best_f1,
+                roc_auc: sw.roc_auc,
                 note: "over the pairs written (match_probability >= min_probability); pairs never scored count as missed".into(),
             },
             error_rates: ErrorRates {
