@@ -1102,6 +1102,59 @@ fn explain_says_candidate_rule_m_u_and_truth() {
     assert!(other.contains("truth: different entities"), "{other}");
 }
 
+/// Issue 19 part 8: `fellegi patterns RUN_DIR` writes the pattern table of the run's
+/// candidates: the counts add up to the candidate pairs, the true counts to the true pairs
+/// blocking found, and each pattern's weight is the weight pairs.csv gives its pairs.
+#[test]
+fn patterns_table_adds_up_to_the_run() {
+    let wd = Workdir::new();
+    link_dataset(&wd, "febrl4", "run", &[]);
+    let r = wd.run(&["patterns", "run", "--dataset", "febrl4", "-q"]);
+    r.ok();
+    let t = read_csv(&wd.join("run/patterns.csv"));
+    let m = read_json(&wd.join("run/metrics.json"));
+    let sum = |c: &str| -> u64 {
+        t.rows
+            .iter()
+            .map(|row| row[t.col(c)].parse::<u64>().unwrap())
+            .sum()
+    };
+    assert_eq!(sum("count"), m["candidate_pairs"].as_u64().unwrap());
+    let found = (m["pairs_completeness"].as_f64().unwrap() * m["true_pairs"].as_f64().unwrap())
+        .round() as u64;
+    assert_eq!(sum("true_matches"), found);
+    assert_eq!(sum("true_matches") + sum("non_matches"), sum("count"));
+    // The weight of each pattern is the weight of its pairs in pairs.csv.
+    let pairs = read_csv(&wd.join("run/pairs.csv"));
+    let gammas: Vec<&String> = pairs
+        .header
+        .iter()
+        .filter(|h| h.starts_with("gamma_"))
+        .collect();
+    let key = |tab: &Table, row: &Vec<String>| -> Vec<String> {
+        gammas.iter().map(|g| row[tab.col(g)].clone()).collect()
+    };
+    let by_pattern: HashMap<Vec<String>, f64> = t
+        .rows
+        .iter()
+        .map(|row| (key(&t, row), row[t.col("match_weight")].parse().unwrap()))
+        .collect();
+    for row in pairs.rows.iter().take(200) {
+        let w: f64 = row[pairs.col("match_weight")].parse().unwrap();
+        let pw = by_pattern[&key(&pairs, row)];
+        assert!((w - pw).abs() < 1e-9, "{w} vs {pw}");
+    }
+    // Sorted by weight, highest first; posteriors are the weights' probabilities.
+    let w: Vec<f64> = t
+        .rows
+        .iter()
+        .map(|row| row[t.col("match_weight")].parse().unwrap())
+        .collect();
+    assert!(w.windows(2).all(|x| x[0] >= x[1]));
+    wd.run(&["patterns", "nowhere", "--dataset", "febrl4"])
+        .fails_with(&["no model.json"]);
+}
+
 /// Issue 5: `--rules-only` links exactly the candidate pairs that agree on every key of one of
 /// the settings' deterministic rules (FEBRL4: given_name & surname, or date_of_birth &
 /// soc_sec_id), with probability 1, and fits nothing.

@@ -32,12 +32,14 @@
 
 mod explain;
 mod job;
+mod patterns;
 mod source;
 
 use std::path::PathBuf;
 
 pub use explain::{Explanation, explain, find_record};
 pub use job::{Job, LinkMethod, LinkRun, Written};
+pub use patterns::{PatternRow, PatternTable, pattern_table};
 pub use source::Candidates;
 
 pub use crate::classify::{DecisionOptions, Decisions, FsRule, FsScale};
