@@ -93,8 +93,9 @@ pub struct SweepSummary {
     /// The threshold with the highest F1.
     pub best_f1: Option<SweepPoint>,
     /// Area under the ROC curve over all admissible pairs, the pairs never scored ranked last
-    /// as one tie ([`super::curves::roc_auc`]).
-    pub roc_auc: f64,
+    /// as one tie ([`super::curves::roc_auc`]); absent from results written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roc_auc: Option<f64>,
     /// What the sweep covers.
     pub note: String,
 }
@@ -151,8 +152,9 @@ pub struct FsMetrics {
     pub note: String,
     /// What the links are: with Fellegi–Sunter decisions, precision, recall, F1, the error
     /// rates and the clusters are those of the `Match` decisions, not of the probability
-    /// threshold.
-    pub links: String,
+    /// threshold. Absent from results written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<String>,
 }
 
 /// Pairs by truth.
@@ -298,7 +300,7 @@ impl LinkMetrics {
                     .then_some(t.false_non_match_rate),
                 decisions_among_pairs_written: counts,
                 note: "counts cover pairs.csv (match_probability >= min_probability); unscored pairs are non-matches".into(),
-                links: "the Match decisions: precision, recall, F1, error_rates and clusters use them, not the probability threshold".into(),
+                links: Some("the Match decisions: precision, recall, F1, error_rates and clusters use them, not the probability threshold".into()),
             }
         });
         let metrics = LinkMetrics {
@@ -331,7 +333,7 @@ impl LinkMetrics {
             threshold_sweep: SweepSummary {
                 average_precision: sw.average_precision,
                 best_f1: sw.best_f1,
-                roc_auc: sw.roc_auc,
+                roc_auc: Some(sw.roc_auc),
                 note: "over the pairs written (match_probability >= min_probability); pairs never scored count as missed".into(),
             },
             error_rates: ErrorRates {
