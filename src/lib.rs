@@ -31,6 +31,7 @@
 //! assert!((fit.params.lambda - 0.1).abs() < 0.01);
 //! ```
 
+#![doc = include_str!("../docs/tutorial.md")]
 #![warn(missing_docs)]
 
 pub mod block;

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::classify::Decision;
 use crate::compare::Comparer;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -145,12 +146,15 @@ fn write_rows_parallel(
 }
 
 /// Writes `pairs.csv`: `id_l, source_l, id_r, source_r, match_weight, match_probability`, then
-/// `gamma_<name>` per comparison in Splink's convention (null −1, else 0, best n − 1).
+/// `gamma_<name>` per comparison in Splink's convention (null −1, else 0, best n − 1), then, when
+/// `decisions` are given (Fellegi–Sunter decisions, one per pair in pair order), a `decision`
+/// column (`match`, `review`, `non_match`; [`Decision::name`]).
 pub fn write_pairs(
     w: &mut dyn Write,
     ds: &Dataset,
     comparer: &Comparer,
     pairs: &ScoredPairs,
+    decisions: Option<&[Decision]>,
 ) -> std::io::Result<()> {
     let mut header = vec![
         "id_l".to_string(),
@@ -166,6 +170,9 @@ pub fn write_pairs(
             .iter()
             .map(|c| format!("gamma_{}", c.name)),
     );
+    if decisions.is_some() {
+        header.push("decision".into());
+    }
     write_rows_parallel(w, &header, pairs.len(), |cw, i, num| {
         let (l, r) = (pairs.left[i] as usize, pairs.right[i] as usize);
         cw.write_field(ds.ids.get(l))?;
@@ -181,6 +188,9 @@ pub fn write_pairs(
             num.clear();
             let _ = write!(num, "{}", c.gamma(lv));
             cw.write_field(&*num)?;
+        }
+        if let Some(d) = decisions {
+            cw.write_field(d[i].name())?;
         }
         cw.write_record(None::<&[u8]>)
     })

@@ -954,6 +954,207 @@ fn fs_scale_bayes_factor_leaves_out_the_prior() {
         .fails_with(&["--fs-scale", "odds"]);
 }
 
+/// Issue 19 part 5: with Fellegi–Sunter options the decisions are visible: pairs.csv gets a
+/// `decision` column (and is otherwise the same bytes as without), stdout gives the counts, the
+/// clusters join exactly the `match` pairs (not --threshold), and thresholds that collapse are
+/// warned about on stderr with rates that would give a review band.
+#[test]
+fn fs_decisions_are_written_counted_and_clustered() {
+    let wd = Workdir::new();
+    let settings = repo("experiments/rldata500-recordlinkage-vignette/settings.toml");
+    let settings = settings.to_str().unwrap();
+    let base = ["--settings", settings, "--min-probability", "0"];
+    let plain = link_dataset(&wd, "rldata500", "plain", &base);
+    assert!(!plain.stdout.contains("decisions"));
+    let mut args = base.to_vec();
+    args.extend_from_slice(&["--fs-weights", "24,-7", "--fs-scale", "bayes-factor"]);
+    let r = link_dataset(&wd, "rldata500", "fs", &args);
+    let pairs = read_csv(&wd.join("fs/pairs.csv"));
+    assert_eq!(pairs.header.last().unwrap(), "decision");
+    let d = pairs.col("decision");
+    let count = |v: &str| pairs.rows.iter().filter(|row| row[d] == v).count();
+    // R RecordLinkage's published table (see fs_scale_bayes_factor_leaves_out_the_prior).
+    assert_eq!(
+        (count("match"), count("review"), count("non_match")),
+        (15, 198, 358)
+    );
+    assert!(
+        r.stdout
+            .contains("decisions         match 15, review 198, non_match 358"),
+        "{}",
+        r.stdout
+    );
+    // Without the options the file is unchanged: the same bytes less the last column.
+    let plain_text = wd.read("plain/pairs.csv");
+    let fs_text = wd.read("fs/pairs.csv");
+    let stripped: String = fs_text
+        .lines()
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n")
+        .collect();
+    assert_eq!(stripped, plain_text);
+    assert!(!plain_text.lines().next().unwrap().contains("decision"));
+    // Clusters: the connected components of the match pairs.
+    let clusters = read_csv(&wd.join("fs/clusters.csv"));
+    let (ci, cs, cc) = (
+        clusters.col("id"),
+        clusters.col("source"),
+        clusters.col("cluster_id"),
+    );
+    let cluster_of: HashMap<(String, String), String> = clusters
+        .rows
+        .iter()
+        .map(|row| ((row[cs].clone(), row[ci].clone()), row[cc].clone()))
+        .collect();
+    let (il, sl, ir, sr) = (
+        pairs.col("id_l"),
+        pairs.col("source_l"),
+        pairs.col("id_r"),
+        pairs.col("source_r"),
+    );
+    let mut same_cluster_pairs = 0;
+    for row in &pairs.rows {
+        let a = &cluster_of[&(row[sl].clone(), row[il].clone())];
+        let b = &cluster_of[&(row[sr].clone(), row[ir].clone())];
+        if row[d] == "match" {
+            assert_eq!(a, b);
+        }
+        same_cluster_pairs += usize::from(a == b);
+    }
+    let distinct: BTreeSet<&String> = cluster_of.values().collect();
+    assert_eq!(
+        distinct.len(),
+        500 - 15,
+        "15 links, no two sharing a record"
+    );
+    assert_eq!(same_cluster_pairs, 15);
+    let m = read_json(&wd.join("fs/metrics.json"));
+    assert_eq!(
+        m["true_positives"].as_u64().unwrap() + m["false_positives"].as_u64().unwrap(),
+        15
+    );
+    assert!(
+        m["fellegi_sunter"]["links"]
+            .as_str()
+            .unwrap()
+            .contains("Match decisions")
+    );
+
+    // Rates whose targets overlap collapse the thresholds: said on stderr, with rates that
+    // would leave a band, and the run still succeeds.
+    let mut args = base.to_vec();
+    args.extend_from_slice(&["--fs-rates", "0.5,0.5"]);
+    let r = link_dataset(&wd, "rldata500", "collapsed", &args);
+    assert!(
+        r.stderr.contains("collapse the Fellegi–Sunter thresholds"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("per pair over all 124750 admissible pairs"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("For a review band try --fs-rates"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("review 0,"), "{}", r.stdout);
+}
+
+/// Issue 19 part 6: `explain` says whether the pair was a candidate (and by which blocking
+/// rule), shows m and u per comparison, and the truth when the inputs have it.
+#[test]
+fn explain_says_candidate_rule_m_u_and_truth() {
+    let wd = Workdir::new();
+    link_dataset(&wd, "febrl4", "run", &[]);
+    let model = wd.join("run/model.json");
+    let explain = |a: &str, b: &str| {
+        let r = wd.run(&[
+            "explain",
+            "-q",
+            "--model",
+            model.to_str().unwrap(),
+            "--dataset",
+            "febrl4",
+            "--pair",
+            a,
+            b,
+        ]);
+        r.ok();
+        r.stdout
+    };
+    let same = explain("dataset4a:rec-2371-org", "dataset4b:rec-2371-dup-0");
+    assert!(
+        same.contains("candidate: yes, by blocking rule(s): "),
+        "{same}"
+    );
+    assert!(same.contains("truth: same entity"), "{same}");
+    let header = same.lines().find(|l| l.starts_with("field")).unwrap();
+    assert!(
+        header.trim_end().ends_with('u') && header.contains(" m "),
+        "{header}"
+    );
+    // Two records that share no blocking key: never a candidate, and not the same entity.
+    let other = explain("dataset4a:rec-2371-org", "dataset4b:rec-1-dup-0");
+    assert!(other.contains("candidate: NO: no blocking rule"), "{other}");
+    assert!(other.contains("truth: different entities"), "{other}");
+}
+
+/// Issue 19 part 8: `fellegi patterns RUN_DIR` writes the pattern table of the run's
+/// candidates: the counts add up to the candidate pairs, the true counts to the true pairs
+/// blocking found, and each pattern's weight is the weight pairs.csv gives its pairs.
+#[test]
+fn patterns_table_adds_up_to_the_run() {
+    let wd = Workdir::new();
+    link_dataset(&wd, "febrl4", "run", &[]);
+    let r = wd.run(&["patterns", "run", "--dataset", "febrl4", "-q"]);
+    r.ok();
+    let t = read_csv(&wd.join("run/patterns.csv"));
+    let m = read_json(&wd.join("run/metrics.json"));
+    let sum = |c: &str| -> u64 {
+        t.rows
+            .iter()
+            .map(|row| row[t.col(c)].parse::<u64>().unwrap())
+            .sum()
+    };
+    assert_eq!(sum("count"), m["candidate_pairs"].as_u64().unwrap());
+    let found = (m["pairs_completeness"].as_f64().unwrap() * m["true_pairs"].as_f64().unwrap())
+        .round() as u64;
+    assert_eq!(sum("true_matches"), found);
+    assert_eq!(sum("true_matches") + sum("non_matches"), sum("count"));
+    // The weight of each pattern is the weight of its pairs in pairs.csv.
+    let pairs = read_csv(&wd.join("run/pairs.csv"));
+    let gammas: Vec<&String> = pairs
+        .header
+        .iter()
+        .filter(|h| h.starts_with("gamma_"))
+        .collect();
+    let key = |tab: &Table, row: &Vec<String>| -> Vec<String> {
+        gammas.iter().map(|g| row[tab.col(g)].clone()).collect()
+    };
+    let by_pattern: HashMap<Vec<String>, f64> = t
+        .rows
+        .iter()
+        .map(|row| (key(&t, row), row[t.col("match_weight")].parse().unwrap()))
+        .collect();
+    for row in pairs.rows.iter().take(200) {
+        let w: f64 = row[pairs.col("match_weight")].parse().unwrap();
+        let pw = by_pattern[&key(&pairs, row)];
+        assert!((w - pw).abs() < 1e-9, "{w} vs {pw}");
+    }
+    // Sorted by weight, highest first; posteriors are the weights' probabilities.
+    let w: Vec<f64> = t
+        .rows
+        .iter()
+        .map(|row| row[t.col("match_weight")].parse().unwrap())
+        .collect();
+    assert!(w.windows(2).all(|x| x[0] >= x[1]));
+    wd.run(&["patterns", "nowhere", "--dataset", "febrl4"])
+        .fails_with(&["no model.json"]);
+}
+
 /// Issue 5: `--rules-only` links exactly the candidate pairs that agree on every key of one of
 /// the settings' deterministic rules (FEBRL4: given_name & surname, or date_of_birth &
 /// soc_sec_id), with probability 1, and fits nothing.

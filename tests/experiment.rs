@@ -267,3 +267,64 @@ source = "test"
         "{err}"
     );
 }
+
+/// Issue 19 part 7: `paper build` compares methods run on the same seeds by their paired
+/// differences: per seed F1(method) − F1(baseline), the mean with its 95 % t-interval and the
+/// sign test, as a table and a figure; checked against the committed result files.
+#[test]
+fn paper_build_pairs_methods_by_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("g");
+    let st = fellegi(&["paper", "build", "--out", out.to_str().unwrap()]);
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let id = "generated-method-comparison";
+    let csv = std::fs::read_to_string(out.join(format!("{id}-paired.csv"))).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = |n: &str| header.iter().position(|h| *h == n).unwrap();
+    let row: Vec<&str> = csv
+        .lines()
+        .find(|l| l.starts_with("binary,default,generated-medium-20000,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    let f1 = |group: &str, seed: u32| -> f64 {
+        let path = repo_path(&format!(
+            "paper/results/{id}/{group}__generated-medium-20000__seed-{seed}.json"
+        ));
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        v["metrics"]["f1"].as_f64().unwrap()
+    };
+    let diffs: Vec<f64> = (1..=5)
+        .map(|s| f1("binary", s) - f1("default", s))
+        .collect();
+    let shown: Vec<f64> = row[col("differences")]
+        .split(' ')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert_eq!(shown.len(), 5);
+    for (a, b) in diffs.iter().zip(&shown) {
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+    }
+    let mean: f64 = diffs.iter().sum::<f64>() / 5.0;
+    let sd = (diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / 4.0).sqrt();
+    let hi = mean + 2.776_445 * sd / 5f64.sqrt();
+    assert!((row[col("mean")].parse::<f64>().unwrap() - mean).abs() < 1e-6);
+    assert!((row[col("hi")].parse::<f64>().unwrap() - hi).abs() < 1e-5);
+    let lower = diffs.iter().filter(|d| **d < 0.0).count();
+    assert_eq!(row[col("lower")], lower.to_string());
+    if lower == 5 {
+        assert_eq!(row[col("sign_p")], "0.062500");
+    }
+    assert!(out.join(format!("{id}-paired-f1.svg")).exists());
+    let figures = std::fs::read_to_string(out.join("figures.md")).unwrap();
+    assert!(figures.contains(&format!("Figure `{id}-paired-f1`")));
+}
+
+fn repo_path(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}

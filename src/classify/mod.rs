@@ -33,6 +33,15 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// The value of pairs.csv's `decision` column: `match`, `review` or `non_match`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Decision::Match => "match",
+            Decision::Review => "review",
+            Decision::NonMatch => "non_match",
+        }
+    }
+
     /// The name metrics.json counts the decision under (`Match`, `Review`, `NonMatch`).
     pub fn label(self) -> &'static str {
         match self {
@@ -77,6 +86,15 @@ impl FsScale {
 
 /// Fellegi–Sunter thresholds on a weight scale ([`FsScale`]; by default the match weight, log2
 /// Bayes factor plus prior log-odds).
+///
+/// The error rates are **per pair, over all admissible pairs** (every pair the link type allows,
+/// not only the blocking candidates or the pairs written): the false-match rate is the share of
+/// *non-matching pairs* the model puts at or above `upper`, the false-non-match rate the share of
+/// *matching pairs* it puts at or below `lower`. They are not shares of the links. A worked
+/// number: linking two files of 5,000 records each has 25,000,000 admissible pairs, of which at
+/// most 5,000 match; a false-match rate of 0.001 then allows about 0.001 × 24,995,000 ≈ 25,000
+/// false links, five times the number of true matches, while 1e-6 allows about 25. A
+/// false-non-match rate of 0.01 allows about 50 of the 5,000 matches to be missed.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct FsThresholds {
     /// Link when the weight is at least this.
@@ -147,7 +165,9 @@ pub fn weight_distribution(params: &FsParams) -> Vec<(f64, f64, f64)> {
 /// weight whose tail P(W ≥ upper | non-match) stays within `max_false_match_rate`; the lower
 /// threshold is the highest weight whose tail P(W ≤ lower | match) stays within
 /// `max_false_non_match_rate`. Thresholds include the prior (comparable to pair weights). When
-/// the targets overlap, `lower` is capped at `upper` (no review band).
+/// the targets overlap, `lower` is capped at `upper` (no review band; [`band_notes`] says so and
+/// gives rates that would leave one). The rates are per pair over all admissible pairs (see
+/// [`FsThresholds`] for a worked number).
 pub fn fs_thresholds(
     params: &FsParams,
     max_false_match_rate: f64,
@@ -241,6 +261,158 @@ mod tests {
     }
 
     #[test]
+    fn collapsed_rates_are_warned_with_rates_that_give_a_band() {
+        // Issue 19: rates whose targets overlap collapse the thresholds (lower capped at upper).
+        let p = params();
+        let t = fs_thresholds(&p, 0.5, 0.5);
+        assert_eq!(t.upper, t.lower);
+        let dist = weight_distribution(&p);
+        let (keep_fmr, keep_fnmr) = band_rates(&dist, 0.5, 0.5);
+        // Four weights: upper at the second, lower capped from the third; only a smaller
+        // false-non-match rate opens a band.
+        assert_eq!(keep_fnmr, None);
+        let b2 = keep_fmr.unwrap();
+        // Over a grid of rate pairs on three comparisons, every suggestion gives a band.
+        let p3 = FsParams {
+            lambda: 0.1,
+            m: vec![vec![0.9, 0.1], vec![0.8, 0.2], vec![0.7, 0.3]],
+            u: vec![vec![0.1, 0.9], vec![0.2, 0.8], vec![0.05, 0.95]],
+            null_level: vec![None; 3],
+        };
+        let d3 = weight_distribution(&p3);
+        let (mut seen_a, mut seen_b) = (false, false);
+        for a in [0.001, 0.01, 0.05, 0.1, 0.3, 0.6] {
+            for b in [0.001, 0.01, 0.05, 0.1, 0.3, 0.6] {
+                let t = fs_thresholds(&p3, a, b);
+                if t.upper > t.lower {
+                    continue;
+                }
+                let (ka, kb) = band_rates(&d3, a, b);
+                for (a2, b2) in [(Some(a), ka), (kb, Some(b))] {
+                    let (Some(a2), Some(b2)) = (a2, b2) else {
+                        continue;
+                    };
+                    let t = fs_thresholds(&p3, a2, b2);
+                    let prior = p3.prior_weight();
+                    assert!(
+                        d3.iter()
+                            .any(|x| x.0 + prior > t.lower && x.0 + prior < t.upper),
+                        "{a},{b} -> {a2},{b2}: {t:?}"
+                    );
+                }
+                seen_a |= ka.is_some();
+                seen_b |= kb.is_some();
+            }
+        }
+        assert!(seen_a && seen_b);
+        let rule = FsRule::Rates {
+            false_match_rate: 0.5,
+            false_non_match_rate: 0.5,
+        };
+        let fs = FsDecisions {
+            thresholds: t,
+            scale: FsScale::MatchWeight,
+            decisions: vec![Decision::Match],
+        };
+        let notes = band_notes(&p, rule, &fs, 1000);
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("collapse"), "{}", notes[0]);
+        assert!(notes[0].contains("per pair over all 1000 admissible pairs"));
+        assert!(notes[0].contains(&format!("--fs-rates 0.5,{}", round_down(b2))));
+        // The rounded-down rates shown still give a band.
+        let shown: f64 = round_down(b2).parse().unwrap();
+        let t = fs_thresholds(&p, 0.5, shown);
+        assert!(t.upper > t.lower);
+        // A band with no pair in it is said too; one with a pair is not.
+        let t = fs_thresholds(&p, 0.05, 0.05);
+        let mut fs = FsDecisions {
+            thresholds: t,
+            scale: FsScale::MatchWeight,
+            decisions: vec![Decision::Match, Decision::NonMatch],
+        };
+        let rule = FsRule::Rates {
+            false_match_rate: 0.05,
+            false_non_match_rate: 0.05,
+        };
+        assert!(band_notes(&p, rule, &fs, 1000)[0].contains("no scored pair falls"));
+        fs.decisions.push(Decision::Review);
+        assert!(band_notes(&p, rule, &fs, 1000).is_empty());
+        let w = FsRule::Weights {
+            upper: 1.0,
+            lower: 1.0,
+        };
+        let fs = FsDecisions {
+            thresholds: FsThresholds {
+                upper: 1.0,
+                lower: 1.0,
+                false_match_rate: f64::NAN,
+                false_non_match_rate: f64::NAN,
+            },
+            scale: FsScale::MatchWeight,
+            decisions: vec![],
+        };
+        assert!(band_notes(&p, w, &fs, 10)[0].contains("UPPER > LOWER"));
+    }
+
+    #[test]
+    fn round_down_never_rounds_up() {
+        assert_eq!(round_down(1.2109e-7), "1.21e-7");
+        assert_eq!(round_down(0.5), "5.00e-1");
+        for x in [5.2019e-14, 0.0123456, 0.999999, 3.0] {
+            let v: f64 = round_down(x).parse().unwrap();
+            assert!(v <= x && v > x * 0.98, "{x} -> {v}");
+        }
+    }
+
+    #[test]
+    fn fs_decisions_are_the_links() {
+        // Issue 19: with Fellegi–Sunter options the links are the Match decisions, whatever the
+        // probability threshold.
+        use crate::model::predict::ScoredPairs;
+        let p = params();
+        let lw = p.level_weights();
+        let levels: Vec<u8> = vec![0, 0, 0, 1, 1, 1];
+        let weight: Vec<f64> = levels
+            .chunks(2)
+            .map(|l| pattern_weight(p.prior_weight(), &lw, l))
+            .collect();
+        let pairs = ScoredPairs {
+            left: vec![0, 1, 2],
+            right: vec![3, 4, 5],
+            probability: weight
+                .iter()
+                .map(|&w| crate::model::probability(w))
+                .collect(),
+            weight,
+            levels,
+            n_comparisons: 2,
+            candidates: 3,
+            candidates_per_rule: vec![3],
+            candidates_true: None,
+            candidates_true_per_rule: None,
+        };
+        let opts = DecisionOptions {
+            threshold: 0.999,
+            fs: Some(FsRule::Weights {
+                upper: 2.0,
+                lower: -1.0,
+            }),
+            ..DecisionOptions::default()
+        };
+        let d = decide(&pairs, &p, &opts);
+        let fs = d.fs.as_ref().unwrap();
+        assert_eq!(fs.decisions[0], Decision::Match);
+        assert_eq!(fs.decisions[1], Decision::Review);
+        assert_eq!(fs.decisions[2], Decision::NonMatch);
+        assert_eq!(d.accepted, vec![0]);
+        assert_eq!(d.above, vec![0]);
+        // Without them the threshold decides (no pair reaches 0.999 here).
+        let d = decide(&pairs, &p, &DecisionOptions { fs: None, ..opts });
+        assert!(d.accepted.is_empty());
+        assert_eq!(Decision::NonMatch.name(), "non_match");
+    }
+
+    #[test]
     fn bayes_factor_scale_leaves_out_the_prior() {
         let mut p = params();
         p.lambda = 0.2; // prior weight log2(0.25) = -2
@@ -260,7 +432,9 @@ mod tests {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FsRule {
-    /// Chosen from the model for target error rates, each in [0, 1] ([`fs_thresholds_on`]).
+    /// Chosen from the model for target error rates, each in [0, 1] ([`fs_thresholds_on`]). The
+    /// rates are per pair over all admissible pairs, not shares of the links (see
+    /// [`FsThresholds`] for a worked number).
     Rates {
         /// Target P(link | non-match).
         false_match_rate: f64,
@@ -284,7 +458,8 @@ pub struct DecisionOptions {
     pub threshold: f64,
     /// Keep at most one link per record between two sources; default none.
     pub one_to_one: Option<OneToOne>,
-    /// Fellegi–Sunter three-way decisions as well; default none.
+    /// Fellegi–Sunter three-way decisions; default none. When given, the links (clusters,
+    /// metrics, one-to-one) are the pairs decided [`Decision::Match`], not those at `threshold`.
     pub fs: Option<FsRule>,
     /// The weight scale the Fellegi–Sunter thresholds are read on; default the match weight.
     pub fs_scale: FsScale,
@@ -409,39 +584,16 @@ impl Decisions {
     }
 }
 
-/// Decides every scored pair: the threshold, then one-to-one assignment among the pairs above
-/// it (edge value: weight − logit(threshold), so every accepted pair counts positively), then
-/// Fellegi–Sunter decisions on `opts.fs_scale` (on the Bayes-factor scale the level weights are
-/// summed in comparison order from 0, as the weight distribution behind the rates sums them).
+/// Decides every scored pair. Without Fellegi–Sunter options the links are the pairs whose match
+/// probability reaches `opts.threshold`; with them (`opts.fs`) the links are the pairs decided
+/// [`Decision::Match`] on `opts.fs_scale` and the probability threshold is not used (on the
+/// Bayes-factor scale the level weights are summed in comparison order from 0, as the weight
+/// distribution behind the rates sums them). One-to-one assignment then keeps at most one link
+/// per record among them (edge value: the weight above the lowest weight a link may have, the
+/// threshold's weight or the lowest Match weight, plus 1e-9, so every link counts positively).
+/// Warnings about the thresholds ([`band_notes`]) are left to the caller, which knows the number
+/// of admissible pairs.
 pub fn decide(pairs: &ScoredPairs, params: &FsParams, opts: &DecisionOptions) -> Decisions {
-    let above: Vec<usize> = (0..pairs.len())
-        .filter(|&i| pairs.probability[i] >= opts.threshold)
-        .collect();
-    let (accepted, one_to_one_outcome) = match opts.one_to_one {
-        None => (above.clone(), None),
-        Some(method) => {
-            let floor = weight_of_probability(opts.threshold.clamp(1e-12, 1.0 - 1e-12));
-            let edges: Vec<(u32, u32, f64)> = above
-                .iter()
-                .map(|&i| {
-                    (
-                        pairs.left[i],
-                        pairs.right[i],
-                        pairs.weight[i] - floor + 1e-9,
-                    )
-                })
-                .collect();
-            let res = one_to_one(&edges, method);
-            let kept: Vec<usize> = res.kept.iter().map(|&k| above[k]).collect();
-            (
-                kept,
-                Some(OneToOneOutcome {
-                    method,
-                    greedy_fallback_components: res.greedy_fallback_components,
-                }),
-            )
-        }
-    };
     let fs = opts.fs.map(|rule| {
         let thresholds = match rule {
             FsRule::Rates {
@@ -476,6 +628,48 @@ pub fn decide(pairs: &ScoredPairs, params: &FsParams, opts: &DecisionOptions) ->
             decisions,
         }
     });
+    let (above, floor): (Vec<usize>, f64) = match &fs {
+        None => (
+            (0..pairs.len())
+                .filter(|&i| pairs.probability[i] >= opts.threshold)
+                .collect(),
+            weight_of_probability(opts.threshold.clamp(1e-12, 1.0 - 1e-12)),
+        ),
+        Some(fs) => {
+            let above: Vec<usize> = (0..pairs.len())
+                .filter(|&i| fs.decisions[i] == Decision::Match)
+                .collect();
+            let floor = above
+                .iter()
+                .map(|&i| pairs.weight[i])
+                .fold(f64::INFINITY, f64::min);
+            (above, floor)
+        }
+    };
+    let (accepted, one_to_one_outcome) = match opts.one_to_one {
+        None => (above.clone(), None),
+        Some(method) => {
+            let edges: Vec<(u32, u32, f64)> = above
+                .iter()
+                .map(|&i| {
+                    (
+                        pairs.left[i],
+                        pairs.right[i],
+                        (pairs.weight[i] - floor).max(0.0) + 1e-9,
+                    )
+                })
+                .collect();
+            let res = one_to_one(&edges, method);
+            let kept: Vec<usize> = res.kept.iter().map(|&k| above[k]).collect();
+            (
+                kept,
+                Some(OneToOneOutcome {
+                    method,
+                    greedy_fallback_components: res.greedy_fallback_components,
+                }),
+            )
+        }
+    };
     Decisions {
         threshold: opts.threshold,
         above,
@@ -483,4 +677,138 @@ pub fn decide(pairs: &ScoredPairs, params: &FsParams, opts: &DecisionOptions) ->
         one_to_one: one_to_one_outcome,
         fs,
     }
+}
+
+/// The rates that would leave a review band when `max_false_match_rate,
+/// max_false_non_match_rate` do not: (the largest false-non-match rate that gives one with the
+/// false-match rate kept, the largest false-match rate that gives one with the false-non-match
+/// rate kept); `None` where no rate would. "A band" means at least one weight of the model's
+/// distribution, with positive probability under the class whose rate was changed, lies strictly
+/// between the thresholds. `dist` is [`weight_distribution`]; the sums run in the order
+/// [`fs_thresholds_on`] runs them, so the rates given reproduce the thresholds exactly.
+pub fn band_rates(
+    dist: &[(f64, f64, f64)],
+    max_false_match_rate: f64,
+    max_false_non_match_rate: f64,
+) -> (Option<f64>, Option<f64>) {
+    let n = dist.len();
+    // Index of the upper threshold (n when no weight meets the rate), as fs_thresholds_on.
+    let mut k_u = n;
+    let mut acc = 0.0;
+    for j in (0..n).rev() {
+        if acc + dist[j].2 > max_false_match_rate {
+            break;
+        }
+        acc += dist[j].2;
+        k_u = j;
+    }
+    // Index of the lower threshold before capping (None when no weight meets the rate).
+    let mut k_l: Option<usize> = None;
+    let mut acc = 0.0;
+    for (j, x) in dist.iter().enumerate() {
+        if acc + x.1 > max_false_non_match_rate {
+            break;
+        }
+        acc += x.1;
+        k_l = Some(j);
+    }
+    // Keep the false-match rate: stop the lower threshold below the highest weight under the
+    // upper threshold that matches can have.
+    let keep_fmr = (0..k_u.min(n)).rev().find(|&j| dist[j].1 > 0.0).map(|j| {
+        let mut acc = 0.0;
+        for x in &dist[..j] {
+            acc += x.1;
+        }
+        acc
+    });
+    // Keep the false-non-match rate: stop the upper threshold above the lowest weight over the
+    // lower threshold that non-matches can have, leaving at least one weight above it.
+    let first = k_l.map_or(0, |k| k + 1);
+    let keep_fnmr = (first..n.saturating_sub(1))
+        .find(|&j| dist[j].2 > 0.0)
+        .map(|j| {
+            let mut acc = 0.0;
+            for x in dist[j + 1..].iter().rev() {
+                acc += x.2;
+            }
+            acc
+        });
+    (keep_fmr, keep_fnmr)
+}
+
+/// `x` in three significant digits, rounded towards zero, as text: a smaller rate only widens
+/// the review band, so a rate shown this way still leaves one.
+fn round_down(x: f64) -> String {
+    if x <= 0.0 || !x.is_finite() {
+        return "0".into();
+    }
+    let e = x.log10().floor() as i32 - 2;
+    let scaled = (x / 10f64.powi(e)).floor();
+    // Guard against the division landing a hair above an integer.
+    let v = scaled * 10f64.powi(e);
+    let v = if v > x {
+        (scaled - 1.0) * 10f64.powi(e)
+    } else {
+        v
+    };
+    format!("{v:.2e}")
+}
+
+/// Warnings about Fellegi–Sunter decisions that send nothing to review: thresholds that
+/// collapse (upper = lower), with the rates that would give a band ([`band_rates`]) and what the
+/// rates mean in pairs (`admissible_pairs`, every pair the link type allows), or a band no
+/// scored pair falls in. Empty when there is a band with pairs in it.
+pub fn band_notes(
+    params: &FsParams,
+    rule: FsRule,
+    fs: &FsDecisions,
+    admissible_pairs: u128,
+) -> Vec<String> {
+    let t = &fs.thresholds;
+    let scale = fs.scale.name();
+    let mut notes = Vec::new();
+    if t.upper <= t.lower {
+        match rule {
+            FsRule::Rates {
+                false_match_rate: a,
+                false_non_match_rate: b,
+            } => {
+                let expected_matches = params.lambda * admissible_pairs as f64;
+                let non_matches = admissible_pairs as f64 - expected_matches;
+                let (keep_a, keep_b) = band_rates(&weight_distribution(params), a, b);
+                let mut tries = Vec::new();
+                if let Some(b2) = keep_a {
+                    tries.push(format!("--fs-rates {a},{}", round_down(b2)));
+                }
+                if let Some(a2) = keep_b {
+                    tries.push(format!("--fs-rates {},{b}", round_down(a2)));
+                }
+                notes.push(format!(
+                    "--fs-rates {a},{b} collapse the Fellegi–Sunter thresholds to one weight (upper = lower = {:.2} on the {scale} scale): no pair is sent to review. \
+                     The rates are per pair over all {} admissible pairs: a false-match rate of {a} allows about {:.0} of the {:.0} non-matching pairs to be linked, \
+                     against about {:.0} expected matches in all, and a false-non-match rate of {b} allows about {:.0} of them to be missed. {}",
+                    t.upper,
+                    admissible_pairs,
+                    a * non_matches,
+                    non_matches,
+                    expected_matches,
+                    b * expected_matches,
+                    if tries.is_empty() {
+                        "No rate pair gives a review band for this model.".to_string()
+                    } else {
+                        format!("For a review band try {}.", tries.join(" or "))
+                    }
+                ));
+            }
+            FsRule::Weights { upper, lower } => notes.push(format!(
+                "--fs-weights {upper},{lower}: upper = lower leaves no review band; give UPPER > LOWER for one"
+            )),
+        }
+    } else if !fs.decisions.is_empty() && !fs.decisions.contains(&Decision::Review) {
+        notes.push(format!(
+            "no scored pair falls in the Fellegi–Sunter review band ({:.4}, {:.4}) on the {scale} scale: every pair written is a match or a non-match",
+            t.lower, t.upper
+        ));
+    }
+    notes
 }

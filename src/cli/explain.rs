@@ -42,11 +42,45 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         pipeline::find_record(&ds, &a.pair[1])?,
     );
     let e = pipeline::explain(&model, &origin, &ds, x, y)?;
-    // The values compared, side by side.
-    println!("{:<20} {:<30} {:<30}", "field", a.pair[0], a.pair[1]);
-    for (name, vx, vy) in &e.values {
+    if !e.admissible {
+        println!(
+            "candidate: no: link_type = \"{}\" never pairs these records (same source); the weight below is what the pair would get",
+            model.link_type.name()
+        );
+    } else if e.exhaustive {
+        println!("candidate: yes (exhaustive model: every admissible pair is scored)");
+    } else if e.candidate_rules.is_empty() {
+        println!(
+            "candidate: NO: no blocking rule puts these records together, so a run never scores this pair; the probability below is what it would get if it were compared"
+        );
+    } else {
+        println!(
+            "candidate: yes, by blocking rule(s): {}",
+            e.candidate_rules.join("; ")
+        );
+    }
+    match e.truth {
+        Some(true) => println!("truth: same entity (a true match)"),
+        Some(false) => println!("truth: different entities (not a match)"),
+        None => {}
+    }
+    println!("match probability {:.6}", e.probability);
+    println!();
+    // The values compared, side by side, with the level's m and u.
+    println!(
+        "{:<20} {:<30} {:<30} {:>10} {:>10}",
+        "field", a.pair[0], a.pair[1], "m", "u"
+    );
+    for ((name, vx, vy), (m, u)) in e.values.iter().zip(&e.m_u) {
         let v = |v: &Option<String>| v.clone().unwrap_or_else(|| "(missing)".to_string());
-        println!("{:<20} {:<30} {:<30}", name, v(vx), v(vy));
+        println!(
+            "{:<20} {:<30} {:<30} {:>10.4e} {:>10.4e}",
+            name,
+            v(vx),
+            v(vy),
+            m,
+            u
+        );
     }
     println!();
     let wf = e.waterfall;

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::bail;
-use fellegi::classify::FsScale;
 use fellegi::classify::assign::OneToOne;
+use fellegi::classify::{Decision, FsScale};
 use fellegi::eval::summary::Seconds;
 use fellegi::pipeline::{self, DecisionOptions, FsRule, Job, LinkMethod, LinkRun};
 
@@ -223,11 +223,30 @@ fn print_summary(
         job.min_probability,
         thousands(run.pairs.len() as u64)
     );
-    println!(
-        "  clusters          {} at threshold {}",
-        thousands(run.clusters.count),
-        job.decisions.threshold
-    );
+    match &run.decisions.fs {
+        None => println!(
+            "  clusters          {} at threshold {}",
+            thousands(run.clusters.count),
+            job.decisions.threshold
+        ),
+        Some(fs) => {
+            let count = |d: Decision| fs.decisions.iter().filter(|&&x| x == d).count() as u64;
+            let t = &fs.thresholds;
+            println!(
+                "  decisions         match {}, review {}, non_match {} (upper {:.2}, lower {:.2} on the {} scale; pairs.csv column `decision`)",
+                thousands(count(Decision::Match)),
+                thousands(count(Decision::Review)),
+                thousands(count(Decision::NonMatch)),
+                t.upper,
+                t.lower,
+                fs.scale.name()
+            );
+            println!(
+                "  clusters          {} from the match decisions",
+                thousands(run.clusters.count)
+            );
+        }
+    }
     let est = &run.estimated.estimated;
     println!(
         "  estimated         {:.1} expected matches among the pairs written ({:.1} by lambda over all pairs); precision {:.4} recall {:.4} (model-based)",

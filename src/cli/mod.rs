@@ -10,6 +10,7 @@ mod explain;
 mod generate;
 mod link;
 mod paper;
+mod patterns;
 mod predict;
 mod train;
 
@@ -35,6 +36,8 @@ enum Command {
     Cluster(cluster::Args),
     /// Explain one pair's match weight, term by term.
     Explain(explain::Args),
+    /// Write the pattern table of a run: pattern, count, weight, posterior (and truth counts).
+    Patterns(patterns::Args),
     /// Evaluate a pairs.csv against the truth or clerical labels.
     Evaluate(evaluate::Args),
     /// Generate synthetic records with known truth.
@@ -72,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(a) => generate::run(a),
         Command::Evaluate(a) => evaluate::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Patterns(a) => patterns::run(a),
         Command::Experiment { command } => experiment::run(command),
         Command::Paper { command } => paper::run(command),
         Command::Datasets { command } => datasets::run(command),

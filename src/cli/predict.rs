@@ -56,7 +56,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         eprintln!("note: {n}");
     }
     let mut stage = Staged::new(&out)?;
-    stage.write("pairs.csv", |w| write_pairs(w, &ds, &comparer, &pairs))?;
+    stage.write("pairs.csv", |w| {
+        write_pairs(w, &ds, &comparer, &pairs, None)
+    })?;
     let written = stage.commit()?;
     println!(
         "scored {} candidate pairs; {} at p >= {} written to {}",

@@ -31,6 +31,37 @@ pub struct Sweep {
     pub average_precision: f64,
     /// The point with the highest F1 (the highest threshold among ties).
     pub best_f1: Option<SweepPoint>,
+    /// Area under the ROC curve ([`roc_auc`]).
+    pub roc_auc: f64,
+}
+
+/// Area under the ROC curve of sweep points given as (false-positive rate, true-positive rate),
+/// by the trapezoid rule from (0, 0) through the points to (1, 1). The points of a sweep cover
+/// only the pairs scored, whose false-positive rates are tiny beside all admissible pairs; every
+/// pair never scored (outside the blocks or below the minimum probability) ranks below them, as
+/// one tie, so the curve ends with a straight line to (1, 1) (ties are joined linearly, as the
+/// usual ROC convention for tied scores; Fawcett 2006). Without that last segment the area of a
+/// perfect linkage would be about 0.
+///
+/// # References
+/// - Fawcett, T. (2006). An introduction to ROC analysis. *Pattern Recognition Letters* 27(8),
+///   861–874.
+pub fn roc_auc(points: &[(f64, f64)]) -> f64 {
+    let mut xy: Vec<(f64, f64)> = Vec::with_capacity(points.len() + 2);
+    xy.push((0.0, 0.0));
+    xy.extend(
+        points
+            .iter()
+            .copied()
+            .filter(|p| p.0.is_finite() && p.1.is_finite()),
+    );
+    xy.push((1.0, 1.0));
+    xy.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let mut area = 0.0;
+    for w in xy.windows(2) {
+        area += (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0;
+    }
+    area
 }
 
 /// Sweeps thresholds over pairs given as (match probability, is a true match). `true_pairs` is
@@ -81,7 +112,9 @@ pub fn sweep(scored: &[(f64, bool)], true_pairs: u64, total_pairs: u128) -> Swee
             Some(b) if b.f1 >= p.f1 => Some(b),
             _ => Some(p),
         });
+    let roc: Vec<(f64, f64)> = points.iter().map(|p| (p.fpr, p.recall)).collect();
     Sweep {
+        roc_auc: roc_auc(&roc),
         points,
         average_precision: ap,
         best_f1,
@@ -106,11 +139,23 @@ pub struct EstimatedErrors {
 /// the minimum probability written, or outside the blocks) are taken as certain non-matches, so
 /// the false-negative rate is a lower bound.
 pub fn estimated_errors(probabilities: &[f64], threshold: f64) -> EstimatedErrors {
+    let links: Vec<bool> = probabilities.iter().map(|&p| p >= threshold).collect();
+    estimated_errors_of_links(probabilities, &links, threshold)
+}
+
+/// As [`estimated_errors`], with the links given (`is_link[i]` for pair `i`, e.g. the
+/// Fellegi–Sunter `Match` decisions) instead of read off a threshold; `threshold` is only
+/// recorded.
+pub fn estimated_errors_of_links(
+    probabilities: &[f64],
+    is_link: &[bool],
+    threshold: f64,
+) -> EstimatedErrors {
     let (mut acc_n, mut acc_fp, mut missed, mut total) = (0u64, 0.0, 0.0, 0.0);
     // Fixed order (the input order) keeps the float sums deterministic.
-    for &p in probabilities {
+    for (&p, &link) in probabilities.iter().zip(is_link) {
         total += p;
-        if p >= threshold {
+        if link {
             acc_n += 1;
             acc_fp += 1.0 - p;
         } else {
@@ -161,6 +206,21 @@ mod tests {
         let b = s.best_f1.unwrap();
         assert_eq!(b.threshold, 0.7);
         assert!((s.points[3].fpr - 2.0 / 97.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn roc_auc_counts_the_pairs_never_scored() {
+        // Issue 19: a perfect ranking over a few scored pairs among many admissible ones has
+        // AUC 1, not ~0 (the false-positive rates of the scored pairs are all tiny).
+        let s = sweep(&[(0.9, true), (0.8, true)], 2, 1_000_000);
+        assert!((s.roc_auc - 1.0).abs() < 1e-12, "{}", s.roc_auc);
+        // Half the true pairs never scored: they tie with every unscored non-match.
+        let s = sweep(&[(0.9, true)], 2, 1_000_000);
+        assert!((s.roc_auc - 0.75).abs() < 1e-6, "{}", s.roc_auc);
+        // A reversed ranking of all pairs: AUC 0.
+        assert!(roc_auc(&[(1.0, 0.0)]).abs() < 1e-12);
+        // The chance diagonal.
+        assert!((roc_auc(&[]) - 0.5).abs() < 1e-12);
     }
 
     #[test]

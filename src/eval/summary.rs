@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::clusters::{ClusterMetrics, cluster_metrics};
-use super::curves::{Sweep, SweepPoint, estimated_errors, f_beta, sweep};
+use super::curves::{
+    Sweep, SweepPoint, estimated_errors, estimated_errors_of_links, f_beta, sweep,
+};
 use super::{BlockingMetrics, PairwiseMetrics, blocking_metrics, pairwise};
 use crate::block::total_pairs;
 use crate::classify::Decisions;
@@ -90,6 +92,10 @@ pub struct SweepSummary {
     pub average_precision: f64,
     /// The threshold with the highest F1.
     pub best_f1: Option<SweepPoint>,
+    /// Area under the ROC curve over all admissible pairs, the pairs never scored ranked last
+    /// as one tie ([`super::curves::roc_auc`]); absent from results written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roc_auc: Option<f64>,
     /// What the sweep covers.
     pub note: String,
 }
@@ -144,6 +150,11 @@ pub struct FsMetrics {
     pub decisions_among_pairs_written: BTreeMap<String, TruthCounts>,
     /// What the counts cover.
     pub note: String,
+    /// What the links are: with Fellegi–Sunter decisions, precision, recall, F1, the error
+    /// rates and the clusters are those of the `Match` decisions, not of the probability
+    /// threshold. Absent from results written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<String>,
 }
 
 /// Pairs by truth.
@@ -221,7 +232,16 @@ impl LinkMetrics {
         let m = pairwise(ds, ctx.link_type, decisions.links(pairs))?;
         let total = total_pairs(ctx.link_type, &ds.source_sizes());
         let true_pairs = count_true_pairs(truth, &ds.source_of, ds.sources.len(), ctx.link_type);
-        let estimated = estimated_errors(&pairs.probability, decisions.threshold);
+        let estimated = match &decisions.fs {
+            None => estimated_errors(&pairs.probability, decisions.threshold),
+            Some(_) => {
+                let mut is_link = vec![false; pairs.len()];
+                for &i in &decisions.accepted {
+                    is_link[i] = true;
+                }
+                estimated_errors_of_links(&pairs.probability, &is_link, decisions.threshold)
+            }
+        };
         let is_true = |i: usize| {
             let (x, y) = (
                 truth[pairs.left[i] as usize],
@@ -280,6 +300,7 @@ impl LinkMetrics {
                     .then_some(t.false_non_match_rate),
                 decisions_among_pairs_written: counts,
                 note: "counts cover pairs.csv (match_probability >= min_probability); unscored pairs are non-matches".into(),
+                links: Some("the Match decisions: precision, recall, F1, error_rates and clusters use them, not the probability threshold".into()),
             }
         });
         let metrics = LinkMetrics {
@@ -312,6 +333,7 @@ impl LinkMetrics {
             threshold_sweep: SweepSummary {
                 average_precision: sw.average_precision,
                 best_f1: sw.best_f1,
+                roc_auc: Some(sw.roc_auc),
                 note: "over the pairs written (match_probability >= min_probability); pairs never scored count as missed".into(),
             },
             error_rates: ErrorRates {

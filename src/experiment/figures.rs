@@ -4,6 +4,9 @@
 //! - **F1 per method over seeds** ([`plot::interval_chart`]): an experiment with two or more
 //!   task groups (methods) and two or more seeds in some group: one band per group, one dot
 //!   (mean F1) and bar (95 % t-interval, see [`super::summary`]) per dataset.
+//! - **Paired F1 differences** ([`plot::interval_chart`]): when a method shares two or more
+//!   seeds with the baseline (the first task group): one band per method, the mean of the
+//!   per-seed F1 differences and their 95 % t-interval per dataset.
 //! - **Scaling** ([`plot::xy_chart`], log–log): an experiment that generates data at two or more
 //!   entity counts: seconds of the whole `link` run against records, and peak memory against
 //!   records where the results record it (`peak_rss_mb`). The external `scale` experiment's
@@ -19,7 +22,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::Experiment;
-use super::summary::SeedGroup;
+use super::summary::{SeedGroup, paired_comparisons};
 use crate::plot::{
     self, Chart, Interval, IntervalChart, IntervalSeries, XyChart, XyPoint, XySeries,
 };
@@ -40,6 +43,7 @@ pub struct Figure {
 pub fn figures(exp: &Experiment, groups: &[SeedGroup<'_>], experiments: &Path) -> Vec<Figure> {
     let mut out = Vec::new();
     out.extend(method_intervals(exp, groups));
+    out.extend(paired_intervals(exp, groups));
     out.extend(scaling(exp, groups, experiments));
     out.extend(blocking_tradeoff(exp, groups));
     out
@@ -122,6 +126,62 @@ fn method_intervals(exp: &Experiment, groups: &[SeedGroup<'_>]) -> Option<Figure
         caption: format!(
             "F1{at} of each method (task group) of experiment `{id}` on {}: mean over {seeds} \
              (dot) and 95 % t-interval (bar). Made by `fellegi paper build` from paper/results/{id}/.",
+            datasets.join(", ")
+        ),
+        chart,
+    })
+}
+
+/// The paired F1 differences against the baseline ([`super::summary::paired_comparisons`]):
+/// one band per method, one dot (mean difference) and bar (95 % t-interval of the paired
+/// differences) per dataset; 0 is no difference.
+fn paired_intervals(exp: &Experiment, groups: &[SeedGroup<'_>]) -> Option<Figure> {
+    let id = &exp.spec.id;
+    let pairs = paired_comparisons(groups, "/metrics/f1");
+    let baseline = pairs.first()?.baseline.clone();
+    let methods = distinct(pairs.iter().map(|p| p.group.as_str()));
+    let datasets = distinct(pairs.iter().map(|p| p.dataset.as_str()));
+    let series: Vec<IntervalSeries> = datasets
+        .iter()
+        .map(|d| IntervalSeries {
+            name: d.clone(),
+            values: methods
+                .iter()
+                .map(|m| {
+                    pairs
+                        .iter()
+                        .find(|p| &p.group == m && &p.dataset == d)
+                        .map(|p| Interval {
+                            mean: p.difference.mean,
+                            lo: p.difference.lo,
+                            hi: p.difference.hi,
+                        })
+                })
+                .collect(),
+        })
+        .collect();
+    let at = threshold_text(groups);
+    let chart = plot::interval_chart(IntervalChart {
+        x_desc: format!(
+            "F1{at} minus {baseline}'s on the same seed (dot: mean; bar: 95 % t-interval)"
+        ),
+        categories: methods
+            .iter()
+            .map(|m| format!("{m} − {baseline}"))
+            .collect(),
+        series,
+    })
+    .title(format!(
+        "Paired F1 difference against {baseline}: experiment {id}"
+    ));
+    Some(Figure {
+        name: format!("{id}-paired-f1"),
+        caption: format!(
+            "F1{at} of each method of experiment `{id}` minus that of the baseline `{baseline}` \
+             on the same seed, on {}: mean of the per-seed differences (dot) and their 95 % \
+             t-interval (bar); a bar that does not cross 0 settles the comparison at the 5 % \
+             level. See table `{id}-paired` for the per-seed differences and the sign test. \
+             Made by `fellegi paper build` from paper/results/{id}/.",
             datasets.join(", ")
         ),
         chart,

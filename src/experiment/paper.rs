@@ -10,6 +10,9 @@
 //!   95 % t-interval over the seeds ([`super::summary`]);
 //! - `<id>-f1.{md,csv,tex}` when it also has two or more groups and two or more datasets: F1 as
 //!   groups × datasets;
+//! - `<id>-paired.{md,csv,tex}` when a method shares two or more seeds with the baseline (the
+//!   first task group): the per-seed F1 differences, their mean and 95 % t-interval, and the
+//!   sign test ([`super::summary::paired_comparisons`]);
 //! - the figures of [`super::figures`], listed with their captions in `figures.md`;
 //! - `constants.json` (every number a table shows, by key) and, from the paper's Markdown
 //!   source, `paper.md` with each `{{key}}` filled in from it ([`render_constants`]).
@@ -21,7 +24,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::figures::figures;
-use super::summary::{MeanInterval, SeedGroup, seed_groups};
+use super::summary::{MeanInterval, SeedGroup, paired_comparisons, seed_groups};
 use super::{Experiment, discover};
 use crate::error::{Error, Result};
 use crate::output::{Staged, thousands};
@@ -347,6 +350,108 @@ fn write_summaries(
     Ok(())
 }
 
+/// `<id>-paired` when some method shares two or more seeds with the baseline (the first task
+/// group) on a dataset: per seed the F1 difference method − baseline, its mean with the 95 %
+/// t-interval of the paired differences, and the exact sign test
+/// ([`super::summary::paired_comparisons`]); the numbers also go to `constants` as
+/// `<id>.paired.<group>.<dataset>.f1_diff.{mean,lo,hi,sign_p}`.
+fn write_paired(
+    stage: &mut Staged,
+    tables: &mut BTreeMap<String, String>,
+    id: &str,
+    groups: &[SeedGroup<'_>],
+    constants: &mut BTreeMap<String, String>,
+) -> Result<()> {
+    let pairs = paired_comparisons(groups, "/metrics/f1");
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let header = strings(&[
+        "method",
+        "baseline",
+        "dataset",
+        "seeds",
+        "F1 difference per seed",
+        "mean difference [95 % t-interval]",
+        "higher / lower / tied",
+        "sign test p",
+    ]);
+    let csv_header = strings(&[
+        "method",
+        "baseline",
+        "dataset",
+        "seeds",
+        "differences",
+        "mean",
+        "lo",
+        "hi",
+        "higher",
+        "lower",
+        "tied",
+        "sign_p",
+    ]);
+    let (mut rows, mut csv_rows) = (Vec::new(), Vec::new());
+    for p in &pairs {
+        let d = &p.difference;
+        rows.push(vec![
+            p.group.clone(),
+            p.baseline.clone(),
+            p.dataset.clone(),
+            d.seeds.len().to_string(),
+            d.differences
+                .iter()
+                .map(|x| format!("{x:+.4}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            format!("{:+.4} [{:+.4}, {:+.4}]", d.mean, d.lo, d.hi),
+            format!("{} / {} / {}", d.wins, d.losses, d.ties),
+            format!("{:.4}", d.sign_p),
+        ]);
+        csv_rows.push(vec![
+            p.group.clone(),
+            p.baseline.clone(),
+            p.dataset.clone(),
+            d.seeds.len().to_string(),
+            d.differences
+                .iter()
+                .map(|x| format!("{x:.6}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            format!("{:.6}", d.mean),
+            format!("{:.6}", d.lo),
+            format!("{:.6}", d.hi),
+            d.wins.to_string(),
+            d.losses.to_string(),
+            d.ties.to_string(),
+            format!("{:.6}", d.sign_p),
+        ]);
+        let key = format!("{id}.paired.{}.{}.f1_diff", p.group, p.dataset);
+        constants.insert(format!("{key}.mean"), format!("{:+.4}", d.mean));
+        constants.insert(format!("{key}.lo"), format!("{:+.4}", d.lo));
+        constants.insert(format!("{key}.hi"), format!("{:+.4}", d.hi));
+        constants.insert(format!("{key}.sign_p"), format!("{:.4}", d.sign_p));
+    }
+    let caption = format!(
+        "experiment `{id}`: each method against the baseline (the first task group) on the seeds \
+         both ran. Per seed the F1 difference method − baseline, then its mean and the 95 % \
+         t-interval of the paired differences (Student's t with n − 1 degrees of freedom over \
+         the n seeds, from statrs), which removes what the seed moves in both methods alike; and \
+         the exact two-sided sign test (Binomial(n, 1/2), ties dropped) of the seeds where the \
+         method is higher against those where it is lower. An interval that excludes 0 settles \
+         the comparison at the 5 % level; with n seeds the sign test cannot go below 2^(1−n). \
+         Made by `fellegi paper build` from paper/results/{id}/."
+    );
+    write_table(
+        stage,
+        tables,
+        &format!("{id}-paired"),
+        &caption,
+        &header,
+        &rows,
+        (&csv_header, &csv_rows),
+    )
+}
+
 /// The numbers of an external experiment's committed `results/latest.json` (e.g. the scale
 /// benchmark), as constants `<id>.<path>` (e.g. `scale.fellegi.wall_s`), written as in the file.
 fn external_constants(
@@ -653,6 +758,7 @@ pub fn build(
         let groups = seed_groups(&exp, |key| res.get(&(id.clone(), key.to_string())));
         if groups.iter().any(|g| g.ok.len() >= 2) {
             write_summaries(&mut stage, &mut tables, &id, &groups, &mut constants)?;
+            write_paired(&mut stage, &mut tables, &id, &groups, &mut constants)?;
         }
         for f in figures(&exp, &groups, experiments) {
             let svg = f.chart.to_svg()?;

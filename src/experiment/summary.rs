@@ -147,9 +147,184 @@ pub fn seed_groups<'a>(
     out
 }
 
+/// The two-sided 95 % quantile of Student's t with `df` degrees of freedom from `statrs`
+/// (inverse CDF at 0.975); `NaN` for df = 0. For paired differences ([`paired_difference`]).
+pub fn t_quantile_975(df: usize) -> f64 {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    if df == 0 {
+        return f64::NAN;
+    }
+    StudentsT::new(0.0, 1.0, df as f64).map_or(f64::NAN, |t| t.inverse_cdf(0.975))
+}
+
+/// The exact two-sided sign test: with `wins` positive and `losses` negative differences (ties
+/// dropped), P = min(1, 2 · P(X ≤ min(wins, losses))) for X ~ Binomial(wins + losses, 1/2);
+/// 1 when there is no non-zero difference.
+///
+/// # References
+/// - Dixon, W. J. & Mood, A. M. (1946). The statistical sign test. *JASA* 41(236), 557–566.
+pub fn sign_test_p(wins: usize, losses: usize) -> f64 {
+    use statrs::distribution::{Binomial, DiscreteCDF};
+    let n = wins + losses;
+    if n == 0 {
+        return 1.0;
+    }
+    let k = wins.min(losses) as u64;
+    Binomial::new(0.5, n as u64).map_or(f64::NAN, |b| (2.0 * b.cdf(k)).min(1.0))
+}
+
+/// A paired comparison of two methods over the seeds both ran: the per-seed differences
+/// (method − baseline), their mean with the 95 % t-interval, and the sign test.
+///
+/// The interval is mean ± t(0.975, n − 1) · s_d / √n over the n per-seed differences d
+/// (Student 1908), so what the seed moves in both methods alike (the generated data, the u
+/// sample) cancels; it is not clipped. With n = 1 there is no interval (`lo = hi = mean`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedDifference {
+    /// The seeds both methods ran, ascending.
+    pub seeds: Vec<u64>,
+    /// Per seed: method − baseline.
+    pub differences: Vec<f64>,
+    /// Mean difference.
+    pub mean: f64,
+    /// Lower end of the 95 % t-interval of the mean difference.
+    pub lo: f64,
+    /// Upper end.
+    pub hi: f64,
+    /// Seeds where the method is higher.
+    pub wins: usize,
+    /// Seeds where it is lower.
+    pub losses: usize,
+    /// Seeds where both are equal.
+    pub ties: usize,
+    /// Two-sided exact sign-test p-value ([`sign_test_p`]).
+    pub sign_p: f64,
+}
+
+/// The paired difference of `(seed, method value, baseline value)` triples; `None` when empty.
+pub fn paired_difference(triples: &[(u64, f64, f64)]) -> Option<PairedDifference> {
+    let n = triples.len();
+    if n == 0 {
+        return None;
+    }
+    let mut t = triples.to_vec();
+    t.sort_by_key(|x| x.0);
+    let differences: Vec<f64> = t.iter().map(|&(_, a, b)| a - b).collect();
+    let mean = differences.iter().sum::<f64>() / n as f64;
+    let half = if n > 1 {
+        let var = differences.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        t_quantile_975(n - 1) * (var / n as f64).sqrt()
+    } else {
+        0.0
+    };
+    let wins = differences.iter().filter(|&&d| d > 0.0).count();
+    let losses = differences.iter().filter(|&&d| d < 0.0).count();
+    Some(PairedDifference {
+        seeds: t.iter().map(|x| x.0).collect(),
+        mean,
+        lo: mean - half,
+        hi: mean + half,
+        wins,
+        losses,
+        ties: n - wins - losses,
+        sign_p: sign_test_p(wins, losses),
+        differences,
+    })
+}
+
+/// One method against the baseline on one dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedComparison {
+    /// The method (task group).
+    pub group: String,
+    /// The baseline: the experiment's first task group.
+    pub baseline: String,
+    /// The dataset.
+    pub dataset: String,
+    /// The difference of the metric, method − baseline, over the seeds both ran.
+    pub difference: PairedDifference,
+}
+
+/// For every task group after the first (the baseline) and every dataset, the paired
+/// difference of the number at `pointer` (e.g. `/metrics/f1`) over the seeds both the group and
+/// the baseline ran with status ok (matched by the results' `seed`); pairs with fewer than two
+/// common seeds are left out. In group order, then dataset order.
+pub fn paired_comparisons(groups: &[SeedGroup<'_>], pointer: &str) -> Vec<PairedComparison> {
+    let Some(baseline) = groups.first().map(|g| g.group.clone()) else {
+        return Vec::new();
+    };
+    let by_seed = |g: &SeedGroup<'_>| -> std::collections::BTreeMap<u64, f64> {
+        g.ok.iter()
+            .filter_map(|v| {
+                Some((
+                    v["seed"].as_u64()?,
+                    v.pointer(pointer).and_then(|x| x.as_f64())?,
+                ))
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    for g in groups.iter().filter(|g| g.group != baseline) {
+        let Some(b) = groups
+            .iter()
+            .find(|b| b.group == baseline && b.dataset == g.dataset)
+        else {
+            continue;
+        };
+        let base = by_seed(b);
+        let triples: Vec<(u64, f64, f64)> = by_seed(g)
+            .into_iter()
+            .filter_map(|(seed, x)| base.get(&seed).map(|&y| (seed, x, y)))
+            .collect();
+        if triples.len() < 2 {
+            continue;
+        }
+        if let Some(d) = paired_difference(&triples) {
+            out.push(PairedComparison {
+                group: g.group.clone(),
+                baseline: baseline.clone(),
+                dataset: g.dataset.clone(),
+                difference: d,
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paired_difference_by_hand() {
+        // Differences 0.01, 0.02, 0.03: mean 0.02, s_d = 0.01, t(0.975, 2) = 4.3027.
+        let d = paired_difference(&[(3, 0.93, 0.90), (1, 0.91, 0.90), (2, 0.92, 0.90)]).unwrap();
+        assert_eq!(d.seeds, vec![1, 2, 3]);
+        assert!((d.mean - 0.02).abs() < 1e-12);
+        let half = 4.302_652_7 * 0.01 / 3f64.sqrt();
+        assert!((d.hi - d.mean - half).abs() < 1e-6, "{}", d.hi - d.mean);
+        assert_eq!((d.wins, d.losses, d.ties), (3, 0, 0));
+        // Sign test: 2 · (1/2)^3 = 0.25.
+        assert!((d.sign_p - 0.25).abs() < 1e-12);
+        assert!((sign_test_p(5, 0) - 0.0625).abs() < 1e-12);
+        // 9 wins 1 loss: 2 · (1 + 10) / 1024.
+        assert!((sign_test_p(9, 1) - 22.0 / 1024.0).abs() < 1e-12);
+        assert_eq!(sign_test_p(0, 0), 1.0);
+        assert_eq!(sign_test_p(2, 2), 1.0);
+        assert!((t_quantile_975(4) - 2.7764).abs() < 1e-4);
+        assert!((t_quantile_975(120) - t_975(120)).abs() < 1e-4);
+        // Paired intervals are narrower than separate ones when the seed moves both alike.
+        let a = [0.80, 0.90, 0.95];
+        let b = [0.79, 0.89, 0.94];
+        let t: Vec<(u64, f64, f64)> = (0..3).map(|i| (i as u64, a[i], b[i])).collect();
+        let d = paired_difference(&t).unwrap();
+        let (sa, sb) = (
+            mean_interval(&a, None).unwrap(),
+            mean_interval(&b, None).unwrap(),
+        );
+        assert!(sa.lo < sb.hi, "separate intervals overlap");
+        assert!(d.lo > 0.0, "paired interval excludes 0: {d:?}");
+    }
 
     #[test]
     fn interval_of_known_values() {

@@ -1,8 +1,9 @@
 //! One pair's match weight, term by term: the library call behind `fellegi explain` and the
 //! waterfall chart.
 
+use crate::block::Blocker;
 use crate::compare::Comparer;
-use crate::data::Dataset;
+use crate::data::{Dataset, MISSING};
 use crate::error::{Error, Result};
 use crate::model::FsParams;
 use crate::plot::{Waterfall, WaterfallTerm};
@@ -20,6 +21,30 @@ pub struct Explanation {
     pub values: Vec<(String, Option<String>, Option<String>)>,
     /// The prior and each comparison's level and weight (bits).
     pub waterfall: Waterfall,
+    /// Per comparison: m and u of the level the pair is at (P(level | match), P(level |
+    /// non-match)); the weight is log2(m / u), 0 for a null level.
+    pub m_u: Vec<(f64, f64)>,
+    /// The match probability, from the prior and the weights.
+    pub probability: f64,
+    /// Whether the link type admits the pair at all (a `link` never pairs two records of one
+    /// source).
+    pub admissible: bool,
+    /// The model is exhaustive: every admissible pair is a candidate.
+    pub exhaustive: bool,
+    /// The blocking rules that make the pair a candidate (their keys agree and are not
+    /// missing); empty when no rule does, so a run never scores the pair.
+    pub candidate_rules: Vec<String>,
+    /// The truth when the inputs have a truth column and both records have a value: `true`
+    /// when they are the same entity.
+    pub truth: Option<bool>,
+}
+
+impl Explanation {
+    /// Whether a run with this model scores the pair: admissible, and exhaustive or a candidate
+    /// of at least one blocking rule.
+    pub fn is_candidate(&self) -> bool {
+        self.admissible && (self.exhaustive || !self.candidate_rules.is_empty())
+    }
 }
 
 /// Finds a record named `SOURCE:ID`, or `ID` when that id is unique across the sources.
@@ -57,11 +82,12 @@ pub fn find_record(ds: &Dataset, name: &str) -> Result<usize> {
 }
 
 /// Explains the match weight of records `x` and `y` of `ds` under a fitted model (`origin`
-/// names it in errors).
+/// names it in errors): the values compared, each comparison's level with its m, u and weight,
+/// whether the pair is a candidate (and of which blocking rules), and the truth when known.
 ///
 /// # Errors
 /// [`Error::Settings`] when the model lacks parameters; [`Error::Invalid`] when `x == y`;
-/// errors compiling the comparisons against `ds`.
+/// errors compiling the comparisons or the blocking keys against `ds`.
 pub fn explain(
     model: &Settings,
     origin: &str,
@@ -102,6 +128,29 @@ pub fn explain(
             })
             .collect(),
     };
+    let m_u = levels
+        .iter()
+        .enumerate()
+        .map(|(c, &lv)| (params.m[c][lv as usize], params.u[c][lv as usize]))
+        .collect();
+    let weight = waterfall.prior_weight + waterfall.terms.iter().map(|t| t.weight).sum::<f64>();
+    let admissible = model.link_type.admits(ds.source_of[l], ds.source_of[r]);
+    let candidate_rules = if model.exhaustive || !admissible {
+        Vec::new()
+    } else {
+        let rules: Vec<_> = model.blocking.iter().map(|b| b.keys.clone()).collect();
+        let blocker = Blocker::new(ds, &rules, model.link_type)?;
+        blocker
+            .rules
+            .iter()
+            .filter(|rule| rule.keys[l] != MISSING && rule.keys[l] == rule.keys[r])
+            .map(|rule| rule.name.clone())
+            .collect()
+    };
+    let truth = ds
+        .truth
+        .as_deref()
+        .and_then(|t| (t[l] != MISSING && t[r] != MISSING).then_some(t[l] == t[r]));
     let values = comparer
         .comparisons
         .iter()
@@ -116,5 +165,11 @@ pub fn explain(
         right: r,
         values,
         waterfall,
+        m_u,
+        probability: crate::model::probability(weight),
+        admissible,
+        exhaustive: model.exhaustive,
+        candidate_rules,
+        truth,
     })
 }

@@ -4,7 +4,8 @@ use std::time::Instant;
 
 use super::warnings::Warning;
 use super::{Linked, link};
-use crate::classify::{DecisionOptions, Decisions, check_probability, decide};
+use crate::block::total_pairs;
+use crate::classify::{DecisionOptions, Decisions, band_notes, check_probability, decide};
 use crate::cluster::Clusters;
 use crate::compare::Comparer;
 use crate::compare::Unparsed;
@@ -15,6 +16,7 @@ use crate::eval::curves::Sweep;
 use crate::eval::summary::{EstimatedMetrics, RunContext, Seconds};
 use crate::model::predict::ScoredPairs;
 use crate::model::train::Fitted;
+use crate::model::weight_of_probability;
 use crate::output::{Staged, write_clusters, write_json, write_pairs};
 use crate::plot::Format;
 use crate::progress::Progress;
@@ -232,6 +234,26 @@ impl Job {
             self.min_probability,
         ));
         let decisions = decide(&pairs, &trained.fitted.params, &self.decisions);
+        let mut notes = scored.notes;
+        if let (Some(rule), Some(fs)) = (self.decisions.fs, &decisions.fs) {
+            let admissible = total_pairs(self.settings.link_type, &ds.source_sizes());
+            notes.extend(band_notes(&trained.fitted.params, rule, fs, admissible));
+            // Review pairs below --min-probability are never scored into pairs.csv.
+            let params = &trained.fitted.params;
+            let to_match_weight = params.prior_weight() - fs.scale.offset(params);
+            let kept_from = weight_of_probability(self.min_probability.clamp(1e-12, 1.0 - 1e-12));
+            if fs.thresholds.upper > fs.thresholds.lower
+                && fs.thresholds.lower + to_match_weight < kept_from
+            {
+                notes.push(format!(
+                    "the Fellegi–Sunter lower threshold ({:.2} on the {} scale) is below the weight of --min-probability {} ({:.2} as a match weight): pairs between them are review pairs that were not kept; lower --min-probability to see them",
+                    fs.thresholds.lower,
+                    fs.scale.name(),
+                    self.min_probability,
+                    kept_from
+                ));
+            }
+        }
         let clusters = Clusters::of(ds.len(), decisions.links(&pairs));
         seconds.cluster = t.elapsed().as_secs_f64();
         progress.phase("cluster", t);
@@ -275,7 +297,7 @@ impl Job {
             clusters,
             metrics,
             sweep,
-            notes: once(scored.notes),
+            notes: once(notes),
             warnings,
             unparsed,
             estimated,
@@ -451,7 +473,14 @@ impl LinkRun {
         let mut stage = Staged::new(out)?;
         stage.write("model.json", |w| write_json(w, &self.model))?;
         stage.write("pairs.csv", |w| {
-            write_pairs(w, ds, &self.comparer, &self.pairs)
+            let fs = self.decisions.fs.as_ref();
+            write_pairs(
+                w,
+                ds,
+                &self.comparer,
+                &self.pairs,
+                fs.map(|f| f.decisions.as_slice()),
+            )
         })?;
         stage.write("clusters.csv", |w| {
             write_clusters(w, ds, &self.clusters.ids)

@@ -32,6 +32,7 @@
 
 mod explain;
 mod job;
+mod patterns;
 mod source;
 pub mod warnings;
 
@@ -39,6 +40,7 @@ use std::path::PathBuf;
 
 pub use explain::{Explanation, explain, find_record};
 pub use job::{DEFAULT_MAX_UNPARSED_SHARE, Job, LinkMethod, LinkRun, Written, describe_unparsed};
+pub use patterns::{PatternRow, PatternTable, pattern_table};
 pub use source::Candidates;
 pub use warnings::Warning;
 

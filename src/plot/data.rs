@@ -10,6 +10,9 @@ pub struct WeightHistogram {
     pub non_matches: Vec<f64>,
     /// Classification threshold as a match weight (bits), drawn as a vertical line.
     pub threshold: Option<f64>,
+    /// The threshold's legend, in the unit it was given in (e.g. `threshold p = 0.5 (match
+    /// weight 0.00)`); `None` labels it `threshold = W (match weight)`.
+    pub threshold_label: Option<String>,
     /// Bin width in bits; `None` picks a round width giving about 40 bins.
     pub bin_width: Option<f64>,
     /// Logarithmic count axis (default `false`); useful because non-matches usually outnumber

@@ -483,7 +483,11 @@ where
                 [(t, floor), (t, top)],
                 BLACK.stroke_width(2),
             ))?
-            .label(format!("threshold = {}", fmt_tick(t)))
+            .label(
+                h.threshold_label
+                    .clone()
+                    .unwrap_or_else(|| format!("threshold = {} (match weight)", fmt_tick(t))),
+            )
             .legend(legend_line(BLACK));
     }
     chart
@@ -910,7 +914,11 @@ where
     DB: DrawingBackend,
     DB::ErrorType: 'static,
 {
-    let mut xy: Vec<(f64, f64)> = pts.iter().map(|p| (p.fpr, p.tpr)).collect();
+    // A ROC curve runs from (0, 0) to (1, 1): the points of a sweep over the scored pairs stop
+    // at a tiny false-positive rate, and every pair never scored ranks below them as one tie.
+    let mut xy: Vec<(f64, f64)> = vec![(0.0, 0.0)];
+    xy.extend(pts.iter().map(|p| (p.fpr, p.tpr)));
+    xy.push((1.0, 1.0));
     xy.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
     let auc = trapezoid_area(xy.clone());
     let mut chart = unit_chart(area, 0.0..1.0, "false-positive rate", "true-positive rate")?;

@@ -358,6 +358,7 @@ pub fn match_weight_histogram(
         matches,
         non_matches,
         threshold,
+        threshold_label: None,
         bin_width: None,
         log_y: false,
     })
@@ -387,7 +388,8 @@ pub fn pr_curve(points: Vec<PrPoint>) -> Chart {
 }
 
 /// True-positive rate (y) against false-positive rate (x), both on [0, 1], with the AUC and the
-/// chance diagonal.
+/// chance diagonal. The curve is drawn, and its area taken, from (0, 0) through the points to
+/// (1, 1), as a sweep over the scored pairs leaves the pairs never scored as one tie at the end.
 pub fn roc_curve(points: Vec<RocPoint>) -> Chart {
     ChartData::RocCurve(points).into()
 }

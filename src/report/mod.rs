@@ -155,6 +155,7 @@ pub fn charts(input: &ReportInput<'_>) -> Vec<(&'static str, Chart)> {
             matches,
             non_matches: non,
             threshold: Some(thr_w),
+            threshold_label: Some(threshold_label(input.threshold)),
             bin_width: None,
             log_y: true,
         }))
@@ -204,6 +205,34 @@ pub fn charts(input: &ReportInput<'_>) -> Vec<(&'static str, Chart)> {
         ChartData::BlockingRules { rules, log_x: true }.into(),
     ));
     out
+}
+
+/// The histogram legend of a probability threshold: its probability and its match weight.
+fn threshold_label(threshold: f64) -> String {
+    let w = crate::model::weight_of_probability(threshold.clamp(1e-12, 1.0 - 1e-12));
+    format!("threshold p = {threshold} (match weight {w:.2})")
+}
+
+/// The review list: up to `n` pairs nearest the probability `threshold` by match weight, half
+/// (rounded up) from those at or above it and the rest from those below, taking more from one
+/// side when the other runs short; ordered by weight, highest first (ties by pair order).
+pub fn review_order(pairs: &ScoredPairs, threshold: f64, n: usize) -> Vec<usize> {
+    let (mut above, mut below): (Vec<usize>, Vec<usize>) =
+        (0..pairs.len()).partition(|&i| pairs.probability[i] >= threshold);
+    above.sort_by(|&a, &b| pairs.weight[a].total_cmp(&pairs.weight[b]).then(a.cmp(&b)));
+    below.sort_by(|&a, &b| pairs.weight[b].total_cmp(&pairs.weight[a]).then(a.cmp(&b)));
+    let want_above = n.div_ceil(2);
+    let take_above = want_above
+        .max(n.saturating_sub(below.len()))
+        .min(above.len());
+    let take_below = (n - take_above).min(below.len());
+    let mut order: Vec<usize> = above[..take_above]
+        .iter()
+        .chain(&below[..take_below])
+        .copied()
+        .collect();
+    order.sort_by(|&a, &b| pairs.weight[b].total_cmp(&pairs.weight[a]).then(a.cmp(&b)));
+    order
 }
 
 fn chart_svg(out: &mut String, chart: Chart) {
@@ -477,18 +506,18 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
     }
     let _ = writeln!(h, "</table>");
 
-    // Review list: the pairs closest to the threshold.
-    let mut order: Vec<usize> = (0..pairs.len()).collect();
-    order.sort_by(|&a, &b| {
-        let da = (pairs.probability[a] - input.threshold).abs();
-        let db = (pairs.probability[b] - input.threshold).abs();
-        da.total_cmp(&db).then(a.cmp(&b))
-    });
-    order.truncate(input.review);
+    // Review list: the pairs closest to the threshold, on both sides.
+    let order = review_order(pairs, input.threshold, input.review);
+    let n_above = order
+        .iter()
+        .filter(|&&i| pairs.probability[i] >= input.threshold)
+        .count();
     let _ = writeln!(
         h,
-        "<h2>Review list: the {} pairs closest to the threshold</h2>\n<p class=\"note\">Each pair side by side, field by field, with the level each comparison gave and its contribution to the match weight (log2 Bayes factor). The rows add up to the match weight.</p>",
-        order.len()
+        "<h2>Review list: the {} pairs closest to the threshold</h2>\n<p class=\"note\">{} at or above the threshold (linked) and {} below it (not linked), nearest first on each side, by match weight. Each pair side by side, field by field, with the level each comparison gave and its contribution to the match weight (log2 Bayes factor). The rows add up to the match weight.</p>",
+        order.len(),
+        n_above,
+        order.len() - n_above
     );
     for &i in &order {
         let wf = waterfall(input, i);
@@ -498,9 +527,14 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
             Some(_) => "<span class=\"neg\">not a match</span>",
             None => "",
         };
+        let side = if pairs.probability[i] >= input.threshold {
+            "linked"
+        } else {
+            "not linked"
+        };
         let _ = writeln!(
             h,
-            "<h3>{} — weight {:+.2}, probability {:.4} {}</h3>\n<table><tr><th>field</th><th>{}:{}</th><th>{}:{}</th><th>level</th><th>weight</th></tr>",
+            "<h3>{} — weight {:+.2}, probability {:.4}, {side} {}</h3>\n<table><tr><th>field</th><th>{}:{}</th><th>{}:{}</th><th>level</th><th>weight</th></tr>",
             escape(wf.pair_label.as_deref().unwrap_or("")),
             pairs.weight[i],
             pairs.probability[i],

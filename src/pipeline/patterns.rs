@@ -1,0 +1,168 @@
+//! The pattern table of a fitted model over its candidate pairs: the library call behind
+//! `fellegi patterns`.
+
+use std::collections::BTreeMap;
+
+use crate::compare::Comparer;
+use crate::data::{Dataset, MISSING};
+use crate::error::Result;
+use crate::model::predict::pattern_weight;
+use crate::model::{FsParams, probability};
+use crate::progress::Progress;
+use crate::settings::Settings;
+
+/// One comparison pattern: its levels, how many candidate pairs have it, its match weight and
+/// posterior match probability under the model, and (with truth) how many of its pairs are
+/// true matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatternRow {
+    /// Level index per comparison (0 = the first level, as the settings list them).
+    pub levels: Vec<u8>,
+    /// Candidate pairs with this pattern.
+    pub count: u64,
+    /// Match weight (bits): log2(λ / (1 − λ)) + Σ_k log2(m_k / u_k).
+    pub weight: f64,
+    /// Posterior match probability, `1 / (1 + 2^(−weight))`: EM's E-step value.
+    pub posterior: f64,
+    /// Pairs of the pattern that are true matches, when the inputs have a truth column.
+    pub true_matches: Option<u64>,
+}
+
+/// The pattern table: one row per distinct pattern, by weight (highest first, ties by levels).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatternTable {
+    /// The comparison names, in order.
+    pub comparisons: Vec<String>,
+    /// Per comparison, its level labels (for the `pattern` text).
+    pub level_labels: Vec<Vec<String>>,
+    /// The rows.
+    pub rows: Vec<PatternRow>,
+}
+
+impl PatternTable {
+    /// A pattern as text: `name=level label` per comparison, joined by `; `.
+    pub fn describe(&self, row: &PatternRow) -> String {
+        self.comparisons
+            .iter()
+            .zip(&row.levels)
+            .enumerate()
+            .map(|(c, (name, &l))| format!("{name}={}", self.level_labels[c][l as usize]))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Writes the table as CSV: `pattern, gamma_<name>…, count, match_weight, posterior`, and
+    /// `true_matches, non_matches` when the truth is known. Gammas are in pairs.csv's
+    /// convention (null −1, else 0, best n − 1).
+    pub fn write_csv(
+        &self,
+        w: &mut dyn std::io::Write,
+        comparer: &Comparer,
+    ) -> std::io::Result<()> {
+        let truth = self.rows.iter().any(|r| r.true_matches.is_some());
+        let mut cw = csv::Writer::from_writer(w);
+        let mut header = vec!["pattern".to_string()];
+        header.extend(self.comparisons.iter().map(|c| format!("gamma_{c}")));
+        header.extend(["count", "match_weight", "posterior"].map(String::from));
+        if truth {
+            header.extend(["true_matches", "non_matches"].map(String::from));
+        }
+        cw.write_record(&header)?;
+        for r in &self.rows {
+            let mut rec = vec![self.describe(r)];
+            rec.extend(
+                comparer
+                    .comparisons
+                    .iter()
+                    .zip(&r.levels)
+                    .map(|(c, &l)| c.gamma(l).to_string()),
+            );
+            rec.push(r.count.to_string());
+            rec.push(format!("{}", r.weight));
+            rec.push(format!("{}", r.posterior));
+            if let Some(t) = r.true_matches {
+                rec.push(t.to_string());
+                rec.push((r.count - t).to_string());
+            }
+            cw.write_record(&rec)?;
+        }
+        cw.flush()
+    }
+}
+
+/// The pattern table of `model` (a fitted model, `origin` names it in errors) over the pairs
+/// its blocking rules make candidates in `ds`: the same pairs a run scores, counted by pattern,
+/// with the weight and posterior of each pattern under the model. With a truth column, the
+/// true matches per pattern.
+///
+/// # Errors
+/// [`crate::Error::Settings`] when the model lacks parameters or blocking rules (an
+/// exhaustive model has no candidate list to count: its patterns are every admissible pair's);
+/// errors compiling the comparisons or keys against `ds`.
+pub fn pattern_table(
+    model: &Settings,
+    origin: &str,
+    ds: &Dataset,
+    progress: &Progress,
+) -> Result<(Comparer, PatternTable)> {
+    let params = FsParams::from_settings(model, origin)?;
+    if model.exhaustive {
+        return Err(crate::error::Error::settings(
+            origin,
+            "exhaustive",
+            "the pattern table counts a model's blocking candidates; an exhaustive model scores every admissible pair, which `fellegi patterns` does not count",
+        ));
+    }
+    if model.blocking.is_empty() {
+        return Err(super::no_blocking(origin, "the pattern table"));
+    }
+    let t = std::time::Instant::now();
+    let comparer = Comparer::new(&model.comparisons, ds)?;
+    let blocker = super::prediction_blocker(model, ds)?;
+    let truth = ds.truth.as_deref();
+    let mut counts: BTreeMap<Vec<u8>, (u64, u64)> = BTreeMap::new();
+    let mut levels = vec![0u8; comparer.len()];
+    for unit in blocker.work_units() {
+        blocker.for_each_pair(&unit, |l, r| {
+            comparer.vector(ds, l, r, &mut levels);
+            let is_true = truth.is_some_and(|t| {
+                let (a, b) = (t[l as usize], t[r as usize]);
+                a != MISSING && a == b
+            });
+            let e = counts.entry(levels.clone()).or_default();
+            e.0 += 1;
+            e.1 += u64::from(is_true);
+        });
+    }
+    progress.phase("count patterns", t);
+    let lw = params.level_weights();
+    let prior = params.prior_weight();
+    let mut rows: Vec<PatternRow> = counts
+        .into_iter()
+        .map(|(levels, (count, true_matches))| {
+            let weight = pattern_weight(prior, &lw, &levels);
+            PatternRow {
+                posterior: probability(weight),
+                weight,
+                count,
+                true_matches: truth.map(|_| true_matches),
+                levels,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.levels.cmp(&b.levels)));
+    let table = PatternTable {
+        comparisons: comparer
+            .comparisons
+            .iter()
+            .map(|c| c.name.clone())
+            .collect(),
+        level_labels: model
+            .comparisons
+            .iter()
+            .map(|c| c.levels.iter().map(|l| l.display_label()).collect())
+            .collect(),
+        rows,
+    };
+    Ok((comparer, table))
+}
