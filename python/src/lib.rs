@@ -527,8 +527,7 @@ impl PySettings {
     /// The settings (or fitted model) as Splink 5 settings JSON
     /// (`fellegi::interop::splink::settings_to_splink`).
     fn to_splink(&self, py: Python<'_>) -> PyResult<String> {
-        fellegi::interop::splink::settings_to_splink(&self.expanded(py)?)
-            .map_err(|e| to_py(py, e))
+        fellegi::interop::splink::settings_to_splink(&self.expanded(py)?).map_err(|e| to_py(py, e))
     }
     /// The settings as TOML.
     fn to_toml(&self) -> String {
