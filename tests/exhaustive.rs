@@ -684,3 +684,64 @@ thresholds = [1, 2]
         );
     }
 }
+
+/// Dates that do not parse are compared as missing in exhaustive runs too: the exact counts
+/// equal brute force on a date comparison where some values are unparsable (issue 19).
+#[test]
+fn unparsed_dates_count_as_missing_exhaustively() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(91);
+    let mut paths = Vec::new();
+    for s in 0..2 {
+        let p = dir.path().join(format!("s{s}.csv"));
+        let mut f = std::fs::File::create(&p).unwrap();
+        writeln!(f, "record_id,name,dob").unwrap();
+        for i in 0..300 {
+            let dob = match rng.below(10) {
+                0 => String::new(),
+                1 => format!("19{:02}13{:02}", rng.below(99), 1 + rng.below(28)),
+                2 => "z0070602".to_string(),
+                _ => format!(
+                    "19{:02}0{}{:02}",
+                    rng.below(99),
+                    1 + rng.below(9),
+                    1 + rng.below(28)
+                ),
+            };
+            writeln!(f, "r{i},{},{dob}", word(&mut rng, 2)).unwrap();
+        }
+        paths.push(p);
+    }
+    let s = Settings::from_toml(
+        r#"
+link_type = "link"
+truth = ""
+exhaustive = true
+max_unparsed = 1.0
+[training]
+u = { random_pairs = 0 }
+[[comparison]]
+column = "name"
+use = "jaro_winkler_at_thresholds"
+thresholds = [0.9]
+[[comparison]]
+column = "dob"
+use = "date_difference_at_thresholds"
+thresholds = [30, 365]
+date_format = "%Y%m%d"
+"#,
+        "test",
+    )
+    .unwrap()
+    .expanded("test")
+    .unwrap();
+    let p = Progress::default();
+    let ds = pipeline::load(&s, &paths, &p).unwrap();
+    let comparer = Comparer::new(&s.comparisons, &ds).unwrap();
+    assert!(
+        (0..ds.len() as u32).any(|r| comparer.comparisons[1]
+            .is_unparsed(ds.columns[comparer.comparisons[1].column].values[r as usize])),
+        "the data must hold unparsed dates"
+    );
+    check_counts(&s, &paths);
+}
