@@ -1153,6 +1153,22 @@ fn patterns_table_adds_up_to_the_run() {
     assert!(w.windows(2).all(|x| x[0] >= x[1]));
     wd.run(&["patterns", "nowhere", "--dataset", "febrl4"])
         .fails_with(&["no model.json"]);
+    // An exhaustive run: every admissible pair, as exhaustive EM counted them, and every true
+    // pair (no blocking loses any).
+    link_dataset(&wd, "febrl4", "ex", &["--exhaustive"]);
+    wd.run(&["patterns", "ex", "--dataset", "febrl4", "-q"])
+        .ok();
+    let t = read_csv(&wd.join("ex/patterns.csv"));
+    let m = read_json(&wd.join("ex/metrics.json"));
+    let sum = |c: &str| -> u64 {
+        t.rows
+            .iter()
+            .map(|row| row[t.col(c)].parse::<u64>().unwrap())
+            .sum()
+    };
+    assert_eq!(sum("count"), 5000 * 5000);
+    assert_eq!(sum("count"), m["candidate_pairs"].as_u64().unwrap());
+    assert_eq!(sum("true_matches"), m["true_pairs"].as_u64().unwrap());
 }
 
 /// Issue 5: `--rules-only` links exactly the candidate pairs that agree on every key of one of

@@ -91,14 +91,14 @@ impl PatternTable {
 }
 
 /// The pattern table of `model` (a fitted model, `origin` names it in errors) over the pairs
-/// its blocking rules make candidates in `ds`: the same pairs a run scores, counted by pattern,
-/// with the weight and posterior of each pattern under the model. With a truth column, the
-/// true matches per pattern.
+/// its blocking rules make candidates in `ds` (for an exhaustive model, every admissible pair,
+/// counted exactly as exhaustive EM counts them): the same pairs a run scores, counted by
+/// pattern, with the weight and posterior of each pattern under the model. With a truth column,
+/// the true matches per pattern.
 ///
 /// # Errors
-/// [`crate::Error::Settings`] when the model lacks parameters or blocking rules (an
-/// exhaustive model has no candidate list to count: its patterns are every admissible pair's);
-/// errors compiling the comparisons or keys against `ds`.
+/// [`crate::Error::Settings`] when the model lacks parameters, or blocking rules unless it is
+/// exhaustive; errors compiling the comparisons or keys against `ds`.
 pub fn pattern_table(
     model: &Settings,
     origin: &str,
@@ -106,33 +106,65 @@ pub fn pattern_table(
     progress: &Progress,
 ) -> Result<(Comparer, PatternTable)> {
     let params = FsParams::from_settings(model, origin)?;
-    if model.exhaustive {
-        return Err(crate::error::Error::settings(
-            origin,
-            "exhaustive",
-            "the pattern table counts a model's blocking candidates; an exhaustive model scores every admissible pair, which `fellegi patterns` does not count",
-        ));
-    }
-    if model.blocking.is_empty() {
-        return Err(super::no_blocking(origin, "the pattern table"));
-    }
     let t = std::time::Instant::now();
     let comparer = Comparer::new(&model.comparisons, ds)?;
-    let blocker = super::prediction_blocker(model, ds)?;
     let truth = ds.truth.as_deref();
     let mut counts: BTreeMap<Vec<u8>, (u64, u64)> = BTreeMap::new();
     let mut levels = vec![0u8; comparer.len()];
-    for unit in blocker.work_units() {
-        blocker.for_each_pair(&unit, |l, r| {
-            comparer.vector(ds, l, r, &mut levels);
-            let is_true = truth.is_some_and(|t| {
-                let (a, b) = (t[l as usize], t[r as usize]);
-                a != MISSING && a == b
+    if model.exhaustive {
+        // Every admissible pair, counted exactly as exhaustive EM counts them; the true pairs
+        // (few) are enumerated within the truth groups.
+        let all = crate::exhaustive::Exhaustive::build(
+            ds,
+            &comparer,
+            model.link_type,
+            Some(&model.comparisons),
+            progress,
+        )?
+        .counts(progress)?;
+        for (i, &n) in all.counts.iter().enumerate() {
+            let lv: Vec<u8> = (0..comparer.len()).map(|c| all.level(i, c)).collect();
+            counts.insert(lv, (n, 0));
+        }
+        if let Some(t) = truth {
+            let mut by_entity: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+            for (r, &e) in t.iter().enumerate() {
+                if e != MISSING {
+                    by_entity.entry(e).or_default().push(r as u32);
+                }
+            }
+            for members in by_entity.values() {
+                for (i, &l) in members.iter().enumerate() {
+                    for &r in &members[i + 1..] {
+                        let (sl, sr) = (ds.source_of[l as usize], ds.source_of[r as usize]);
+                        if !model.link_type.admits(sl, sr) {
+                            continue;
+                        }
+                        comparer.vector(ds, l, r, &mut levels);
+                        if let Some(e) = counts.get_mut(&levels) {
+                            e.1 += 1;
+                        }
+                    }
+                }
+            }
+        }
+    } else {
+        if model.blocking.is_empty() {
+            return Err(super::no_blocking(origin, "the pattern table"));
+        }
+        let blocker = super::prediction_blocker(model, ds)?;
+        for unit in blocker.work_units() {
+            blocker.for_each_pair(&unit, |l, r| {
+                comparer.vector(ds, l, r, &mut levels);
+                let is_true = truth.is_some_and(|t| {
+                    let (a, b) = (t[l as usize], t[r as usize]);
+                    a != MISSING && a == b
+                });
+                let e = counts.entry(levels.clone()).or_default();
+                e.0 += 1;
+                e.1 += u64::from(is_true);
             });
-            let e = counts.entry(levels.clone()).or_default();
-            e.0 += 1;
-            e.1 += u64::from(is_true);
-        });
+        }
     }
     progress.phase("count patterns", t);
     let lw = params.level_weights();
