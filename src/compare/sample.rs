@@ -165,34 +165,15 @@ pub fn true_pair_level_counts(
     link_type: LinkType,
 ) -> Option<LevelCounts> {
     let truth = ds.truth.as_deref()?;
-    let mut order: Vec<u32> = (0..ds.len() as u32)
-        .filter(|&r| truth[r as usize] != MISSING)
-        .collect();
-    order.sort_unstable_by_key(|&r| (truth[r as usize], r));
     let widths: Vec<usize> = comparer.comparisons.iter().map(|c| c.n_levels()).collect();
     let mut counts: Vec<Vec<u64>> = widths.iter().map(|&w| vec![0; w]).collect();
     let mut lv = vec![0u8; comparer.len()];
-    let mut i = 0;
-    while i < order.len() {
-        let e = truth[order[i] as usize];
-        let mut j = i;
-        while j < order.len() && truth[order[j] as usize] == e {
-            j += 1;
+    crate::data::for_each_true_pair(truth, &ds.source_of, link_type, |l, r| {
+        comparer.vector(ds, l, r, &mut lv);
+        for (k, &x) in lv.iter().enumerate() {
+            counts[k][x as usize] += 1;
         }
-        for a in i..j {
-            for b in a + 1..j {
-                let (l, r) = (order[a], order[b]);
-                if !link_type.admits(ds.source_of[l as usize], ds.source_of[r as usize]) {
-                    continue;
-                }
-                comparer.vector(ds, l, r, &mut lv);
-                for (k, &x) in lv.iter().enumerate() {
-                    counts[k][x as usize] += 1;
-                }
-            }
-        }
-        i = j;
-    }
+    });
     let pairs = counts.first().map_or(0, |c| c.iter().sum());
     Some(LevelCounts {
         counts,

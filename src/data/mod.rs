@@ -16,7 +16,7 @@ mod truth;
 pub use input::{InputDescription, ValueRule};
 pub use link_type::LinkType;
 pub use memory::{MemorySource, MemorySpec, TextColumn, content_sha256, read_memory};
-pub use truth::count_true_pairs;
+pub use truth::{count_true_pairs, for_each_true_pair};
 
 pub use reader::{
     InputSpec, MAX_COMPARED_CHARS, MAX_FIELD_BYTES, hex_sha256, read_csv_files, stem as stem_of,

@@ -114,39 +114,18 @@ pub fn pattern_table(
     if model.exhaustive {
         // Every admissible pair, counted exactly as exhaustive EM counts them; the true pairs
         // (few) are enumerated within the truth groups.
-        let all = crate::exhaustive::Exhaustive::build(
-            ds,
-            &comparer,
-            model.link_type,
-            Some(&model.comparisons),
-            progress,
-        )?
-        .counts(progress)?;
+        let (_, all) = super::exhaustive_index(ds, &comparer, model, progress)?;
         for (i, &n) in all.counts.iter().enumerate() {
             let lv: Vec<u8> = (0..comparer.len()).map(|c| all.level(i, c)).collect();
             counts.insert(lv, (n, 0));
         }
         if let Some(t) = truth {
-            let mut by_entity: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-            for (r, &e) in t.iter().enumerate() {
-                if e != MISSING {
-                    by_entity.entry(e).or_default().push(r as u32);
+            crate::data::for_each_true_pair(t, &ds.source_of, model.link_type, |l, r| {
+                comparer.vector(ds, l, r, &mut levels);
+                if let Some(e) = counts.get_mut(&levels) {
+                    e.1 += 1;
                 }
-            }
-            for members in by_entity.values() {
-                for (i, &l) in members.iter().enumerate() {
-                    for &r in &members[i + 1..] {
-                        let (sl, sr) = (ds.source_of[l as usize], ds.source_of[r as usize]);
-                        if !model.link_type.admits(sl, sr) {
-                            continue;
-                        }
-                        comparer.vector(ds, l, r, &mut levels);
-                        if let Some(e) = counts.get_mut(&levels) {
-                            e.1 += 1;
-                        }
-                    }
-                }
-            }
+            });
         }
     } else {
         if model.blocking.is_empty() {
