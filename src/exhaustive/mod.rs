@@ -68,6 +68,26 @@ const ENTRY_CHUNK: usize = 4096;
 /// probe; larger groups are binary-searched for each neighbour value.
 const SCAN_FACTOR: usize = 8;
 
+/// The first index `e >= from` of ascending `xs` with `xs[e] >= w` (`xs.len()` when none),
+/// searched by doubling steps from `from` and then bisecting the last step: `O(log(e − from))`.
+#[inline]
+fn gallop(xs: &[u32], from: usize, w: u32) -> usize {
+    if from >= xs.len() {
+        return xs.len();
+    }
+    let mut lo = from;
+    let mut step = 1;
+    while lo + step < xs.len() && xs[lo + step] < w {
+        lo += step;
+        step *= 2;
+    }
+    if lo < xs.len() && xs[lo] >= w {
+        return lo;
+    }
+    let hi = (lo + step + 1).min(xs.len());
+    lo + 1 + xs[lo + 1..hi].partition_point(|&z| z < w)
+}
+
 /// Records grouped by a key (compressed rows): the members of key `k` are
 /// `members[starts[k]..starts[k + 1]]`, ascending.
 #[derive(Debug, Clone, Default)]
@@ -945,11 +965,17 @@ impl<'a> Exhaustive<'a> {
                                     }
                                 } else {
                                     let inner = &ix.inner[s0..s1];
+                                    // The neighbours come ascending, so each search gallops
+                                    // forward from the last one's place instead of bisecting
+                                    // the whole group (the bisection was 18 % of the mid-sized
+                                    // shape's profile).
+                                    let mut at = 0;
                                     for (&w, &lq) in qnb.iter().zip(qlv) {
                                         if !okq[lq as usize + 1] {
                                             continue;
                                         }
-                                        let mut e = inner.partition_point(|&z| z < w);
+                                        at = gallop(inner, at, w);
+                                        let mut e = at;
                                         while e < inner.len() && inner[e] == w {
                                             self.found(
                                                 r,
@@ -1240,4 +1266,25 @@ pub fn brute_force_counts(ds: &Dataset, comparer: &Comparer, link_type: LinkType
         })
         .collect();
     PatternCounts::from_map(comparer.len(), crate::compare::merge_maps(maps))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gallop;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Galloping from any start finds what bisecting the tail finds.
+        #[test]
+        fn gallop_equals_partition_point(
+            mut xs in proptest::collection::vec(0u32..50, 0..60),
+            from in 0usize..70,
+            w in 0u32..55,
+        ) {
+            xs.sort_unstable();
+            let from = from.min(xs.len());
+            let want = from + xs[from..].partition_point(|&z| z < w);
+            prop_assert_eq!(gallop(&xs, from, w), want);
+        }
+    }
 }
