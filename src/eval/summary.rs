@@ -424,8 +424,9 @@ pub struct Estimates {
     /// 1 − `blocking_recall` × `recall`.
     #[serde(default)]
     pub false_negative_rate_of_admissible: Option<f64>,
-    /// 95 % bootstrap percentile interval of `false_negative_rate_of_admissible`
-    /// (`training.bootstrap`); null without a bootstrap.
+    /// 95 % predictive interval of the realised blocking-aware false-negative rate
+    /// ([`super::blocking_recall::predictive_interval`]): over the bootstrap replicates with
+    /// `training.bootstrap`, else with the fitted parameters held.
     #[serde(default)]
     pub false_negative_rate_of_admissible_interval: Option<[f64; 2]>,
     /// How the blocking-aware rate was obtained, its assumptions, or why it cannot be given.

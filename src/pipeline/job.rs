@@ -237,9 +237,8 @@ impl Job {
             self.min_probability,
         ));
         let decisions = decide(&pairs, &trained.fitted.params, &self.decisions);
-        let mut replicate_recall = Vec::new();
         if let Some(b) = trained.fitted.fit.bootstrap.as_mut() {
-            replicate_recall = bootstrap_outcomes(b, &pairs, decisions.threshold);
+            bootstrap_outcomes(b, &pairs, decisions.threshold);
             if let Some(f) = trained.model.fit.as_mut() {
                 f.bootstrap = Some(b.clone());
             }
@@ -296,7 +295,8 @@ impl Job {
             &scored.comparer,
             ds,
             self.settings.link_type,
-            &replicate_recall,
+            &pairs,
+            seed,
         );
         seconds.evaluate_and_write = t.elapsed().as_secs_f64();
         let (metrics, sweep) = match computed {
@@ -554,11 +554,11 @@ fn bootstrap_outcomes(
     b: &mut crate::model::bootstrap::BootstrapSummary,
     pairs: &ScoredPairs,
     threshold: f64,
-) -> Vec<f64> {
+) {
     use crate::model::bootstrap::percentile_95;
     let k = pairs.n_comparisons;
     if b.params.is_empty() || k == 0 || pairs.levels.len() != pairs.len() * k {
-        return Vec::new();
+        return;
     }
     let counts = crate::compare::PatternCounts::from_vectors(k, pairs.levels.chunks_exact(k));
     let (mut links, mut precision, mut recall) = (Vec::new(), Vec::new(), Vec::new());
@@ -586,12 +586,12 @@ fn bootstrap_outcomes(
     b.links = Some(percentile_95(&links));
     b.precision = Some(percentile_95(&precision));
     b.recall = Some(percentile_95(&recall));
-    recall
 }
 
 /// The estimates with the blocking-aware false-negative rate ([`crate::eval::blocking_recall`]):
-/// the model's blocking recall under the fitted parameters, and under each bootstrap replicate's
-/// (with `replicate_recall`, each replicate's recall among the pairs written) for the interval.
+/// the model's blocking recall under the fitted parameters, and a 95 % predictive interval of the
+/// realised rate over the bootstrap replicates (or the fitted parameters alone).
+#[allow(clippy::too_many_arguments)]
 fn blocking_aware(
     e: crate::eval::summary::Estimates,
     method: LinkMethod,
@@ -599,9 +599,10 @@ fn blocking_aware(
     comparer: &Comparer,
     ds: &Dataset,
     link_type: crate::data::LinkType,
-    replicate_recall: &[f64],
+    pairs: &ScoredPairs,
+    seed: u64,
 ) -> crate::eval::summary::Estimates {
-    use crate::eval::blocking_recall::BlockingModel;
+    use crate::eval::blocking_recall::{BlockingModel, predictive_interval};
     let model = &trained.model;
     let params = &trained.fitted.params;
     let reps = trained
@@ -610,20 +611,19 @@ fn blocking_aware(
         .bootstrap
         .as_ref()
         .map_or(&[][..], |b| &b.params[..]);
+    let k = pairs.n_comparisons;
+    let written = (k > 0 && pairs.levels.len() == pairs.len() * k)
+        .then(|| crate::compare::PatternCounts::from_vectors(k, pairs.levels.chunks_exact(k)));
+    let threshold = e.threshold;
     let interval = |r: &dyn Fn(&crate::model::FsParams) -> f64| {
-        (!reps.is_empty() && reps.len() == replicate_recall.len()).then(|| {
-            let v: Vec<f64> = reps
-                .iter()
-                .zip(replicate_recall)
-                .map(|(p, rec)| 1.0 - r(p) * rec)
-                .collect();
-            crate::model::bootstrap::percentile_95(&v)
-        })
+        written
+            .as_ref()
+            .map(|w| predictive_interval(w, params, reps, threshold, r, seed))
     };
-    let no_interval = if reps.is_empty() {
-        "; set training.bootstrap for a 95 % interval"
+    let what = if reps.is_empty() {
+        "; the 95 % interval is predictive (which matches the fitted model lets through, drawn pattern by pattern, and those blocking misses, Poisson) with the fitted parameters held: set training.bootstrap to add their sampling error"
     } else {
-        ""
+        "; the 95 % interval is predictive over the bootstrap replicates (their parameters, then which matches each lets through and blocking misses)"
     };
     if method == LinkMethod::RulesOnly {
         return e.with_blocking_recall(
@@ -637,7 +637,7 @@ fn blocking_aware(
         return e.with_blocking_recall(
             Ok(1.0),
             iv,
-            format!("exhaustive linkage: every admissible pair is scored, so blocking misses nothing{no_interval}"),
+            format!("exhaustive linkage: every admissible pair is scored, so blocking misses nothing{what}"),
         );
     }
     match BlockingModel::new(ds, link_type, &model.blocking, &model.comparisons, comparer) {
@@ -653,7 +653,7 @@ fn blocking_aware(
                 Ok(bm.recall(params)),
                 iv,
                 format!(
-                    "1 - blocking_recall x recall: blocking_recall is the model's probability that a match agrees exactly on every key of at least one prediction blocking rule (exact-level m of each key column times its share of pairs with both values present, agreements independent given a match); conditional dependence between key columns makes it optimistic{bound}{no_interval}"
+                    "1 - blocking_recall x recall: blocking_recall is the model's probability that a match agrees exactly on every key of at least one prediction blocking rule (exact-level m of each key column times its share of pairs with both values present, agreements independent given a match); conditional dependence between key columns makes it optimistic{bound}{what}"
                 ),
             )
         }
