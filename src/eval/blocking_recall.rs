@@ -140,7 +140,7 @@ impl BlockingModel {
         let k = a.len();
         let mut r = 0.0;
         for s in 0u32..(1u32 << k) {
-            if !self.rules.iter().any(|&m| s & m == m) {
+            if !self.rules.iter().any(|&m| m & !s == 0) {
                 continue;
             }
             let mut p = 1.0;
