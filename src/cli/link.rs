@@ -218,6 +218,11 @@ fn print_summary(
         fitted.fit.iterations,
         fitted.fit.converged
     );
+    if let Some(b) = &fitted.fit.bootstrap {
+        for (k, v) in b.describe() {
+            println!("  {k:<17} {v}");
+        }
+    }
     println!(
         "  pairs >= {:<8} {}",
         job.min_probability,

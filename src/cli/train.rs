@@ -47,5 +47,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         fitted.fit.converged,
         written[0].display()
     );
+    if let Some(b) = &fitted.fit.bootstrap {
+        for (k, v) in b.describe() {
+            println!("  {k:<17} {v}");
+        }
+    }
     Ok(())
 }

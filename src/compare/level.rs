@@ -137,6 +137,45 @@ impl LevelSpec {
     }
 }
 
+/// How a comparison treats missing values (`missing` in a `[[comparison]]`): the semantics of
+/// each peer, so that its published numbers can be reproduced (see the theory guide, "Missing
+/// values").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Missing {
+    /// Default. A pair with either value missing takes the null level, which carries no
+    /// evidence (weight 0) and drops out of the m and u estimates: missing at random as in
+    /// fastLink (Enamorado, Fifield & Imai 2019), and Splink's null level (`is_null_level`,
+    /// either side null, Bayes factor 1), which is the same thing (alias `"either_null"`).
+    #[default]
+    #[serde(alias = "either_null")]
+    AtRandom,
+    /// A missing value compares as disagreement: a pair with either value missing takes the
+    /// else level (the null level is dropped), as R RecordLinkage and a plain latent-class model
+    /// treat it.
+    Disagreement,
+    /// The null level only when both values are missing; a pair with one value missing takes
+    /// the else level (weldrs's null semantics). Needs a null level; not with exhaustive
+    /// linkage.
+    BothNull,
+}
+
+impl Missing {
+    /// Whether this is the default, missing at random.
+    pub fn is_at_random(&self) -> bool {
+        *self == Missing::AtRandom
+    }
+
+    /// The settings name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Missing::AtRandom => "at_random",
+            Missing::Disagreement => "disagreement",
+            Missing::BothNull => "both_null",
+        }
+    }
+}
+
 /// One comparison of a column between the two records of a pair.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -164,6 +203,9 @@ pub struct ComparisonSpec {
     /// Explicit levels (null first if any, else last, first match wins).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub levels: Vec<LevelSpec>,
+    /// How missing values are treated ([`Missing`]); default `"at_random"`.
+    #[serde(default, skip_serializing_if = "Missing::is_at_random")]
+    pub missing: Missing,
 }
 
 impl ComparisonSpec {
@@ -270,6 +312,15 @@ fn validate_levels(origin: &str, key: &str, c: &ComparisonSpec) -> Result<()> {
                 ));
             }
         }
+    }
+    if c.missing == Missing::BothNull
+        && c.levels.first().map(|l| &l.predicate) != Some(&Predicate::Null)
+    {
+        return Err(Error::settings(
+            origin,
+            format!("{key}.missing"),
+            "missing = \"both_null\" needs a null level: give { predicate = \"null\" } as the first level (builders add one)",
+        ));
     }
     if c.levels.last().map(|l| &l.predicate) != Some(&Predicate::Else) {
         return Err(Error::settings(

@@ -119,6 +119,12 @@ impl ComparisonSpec {
             }
             c.levels = levels;
         }
+        // Missing as disagreement: without a null level a missing value falls to else.
+        if c.missing == super::Missing::Disagreement
+            && c.levels.first().map(|l| &l.predicate) == Some(&Predicate::Null)
+        {
+            c.levels.remove(0);
+        }
         Ok(())
     }
 }

@@ -22,7 +22,9 @@ mod testutil;
 mod util;
 
 pub use candidates::count_patterns;
-pub use level::{ComparisonSpec, JwConfig, LevelSpec, MAX_COMPARISONS, MAX_LEVELS, Predicate};
+pub use level::{
+    ComparisonSpec, JwConfig, LevelSpec, MAX_COMPARISONS, MAX_LEVELS, Missing, Predicate,
+};
 pub use library::Builder;
 
 use rayon::prelude::*;
@@ -61,6 +63,8 @@ pub struct Comparison {
     min_jaro: f64,
     max_lev: Option<usize>,
     max_osa: Option<usize>,
+    /// `missing = "both_null"`: a pair with one value missing takes the else level.
+    one_missing_is_else: bool,
 }
 
 impl Comparison {
@@ -163,6 +167,7 @@ impl Comparison {
                 Predicate::DamerauLevenshteinAtMost(k) => Some(*k as usize),
                 _ => None,
             }),
+            one_missing_is_else: spec.missing == Missing::BothNull,
             predicates,
             jw,
             q: spec.q.unwrap_or(2),
@@ -192,6 +197,12 @@ impl Comparison {
     /// The level of the value pair (`a`, `b`) (interned ids of this comparison's column). A
     /// value that does not parse as the number or date a level needs counts as missing.
     pub fn level(&self, col: &Column, a: u32, b: u32) -> u8 {
+        if self.one_missing_is_else {
+            let clean = |v: u32| if self.is_unparsed(v) { MISSING } else { v };
+            if (clean(a) == MISSING) != (clean(b) == MISSING) {
+                return (self.predicates.len() - 1) as u8;
+            }
+        }
         if !self.unparsed.is_empty() {
             let clean = |v: u32| if self.is_unparsed(v) { MISSING } else { v };
             let (a, b) = (clean(a), clean(b));
@@ -888,7 +899,7 @@ mod quick_tests {
             ] {
                 let spec = ComparisonSpec {
                     column: "x".into(), name: None, builder: Some(b),
-                    thresholds: (!t.is_empty()).then_some(t), date_format: None, q: None, jaro_winkler: None, levels: vec![],
+                    thresholds: (!t.is_empty()).then_some(t), date_format: None, q: None, jaro_winkler: None, levels: vec![], missing: Default::default(),
                 };
                 let mut set: Settings = Settings::from_toml("[[comparison]]\ncolumn = \"x\"\nuse = \"exact_match\"\n", "t").unwrap();
                 set.comparisons = vec![spec];
@@ -933,5 +944,70 @@ mod quick_tests {
             0
         );
         assert!(quick_edit_lower_bound(&quick_profile("1111111"), &quick_profile("2222222")) >= 7);
+    }
+}
+
+#[cfg(test)]
+mod missing_tests {
+    use super::*;
+    use crate::settings::Settings;
+
+    /// Each `missing` semantics gives the level its peer gives, on every comparator shape (the
+    /// fast evaluators and the generic one).
+    #[test]
+    fn missing_value_semantics() {
+        let mut int = Interner::default();
+        let mut col = Column {
+            name: "x".into(),
+            ..Column::default()
+        };
+        for w in ["anna", "anne", "bob"] {
+            col.values.push(int.intern(w));
+        }
+        col.values.push(MISSING);
+        col.dict = int.into_dict();
+        let (anna, anne, none) = (col.values[0], col.values[1], MISSING);
+        for (builder, thresholds) in [
+            ("exact_match", ""),
+            ("jaro_winkler_at_thresholds", "thresholds = [0.9]"),
+            ("levenshtein_at_thresholds", "thresholds = [1]"),
+            ("jaccard_at_thresholds", "thresholds = [0.5]"),
+        ] {
+            for (missing, null_level) in [
+                ("", true),
+                ("missing = \"at_random\"", true),
+                ("missing = \"either_null\"", true),
+                ("missing = \"disagreement\"", false),
+                ("missing = \"both_null\"", true),
+            ] {
+                let toml = format!(
+                    "[[comparison]]\ncolumn = \"x\"\nuse = \"{builder}\"\n{thresholds}\n{missing}\n"
+                );
+                let s = Settings::from_toml(&toml, "t")
+                    .unwrap()
+                    .expanded("t")
+                    .unwrap();
+                let spec = &s.comparisons[0];
+                let c = Comparison::compile(spec, 0, &col).unwrap();
+                let n = c.n_levels() as u8;
+                let else_level = n - 1;
+                assert_eq!(c.null_level.is_some(), null_level, "{toml}");
+                assert_eq!(c.level(&col, anna, anna), u8::from(null_level), "{toml}");
+                let one_side = c.level(&col, anna, none);
+                let both = c.level(&col, none, none);
+                assert_eq!(one_side, c.level(&col, none, anne), "{toml}");
+                match spec.missing {
+                    Missing::AtRandom => assert_eq!((one_side, both), (0, 0), "{toml}"),
+                    Missing::Disagreement => {
+                        assert_eq!((one_side, both), (else_level, else_level), "{toml}")
+                    }
+                    Missing::BothNull => assert_eq!((one_side, both), (else_level, 0), "{toml}"),
+                }
+            }
+        }
+        // both_null needs a null level; explicit levels without one are refused.
+        let bad = "[[comparison]]\ncolumn = \"x\"\nmissing = \"both_null\"\nlevels = [{ predicate = \"exact\" }, { predicate = \"else\" }]\n";
+        let e = Settings::from_toml(bad, "t").unwrap_err().to_string();
+        assert!(e.contains("missing"), "{e}");
     }
 }

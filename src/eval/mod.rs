@@ -4,6 +4,7 @@
 //! (cross-source only for `link`), counted exactly as `shared/bench/splink_febrl.py` counts them.
 //! Records with a missing truth value match nothing.
 
+pub mod blocking_recall;
 pub mod clusters;
 pub mod curves;
 pub mod evaluation;

@@ -411,6 +411,27 @@ pub struct Estimates {
     pub f1: f64,
     /// What the estimates cover.
     pub note: String,
+    /// The model's share of matches that the prediction blocking rules produce
+    /// ([`super::blocking_recall`]); 1 in exhaustive linkage; null when it cannot be estimated
+    /// (`false_negative_rate_of_admissible_note` says why).
+    #[serde(default)]
+    pub blocking_recall: Option<f64>,
+    /// Expected matches among the admissible pairs blocking never produced:
+    /// `expected_matches_written` × (1 / `blocking_recall` − 1).
+    #[serde(default)]
+    pub expected_matches_missed_by_blocking: Option<f64>,
+    /// Blocking-aware false-negative rate of the links among every admissible match:
+    /// 1 − `blocking_recall` × `recall`.
+    #[serde(default)]
+    pub false_negative_rate_of_admissible: Option<f64>,
+    /// 95 % predictive interval of the realised blocking-aware false-negative rate
+    /// ([`super::blocking_recall::predictive_interval`]): over the bootstrap replicates with
+    /// `training.bootstrap`, else with the fitted parameters held.
+    #[serde(default)]
+    pub false_negative_rate_of_admissible_interval: Option<[f64; 2]>,
+    /// How the blocking-aware rate was obtained, its assumptions, or why it cannot be given.
+    #[serde(default)]
+    pub false_negative_rate_of_admissible_note: Option<String>,
 }
 
 impl Estimates {
@@ -443,7 +464,42 @@ impl Estimates {
             recall_of_admissible: if denom > 0.0 { tl / denom } else { 0.0 },
             f1: f_beta(precision, recall, 1.0),
             note: "model-based, from the match probabilities: precision = sum of p over links / links; recall = sum of p over links / sum of p over the pairs written (match_probability >= min_probability); recall_of_admissible divides by max(that sum, lambda x admissible pairs) instead".into(),
+            blocking_recall: None,
+            expected_matches_missed_by_blocking: None,
+            false_negative_rate_of_admissible: None,
+            false_negative_rate_of_admissible_interval: None,
+            false_negative_rate_of_admissible_note: None,
         }
+    }
+
+    /// Adds the blocking-aware false-negative rate from the model's blocking recall (`Err`: why
+    /// there is none), with a bootstrap interval when given and a note on how it was obtained.
+    pub fn with_blocking_recall(
+        mut self,
+        recall: std::result::Result<f64, String>,
+        interval: Option<[f64; 2]>,
+        note: String,
+    ) -> Estimates {
+        match recall {
+            Ok(r) if r > 0.0 => {
+                self.blocking_recall = Some(r);
+                self.expected_matches_missed_by_blocking =
+                    Some(self.expected_matches_written * (1.0 / r - 1.0));
+                self.false_negative_rate_of_admissible = Some(1.0 - r * self.recall);
+                self.false_negative_rate_of_admissible_interval = interval;
+                self.false_negative_rate_of_admissible_note = Some(note);
+            }
+            Ok(r) => {
+                self.false_negative_rate_of_admissible_note = Some(format!(
+                    "the model's blocking recall is {r}: the rules cannot produce a match"
+                ));
+            }
+            Err(why) => {
+                self.false_negative_rate_of_admissible_note =
+                    Some(format!("no blocking-aware estimate: {why}"));
+            }
+        }
+        self
     }
 }
 

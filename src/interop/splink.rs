@@ -566,6 +566,7 @@ fn comparison_from_splink(origin: &str, ci: usize, c: &Value) -> Result<Comparis
         q,
         jaro_winkler: None,
         levels,
+        missing: Default::default(),
     })
 }
 

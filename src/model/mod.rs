@@ -13,6 +13,7 @@
 //! - Enamorado, T., Fifield, B. & Imai, K. (2019). Using a probabilistic model to assist merging of
 //!   large-scale administrative records. *APSR* 113(2), 353–371 (fastLink).
 
+pub mod bootstrap;
 pub mod em;
 pub mod loglinear;
 pub mod plan;
@@ -189,6 +190,9 @@ pub struct FitInfo {
     pub inputs: Vec<InputDigest>,
     /// One entry per EM session.
     pub sessions: Vec<SessionFit>,
+    /// The bootstrap's intervals (`training.bootstrap`); absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<bootstrap::BootstrapSummary>,
 }
 
 /// One EM session's record.
@@ -209,4 +213,8 @@ pub struct SessionFit {
     pub lambda_in_block: f64,
     /// The trace, one entry per iteration.
     pub trace: Vec<em::EmIteration>,
+    /// Every EM start (`training.em_starts` > 1), the default start first; absent with one
+    /// start. The trace is the kept start's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub starts: Vec<em::StartFit>,
 }

@@ -109,6 +109,36 @@ pub struct Training {
     /// Priors for maximum a posteriori EM (plain EM only); default none (maximum likelihood).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prior: Option<Prior>,
+    /// EM starts per session: the default start plus `em_starts − 1` seeded random starts
+    /// ([`crate::model::em::random_start`]); the start with the highest log-likelihood is kept and
+    /// every start is recorded in the fit. Default 1 (the default start only). At most
+    /// [`MAX_EM_STARTS`].
+    #[serde(default = "one_usize", skip_serializing_if = "is_one_usize")]
+    pub em_starts: usize,
+    /// Bootstrap replicates: the inputs of training (pattern counts of every session, the u
+    /// sample's level counts) are resampled multinomially this many times, each replicate is
+    /// refitted and 95 % percentile intervals are reported ([`crate::model::bootstrap`]).
+    /// Default 0 (none); otherwise between [`MIN_BOOTSTRAP`] and [`MAX_BOOTSTRAP`].
+    #[serde(default, skip_serializing_if = "is_zero_usize")]
+    pub bootstrap: usize,
+}
+
+/// Most EM starts per session (`training.em_starts`).
+pub const MAX_EM_STARTS: usize = 1000;
+/// Fewest bootstrap replicates (`training.bootstrap`) when any: fewer cannot place 2.5 %
+/// percentiles.
+pub const MIN_BOOTSTRAP: usize = 20;
+/// Most bootstrap replicates (`training.bootstrap`).
+pub const MAX_BOOTSTRAP: usize = 10_000;
+
+fn one_usize() -> usize {
+    1
+}
+fn is_one_usize(v: &usize) -> bool {
+    *v == 1
+}
+fn is_zero_usize(v: &usize) -> bool {
+    *v == 0
 }
 
 /// Conjugate priors turning EM into maximum a posteriori estimation (`training.prior`), as
@@ -180,6 +210,8 @@ impl Default for Training {
             algorithm: Algorithm::Em,
             lambda_start: None,
             prior: None,
+            em_starts: 1,
+            bootstrap: 0,
         }
     }
 }
@@ -233,6 +265,21 @@ impl Training {
             return err(
                 "training.tolerance".into(),
                 format!("{} must be > 0", t.tolerance),
+            );
+        }
+        if !(1..=MAX_EM_STARTS).contains(&t.em_starts) {
+            return err(
+                "training.em_starts".into(),
+                format!("{} must be between 1 and {MAX_EM_STARTS}", t.em_starts),
+            );
+        }
+        if t.bootstrap != 0 && !(MIN_BOOTSTRAP..=MAX_BOOTSTRAP).contains(&t.bootstrap) {
+            return err(
+                "training.bootstrap".into(),
+                format!(
+                    "{} must be 0 (none) or between {MIN_BOOTSTRAP} and {MAX_BOOTSTRAP} replicates (e.g. 200)",
+                    t.bootstrap
+                ),
             );
         }
         if let Some(v) = t.lambda_start {
@@ -320,17 +367,19 @@ impl Training {
         let mut cells: f64 = 2.0;
         for (ci, c) in comparisons.iter().enumerate() {
             let key = format!("comparison[{ci}]");
-            if c.builder.is_some() {
+            if c.builder.is_some() && c.missing != crate::compare::Missing::Disagreement {
                 return err(
                     format!("{key}.use"),
                     format!(
-                        "builders add a null level, which {AS207} does not support (it treats every level as a category; R RecordLinkage counts a missing value as disagreement): give explicit levels without a null level, e.g. levels = [{{ predicate = \"exact\" }}, {{ predicate = \"else\" }}]"
+                        "builders add a null level, which {AS207} does not support (it treats every level as a category; R RecordLinkage counts a missing value as disagreement): give explicit levels without a null level, e.g. levels = [{{ predicate = \"exact\" }}, {{ predicate = \"else\" }}], or missing = \"disagreement\""
                     ),
                 );
             }
             for (li, l) in c.levels.iter().enumerate() {
                 let lk = format!("{key}.levels[{li}]");
-                if l.predicate == Predicate::Null {
+                if l.predicate == Predicate::Null
+                    && c.missing != crate::compare::Missing::Disagreement
+                {
                     return err(
                         format!("{lk}.predicate"),
                         format!(

@@ -149,7 +149,6 @@ pub fn train(
             inputs.len()
         )));
     }
-    let n_c = comparer.len();
     let mut params = FsParams::initial(spec.comparisons, comparer, 1e-4);
 
     // u by random sampling, unless every u is fixed or u is left to EM.
@@ -160,21 +159,16 @@ pub fn train(
     });
     let u_from_em = t.u.random_pairs == 0;
     let t_u = std::time::Instant::now();
+    let mut sample = None;
     let u_method = if all_u_fixed {
         "fixed in settings".to_string()
     } else if u_from_em {
         "EM".to_string()
     } else {
-        let sample = source.sample_levels(t.u.random_pairs, seed, false);
-        let (compared, sampled) = (sample.pairs, sample.records);
-        let u = u_from_counts(comparer, &sample);
-        for (c, uc) in u.into_iter().enumerate() {
-            for (l, v) in uc.into_iter().enumerate() {
-                if !spec.comparisons[c].levels[l].fix_u {
-                    params.u[c][l] = v;
-                }
-            }
-        }
+        let s = source.sample_levels(t.u.random_pairs, seed, false);
+        let (compared, sampled) = (s.pairs, s.records);
+        set_u(spec, comparer, &mut params, &s);
+        sample = Some(s);
         if compared as u128 == total {
             format!("all {compared} admissible pairs")
         } else {
@@ -187,7 +181,7 @@ pub fn train(
     progress.phase("u sampling", t_u);
     let t_l = std::time::Instant::now();
     // λ.
-    let (mut lambda, mut lambda_method) = match &t.lambda {
+    let (lambda, mut lambda_method) = match &t.lambda {
         Some(LambdaSpec::Value(v)) => (Some(*v), format!("fixed at {v}")),
         Some(LambdaSpec::Deterministic(DeterministicLambda {
             deterministic_rules,
@@ -207,17 +201,136 @@ pub fn train(
     }
     progress.phase("lambda", t_l);
 
-    let fixed_m: Vec<Vec<bool>> = spec
-        .comparisons
-        .iter()
-        .map(|c| c.levels.iter().map(|l| l.fix_m).collect())
-        .collect();
-    let fixed_u: Vec<Vec<bool>> = spec
-        .comparisons
-        .iter()
-        .map(|c| c.levels.iter().map(|l| l.fix_u).collect())
-        .collect();
     let all_pairs = source.candidates_are_all_pairs();
+    let sessions = sessions_of(spec, all_pairs)?;
+    let mut counts = Vec::with_capacity(sessions.len());
+    for (si, s) in sessions.iter().enumerate() {
+        counts.push(source.session_counts(si, s.blocking.as_deref())?);
+    }
+    let ctx = EstimateCtx {
+        spec,
+        comparer,
+        sessions: &sessions,
+        total,
+        all_pairs,
+        seed,
+    };
+    let est = estimate(&ctx, &params, lambda, &counts)?;
+    if let Some(m) = est.lambda_method_from_em.clone() {
+        lambda_method = m;
+    }
+    let Some(lambda) = est.lambda else {
+        return Err(no_lambda());
+    };
+    let mut params = est.params;
+    params.lambda = lambda;
+    let fits = est.fits;
+
+    let bootstrap = if t.bootstrap > 0 {
+        let t_b = std::time::Instant::now();
+        let refits: Vec<Option<FsParams>> = {
+            use rayon::prelude::*;
+            (0..t.bootstrap)
+                .into_par_iter()
+                .map(|r| {
+                    let mut rng = super::bootstrap::replicate_rng(seed, r);
+                    let mut p0 = FsParams::initial(spec.comparisons, comparer, 1e-4);
+                    if let Some(s) = &sample {
+                        let s = super::bootstrap::resample_levels(s, &mut rng);
+                        set_u(spec, comparer, &mut p0, &s);
+                    }
+                    if let Some(l) = est_lambda_given(t, lambda) {
+                        p0.lambda = l;
+                    }
+                    let c: Vec<PatternCounts> = counts
+                        .iter()
+                        .map(|c| super::bootstrap::resample_patterns(c, &mut rng))
+                        .collect();
+                    let given = est_lambda_given(t, lambda);
+                    let e = estimate(&ctx, &p0, given, &c).ok()?;
+                    let mut p = e.params;
+                    p.lambda = e.lambda?;
+                    Some(p)
+                })
+                .collect()
+        };
+        progress.phase("bootstrap", t_b);
+        let held = match &t.lambda {
+            Some(LambdaSpec::Value(_)) => "; λ is fixed in the settings and held",
+            Some(LambdaSpec::Deterministic(_)) => {
+                "; λ from deterministic rules is held (the rule count is a census; its assumed recall is not a sampling error)"
+            }
+            None => "",
+        };
+        let u_note = if sample.is_some() {
+            ", the u sample's level counts per comparison"
+        } else {
+            ""
+        };
+        Some(super::bootstrap::BootstrapSummary::of(
+            &params,
+            refits,
+            format!(
+                "{} multinomial resamples of the pattern counts of every EM session{u_note}, each refitted with the same plan (seed {seed}); 95 % percentile intervals{held}",
+                t.bootstrap
+            ),
+        ))
+    } else {
+        None
+    };
+
+    let fit = FitInfo {
+        tool: format!("fellegi {}", env!("CARGO_PKG_VERSION")),
+        seed,
+        converged: fits.iter().all(|f| f.converged),
+        iterations: fits.iter().map(|f| f.trace.len()).sum(),
+        lambda_method,
+        u_method,
+        inputs,
+        sessions: fits,
+        bootstrap,
+    };
+    Ok(Fitted { params, fit })
+}
+
+/// λ as the settings give it (a value or deterministic rules), which bootstrap replicates hold;
+/// `None` when λ comes from EM.
+fn est_lambda_given(t: &Training, fitted: f64) -> Option<f64> {
+    t.lambda.as_ref().map(|_| fitted)
+}
+
+fn no_lambda() -> Error {
+    Error::settings(
+        "training",
+        "training.lambda",
+        "λ is not determined: give `lambda = 0.001`, `lambda = { deterministic_rules = [[...]], recall = 0.8 }`, or an EM session without `blocking`",
+    )
+}
+
+/// Sets every u not fixed in the settings from the u sample's level counts.
+fn set_u(spec: &TrainSpec<'_>, comparer: &Comparer, params: &mut FsParams, sample: &LevelCounts) {
+    let u = u_from_counts(comparer, sample);
+    for (c, uc) in u.into_iter().enumerate() {
+        for (l, v) in uc.into_iter().enumerate() {
+            if !spec.comparisons[c].levels[l].fix_u {
+                params.u[c][l] = v;
+            }
+        }
+    }
+}
+
+/// One EM session as training runs it: its rule's label, the comparisons it estimates and its
+/// settings.
+struct Session {
+    label: String,
+    active: Vec<bool>,
+    blocking: Option<Vec<KeySpec>>,
+    fix_u: Option<bool>,
+}
+
+/// The EM sessions of the plan (the default one when none is given), checked.
+fn sessions_of(spec: &TrainSpec<'_>, all_pairs: bool) -> Result<Vec<Session>> {
+    let t = spec.plan;
     let default_session = [EmSession {
         blocking: None,
         fix_u: None,
@@ -227,10 +340,7 @@ pub fn train(
     } else {
         &t.em
     };
-
-    let mut m_est: Vec<Vec<Vec<f64>>> = vec![Vec::new(); n_c];
-    let mut u_est: Vec<Vec<Vec<f64>>> = vec![Vec::new(); n_c];
-    let mut fits = Vec::new();
+    let mut out = Vec::with_capacity(sessions.len());
     for (si, s) in sessions.iter().enumerate() {
         let (label, fixed_cols): (String, Vec<&str>) = match &s.blocking {
             Some(keys) => (
@@ -257,7 +367,71 @@ pub fn train(
             .iter()
             .map(|c| !fixed_cols.contains(&c.column.as_str()))
             .collect();
-        let counts = source.session_counts(si, s.blocking.as_deref())?;
+        out.push(Session {
+            label,
+            active,
+            blocking: s.blocking.clone(),
+            fix_u: s.fix_u,
+        });
+    }
+    Ok(out)
+}
+
+/// What every run of [`estimate`] shares: the spec, the sessions, the admissible pairs.
+#[derive(Clone, Copy)]
+struct EstimateCtx<'s, 'a> {
+    spec: &'s TrainSpec<'a>,
+    comparer: &'s Comparer,
+    sessions: &'s [Session],
+    total: u128,
+    all_pairs: bool,
+    seed: u64,
+}
+
+/// What the EM sessions estimate.
+struct Estimate {
+    params: FsParams,
+    fits: Vec<SessionFit>,
+    lambda: Option<f64>,
+    lambda_method_from_em: Option<String>,
+}
+
+/// Runs every EM session on its pattern counts from `params` (u and λ already set) and combines
+/// their m and u; λ is `lambda` when given, else from the session on the prediction candidates.
+fn estimate(
+    ctx: &EstimateCtx<'_, '_>,
+    params: &FsParams,
+    mut lambda: Option<f64>,
+    counts: &[PatternCounts],
+) -> Result<Estimate> {
+    let EstimateCtx {
+        spec,
+        comparer,
+        sessions,
+        total,
+        all_pairs,
+        seed,
+    } = *ctx;
+    let t = spec.plan;
+    let n_c = comparer.len();
+    let mut params = params.clone();
+    let fixed_m: Vec<Vec<bool>> = spec
+        .comparisons
+        .iter()
+        .map(|c| c.levels.iter().map(|l| l.fix_m).collect())
+        .collect();
+    let fixed_u: Vec<Vec<bool>> = spec
+        .comparisons
+        .iter()
+        .map(|c| c.levels.iter().map(|l| l.fix_u).collect())
+        .collect();
+    let u_from_em = t.u.random_pairs == 0;
+    let mut m_est: Vec<Vec<Vec<f64>>> = vec![Vec::new(); n_c];
+    let mut u_est: Vec<Vec<Vec<f64>>> = vec![Vec::new(); n_c];
+    let mut fits = Vec::new();
+    let mut lambda_method_from_em = None;
+    for (si, (s, counts)) in sessions.iter().zip(counts).enumerate() {
+        let active = &s.active;
         let pairs = counts.total();
         // Blocking-adjusted starting λ: the global prior odds times the Bayes factors of the
         // fixed comparisons at their exact level (Splink's adjustment).
@@ -290,17 +464,38 @@ pub fn train(
             prior_m: t.prior.map_or(1.0, |p| p.m),
             prior_u: t.prior.map_or(1.0, |p| p.u),
         };
-        let res = match t.algorithm {
-            Algorithm::Em => em::run(&counts, &init, &opt),
-            Algorithm::As207 => loglinear::run(
-                &counts,
+        let fit_from = |start: &FsParams| -> Result<em::EmResult> {
+            match t.algorithm {
+                Algorithm::Em => Ok(em::run(counts, start, &opt)),
+                Algorithm::As207 => loglinear::run(
+                    counts,
+                    start,
+                    &As207Options {
+                        max_iterations: t.max_iterations,
+                        tolerance: t.tolerance,
+                        ..As207Options::default()
+                    },
+                ),
+            }
+        };
+        let (res, starts) = if t.em_starts > 1 {
+            let ms = em::run_starts(
+                counts,
                 &init,
-                &As207Options {
-                    max_iterations: t.max_iterations,
-                    tolerance: t.tolerance,
-                    ..As207Options::default()
+                &opt,
+                t.em_starts,
+                |k| {
+                    super::bootstrap::derive_seed(
+                        seed,
+                        super::bootstrap::EM_START_STREAM,
+                        ((si as u64) << 32) | k as u64,
+                    )
                 },
-            )?,
+                fit_from,
+            )?;
+            (ms.best, ms.starts)
+        } else {
+            (fit_from(&init)?, Vec::new())
         };
         for c in 0..n_c {
             if active[c] {
@@ -313,53 +508,41 @@ pub fn train(
         if s.blocking.is_none() && lambda.is_none() {
             let l = (res.params.lambda * pairs as f64 / total as f64).clamp(super::PROB_FLOOR, 0.5);
             lambda = Some(l);
-            lambda_method = if all_pairs {
+            lambda_method_from_em = Some(if all_pairs {
                 format!("EM on all {total} admissible pairs (exhaustive)")
             } else {
                 format!("EM on the prediction candidates: {pairs} pairs, scaled to all {total}")
-            };
+            });
         }
         fits.push(SessionFit {
-            blocking: label,
+            blocking: s.label.clone(),
             pairs,
             patterns: counts.len(),
             estimated: spec
                 .comparisons
                 .iter()
-                .zip(&active)
+                .zip(active)
                 .filter(|(_, a)| **a)
                 .map(|(c, _)| c.output_name().to_string())
                 .collect(),
             converged: res.converged,
             lambda_in_block: res.params.lambda,
             trace: res.trace,
+            starts,
         });
     }
-    let Some(lambda) = lambda else {
-        return Err(Error::settings(
-            "training",
-            "training.lambda",
-            "λ is not determined: give `lambda = 0.001`, `lambda = { deterministic_rules = [[...]], recall = 0.8 }`, or an EM session without `blocking`",
-        ));
-    };
-    params.lambda = lambda;
     for (c, ests) in m_est.iter().enumerate() {
         combine(&mut params.m[c], ests, &fixed_m[c], params.null_level[c]);
     }
     for (c, ests) in u_est.iter().enumerate() {
         combine(&mut params.u[c], ests, &fixed_u[c], params.null_level[c]);
     }
-    let fit = FitInfo {
-        tool: format!("fellegi {}", env!("CARGO_PKG_VERSION")),
-        seed,
-        converged: fits.iter().all(|f| f.converged),
-        iterations: fits.iter().map(|f| f.trace.len()).sum(),
-        lambda_method,
-        u_method,
-        inputs,
-        sessions: fits,
-    };
-    Ok(Fitted { params, fit })
+    Ok(Estimate {
+        params,
+        fits,
+        lambda,
+        lambda_method_from_em,
+    })
 }
 
 /// Median of session estimates per level; fixed levels keep their value; free levels are then
@@ -437,6 +620,7 @@ pub fn oracle(
         ),
         inputs: source.inputs(),
         sessions: Vec::new(),
+        bootstrap: None,
     };
     Ok(Fitted { params, fit })
 }

@@ -206,7 +206,10 @@ impl Job {
             })
             .collect();
         let t = Instant::now();
-        let Linked { trained, scored } = link(
+        let Linked {
+            mut trained,
+            scored,
+        } = link(
             &self.settings,
             ds,
             self.method,
@@ -234,6 +237,12 @@ impl Job {
             self.min_probability,
         ));
         let decisions = decide(&pairs, &trained.fitted.params, &self.decisions);
+        if let Some(b) = trained.fitted.fit.bootstrap.as_mut() {
+            bootstrap_outcomes(b, &pairs, decisions.threshold);
+            if let Some(f) = trained.model.fit.as_mut() {
+                f.bootstrap = Some(b.clone());
+            }
+        }
         let mut notes = scored.notes;
         if let (Some(rule), Some(fs)) = (self.decisions.fs, &decisions.fs) {
             let admissible = total_pairs(self.settings.link_type, &ds.source_sizes());
@@ -278,7 +287,17 @@ impl Job {
             seed,
         };
         let computed = LinkMetrics::compute(&ctx, &pairs, &decisions, &clusters);
-        let estimated = EstimatedMetrics::compute(&ctx, &pairs, &decisions, &clusters);
+        let mut estimated = EstimatedMetrics::compute(&ctx, &pairs, &decisions, &clusters);
+        estimated.estimated = blocking_aware(
+            estimated.estimated,
+            self.method,
+            &trained,
+            &scored.comparer,
+            ds,
+            self.settings.link_type,
+            &pairs,
+            seed,
+        );
         seconds.evaluate_and_write = t.elapsed().as_secs_f64();
         let (metrics, sweep) = match computed {
             Some((mut m, sw)) => {
@@ -523,5 +542,120 @@ impl LinkRun {
             files: stage.commit()?,
             notes,
         })
+    }
+}
+
+/// Fills the bootstrap's intervals of the number of links at `threshold` and of the model-based
+/// precision and recall ([`crate::eval::summary::Estimates`]): each replicate's parameters
+/// rescore the pairs written (grouped by pattern first, so the cost is patterns × replicates)
+/// and are read as the run's own estimates are. Pairs never written (below
+/// `--min-probability` under the fitted model) stay unseen, as they are for the estimates.
+fn bootstrap_outcomes(
+    b: &mut crate::model::bootstrap::BootstrapSummary,
+    pairs: &ScoredPairs,
+    threshold: f64,
+) {
+    use crate::model::bootstrap::percentile_95;
+    let k = pairs.n_comparisons;
+    if b.params.is_empty() || k == 0 || pairs.levels.len() != pairs.len() * k {
+        return;
+    }
+    let counts = crate::compare::PatternCounts::from_vectors(k, pairs.levels.chunks_exact(k));
+    let (mut links, mut precision, mut recall) = (Vec::new(), Vec::new(), Vec::new());
+    let mut levels = vec![0u8; k];
+    for p in &b.params {
+        let (prior, lw) = (p.prior_weight(), p.level_weights());
+        let (mut n, mut tl, mut written) = (0u64, 0.0f64, 0.0f64);
+        for (pi, &c) in counts.counts.iter().enumerate() {
+            for (ci, l) in levels.iter_mut().enumerate() {
+                *l = counts.level(pi, ci);
+            }
+            let prob = crate::model::probability(crate::model::predict::pattern_weight(
+                prior, &lw, &levels,
+            ));
+            written += c as f64 * prob;
+            if prob >= threshold {
+                n += c;
+                tl += c as f64 * prob;
+            }
+        }
+        links.push(n as f64);
+        precision.push(if n > 0 { tl / n as f64 } else { 0.0 });
+        recall.push(if written > 0.0 { tl / written } else { 0.0 });
+    }
+    b.links = Some(percentile_95(&links));
+    b.precision = Some(percentile_95(&precision));
+    b.recall = Some(percentile_95(&recall));
+}
+
+/// The estimates with the blocking-aware false-negative rate ([`crate::eval::blocking_recall`]):
+/// the model's blocking recall under the fitted parameters, and a 95 % predictive interval of the
+/// realised rate over the bootstrap replicates (or the fitted parameters alone).
+#[allow(clippy::too_many_arguments)]
+fn blocking_aware(
+    e: crate::eval::summary::Estimates,
+    method: LinkMethod,
+    trained: &super::Trained,
+    comparer: &Comparer,
+    ds: &Dataset,
+    link_type: crate::data::LinkType,
+    pairs: &ScoredPairs,
+    seed: u64,
+) -> crate::eval::summary::Estimates {
+    use crate::eval::blocking_recall::{BlockingModel, predictive_interval};
+    let model = &trained.model;
+    let params = &trained.fitted.params;
+    let reps = trained
+        .fitted
+        .fit
+        .bootstrap
+        .as_ref()
+        .map_or(&[][..], |b| &b.params[..]);
+    let k = pairs.n_comparisons;
+    let written = (k > 0 && pairs.levels.len() == pairs.len() * k)
+        .then(|| crate::compare::PatternCounts::from_vectors(k, pairs.levels.chunks_exact(k)));
+    let threshold = e.threshold;
+    let interval = |r: &dyn Fn(&crate::model::FsParams) -> f64| {
+        written
+            .as_ref()
+            .map(|w| predictive_interval(w, params, reps, threshold, r, seed))
+    };
+    let what = if reps.is_empty() {
+        "; the 95 % interval is predictive (which matches the fitted model lets through, drawn pattern by pattern, and those blocking misses, Poisson) with the fitted parameters held: set training.bootstrap to add their sampling error"
+    } else {
+        "; the 95 % interval is predictive over the bootstrap replicates (their parameters, then which matches each lets through and blocking misses)"
+    };
+    if method == LinkMethod::RulesOnly {
+        return e.with_blocking_recall(
+            Err("rules only: there is no model to estimate from".into()),
+            None,
+            String::new(),
+        );
+    }
+    if model.exhaustive {
+        let iv = interval(&|_| 1.0);
+        return e.with_blocking_recall(
+            Ok(1.0),
+            iv,
+            format!("exhaustive linkage: every admissible pair is scored, so blocking misses nothing{what}"),
+        );
+    }
+    match BlockingModel::new(ds, link_type, &model.blocking, &model.comparisons, comparer) {
+        Err(why) => e.with_blocking_recall(Err(why), None, String::new()),
+        Ok(bm) => {
+            let iv = interval(&|p| bm.recall(p));
+            let bound = if bm.derived_keys {
+                "; a rule uses a derived key (phonetic code or prefix), which agrees more often than the exact level, so the blocking recall is a lower bound and the rate an upper bound"
+            } else {
+                ""
+            };
+            e.with_blocking_recall(
+                Ok(bm.recall(params)),
+                iv,
+                format!(
+                    "1 - blocking_recall x recall: blocking_recall is the model's probability that a match agrees exactly on every key of at least one prediction blocking rule (exact-level m of each key column times its share of pairs with both values present, agreements independent given a match); conditional dependence between key columns makes it optimistic{bound}{what}"
+                ),
+            )
+        }
     }
 }

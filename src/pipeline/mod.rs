@@ -583,6 +583,7 @@ impl Call<'_> {
             u_method: "rules only, no model fitted".into(),
             inputs: InputDigest::of_dataset(ds),
             sessions: Vec::new(),
+            bootstrap: None,
         };
         let mut model = settings.clone();
         model.fit = Some(fit.clone());

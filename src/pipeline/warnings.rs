@@ -6,6 +6,10 @@
 //! - `em_session_empty` — an EM session has no pairs;
 //! - `em_no_iterations` — an EM session ran no iteration;
 //! - `em_not_converged` — an EM session stopped at `max_iterations` without converging;
+//! - `em_starts_disagree` — with `training.em_starts` > 1, a start of an EM session converged
+//!   to parameters that differ from the kept start's by more than
+//!   [`crate::model::em::MODE_DIFFERENCE`] (or 100 × `training.tolerance`): the likelihood has
+//!   more than one optimum (a second mode);
 //! - `lambda_at_floor` — λ is at its floor ([`crate::model::PROB_FLOOR`]);
 //! - `no_pairs_above_min_probability` — no pair reaches `min_probability`;
 //! - `truth_column_missing` — the settings name a truth column that not every input has;
@@ -140,6 +144,37 @@ pub fn check_fit(
                     i + 1,
                     s.blocking,
                     s.trace.len()
+                ),
+            ));
+        }
+    }
+    let mode_gap = crate::model::em::MODE_DIFFERENCE.max(100.0 * settings.training.tolerance);
+    for (i, s) in sessions.iter().enumerate() {
+        let other: Vec<&crate::model::em::StartFit> = s
+            .starts
+            .iter()
+            .filter(|st| !st.kept && st.converged && st.max_difference_from_kept > mode_gap)
+            .collect();
+        if let (Some(kept), false) = (s.starts.iter().find(|st| st.kept), other.is_empty()) {
+            let worst = other
+                .iter()
+                .map(|st| st.max_difference_from_kept)
+                .fold(0.0, f64::max);
+            out.push(Warning::new(
+                "em_starts_disagree",
+                format!(
+                    "EM session {} (training.em[{i}], blocking `{}`): {} of {} starts converged to other optima (parameters up to {worst:.3} away; log-likelihoods {} vs the kept start {} at {:.4}); the kept start has the highest likelihood, but check that its m and u make sense (see fit.sessions[{i}].starts in model.json)",
+                    i + 1,
+                    s.blocking,
+                    other.len(),
+                    s.starts.len(),
+                    other
+                        .iter()
+                        .map(|st| format!("{:.4}", st.log_likelihood))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    kept.start,
+                    kept.log_likelihood
                 ),
             ));
         }

@@ -307,6 +307,11 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
         );
         kv("seed", f.seed.to_string());
         kv("tool", f.tool.clone());
+        if let Some(b) = &f.bootstrap {
+            for (k, v) in b.describe() {
+                kv(k.trim(), v);
+            }
+        }
     }
     let _ = writeln!(h, "</table>");
 
@@ -481,10 +486,16 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
         })
     };
 
-    // Parameters table.
+    // Parameters table, with the bootstrap's intervals when there are any.
+    let boot = fit.and_then(|f| f.bootstrap.as_ref());
     let _ = writeln!(
         h,
-        "<h2>Fitted parameters</h2>\n<table><tr><th>comparison</th><th>level</th><th>m</th><th>u</th><th>weight log2(m/u)</th></tr>"
+        "<h2>Fitted parameters</h2>\n<table><tr><th>comparison</th><th>level</th><th>m</th><th>u</th><th>weight log2(m/u)</th>{}</tr>",
+        if boot.is_some() {
+            "<th>m 95 % (bootstrap)</th><th>u 95 % (bootstrap)</th>"
+        } else {
+            ""
+        }
     );
     let lw = input.params.level_weights();
     for (c, spec) in input.model.comparisons.iter().enumerate() {
@@ -492,9 +503,17 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
             if Some(l) == input.params.null_level[c] {
                 continue;
             }
+            let cis = boot
+                .and_then(|b| Some((b.m.get(c)?.get(l)?, b.u.get(c)?.get(l)?)))
+                .map_or(String::new(), |(m, u)| {
+                    format!(
+                        "<td>[{:.6}, {:.6}]</td><td>[{:.6}, {:.6}]</td>",
+                        m[0], m[1], u[0], u[1]
+                    )
+                });
             let _ = writeln!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{:.6}</td><td>{:.6}</td><td class=\"{}\">{:+.3}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{:.6}</td><td>{:.6}</td><td class=\"{}\">{:+.3}</td>{cis}</tr>",
                 escape(spec.output_name()),
                 escape(&lv.display_label()),
                 input.params.m[c][l],

@@ -316,6 +316,12 @@ impl Settings {
                 );
             }
             c.validate(origin, &key)?;
+            if self.exhaustive && c.missing == crate::compare::Missing::BothNull {
+                return err(
+                    format!("{key}.missing"),
+                    "missing = \"both_null\" is not supported with exhaustive linkage (its pair counting gives every pair with a missing value the null level): use blocking, or missing = \"at_random\" / \"disagreement\"".into(),
+                );
+            }
         }
         self.check_algorithm(origin)
     }
