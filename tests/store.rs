@@ -128,7 +128,12 @@ fn model(link_type: &'static str) -> Settings {
 
 /// Pairs of an exported pairs.csv: unordered record pair → (weight, probability, gammas) as
 /// written (strings, so equality is bit for bit).
-fn pairs_of(dir: &Path) -> BTreeMap<((String, String), (String, String)), Vec<String>> {
+/// A record (source, id).
+type Key = (String, String);
+/// An unordered pair of records.
+type PairKey = (Key, Key);
+
+fn pairs_of(dir: &Path) -> BTreeMap<PairKey, Vec<String>> {
     let mut rdr = csv::Reader::from_path(dir.join("pairs.csv")).unwrap();
     let mut out = BTreeMap::new();
     for r in rdr.records() {
@@ -178,9 +183,7 @@ fn create_export(model: &Settings, files: &[PathBuf], store: &Path, out: &Path) 
 
 /// Renames the dedupe source in exported partitions/pairs (a dedupe store's records all have
 /// its one source name, the stem of the file it was created from).
-fn ids_only<T: Clone>(
-    p: &BTreeMap<((String, String), (String, String)), T>,
-) -> BTreeMap<(String, String), T> {
+fn ids_only<T: Clone>(p: &BTreeMap<PairKey, T>) -> BTreeMap<(String, String), T> {
     p.iter()
         .map(|(((_, a), (_, b)), v)| ((a.clone(), b.clone()), v.clone()))
         .collect()

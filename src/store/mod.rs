@@ -476,7 +476,7 @@ pub fn create(
             let mut w = csv::WriterBuilder::new().from_writer(&mut rec);
             let mut wa = csv::WriterBuilder::new().from_writer(&mut asg);
             let mut num = String::new();
-            for r in 0..ds.len() {
+            for (r, &cid) in clusters.ids.iter().enumerate() {
                 w.write_field(ds.source_name(r))
                     .and_then(|_| w.write_field(ds.ids.get(r)))
                     .map_err(|e| Error::Internal(e.to_string()))?;
@@ -487,7 +487,7 @@ pub fn create(
                 w.write_record(None::<&[u8]>)
                     .map_err(|e| Error::Internal(e.to_string()))?;
                 num.clear();
-                let _ = write!(num, "{}", clusters.ids[r] as u64 + 1);
+                let _ = write!(num, "{}", cid as u64 + 1);
                 wa.write_record([ds.source_name(r), ds.ids.get(r), num.as_str()])
                     .map_err(|e| Error::Internal(e.to_string()))?;
             }
@@ -778,7 +778,7 @@ impl Store {
             let id: u64 = rec[2]
                 .parse()
                 .ok()
-                .filter(|&i| i >= 1 && i < next)
+                .filter(|i| (1..next).contains(i))
                 .ok_or_else(|| damaged(&path, line, format!("bad cluster id `{}`", &rec[2])))?;
             assigned[r as usize] = id;
             seen[r as usize] = true;
@@ -811,11 +811,8 @@ impl Store {
         self.assigned = assigned;
         self.merged_into = merged;
         let mut members: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
-        for r in 0..self.assigned.len() {
-            members
-                .entry(self.resolve(self.assigned[r]))
-                .or_default()
-                .push(r as u32);
+        for (r, &a) in self.assigned.iter().enumerate() {
+            members.entry(self.resolve(a)).or_default().push(r as u32);
         }
         self.members = members;
         Ok(())
@@ -1517,9 +1514,7 @@ impl Store {
         app.finish(&self.dir, &mut m)?;
         commit_manifest(&self.dir, &m)?;
         // Committed: update the in-memory clusters.
-        for r in 0..n_new {
-            self.assigned.push(summary.cluster_ids[r]);
-        }
+        self.assigned.extend_from_slice(&summary.cluster_ids);
         for (from_id, into) in merges {
             self.merged_into.insert(from_id, into);
             if let Some(v) = self.members.remove(&from_id) {
@@ -1742,7 +1737,7 @@ pub fn verify(dir: &Path) -> Verified {
                 .get(5)
                 .and_then(|v| v.parse().ok())
                 .ok_or_else(|| damaged(&path, line, "bad match_probability"))?;
-            if !(p >= m.min_probability) {
+            if p.is_nan() || p < m.min_probability {
                 return Err(damaged(&path, line, "a pair below min_probability"));
             }
             n += 1;
@@ -1920,10 +1915,8 @@ impl Store {
         let clusters = Clusters::of(ds.len(), links);
         // Overlaps (new cluster, old id) → records.
         let mut overlap: std::collections::BTreeMap<(u32, u64), u64> = Default::default();
-        for r in 0..ds.len() {
-            *overlap
-                .entry((clusters.ids[r], self.cluster_of(r as u32)))
-                .or_default() += 1;
+        for (r, &c) in clusters.ids.iter().enumerate() {
+            *overlap.entry((c, self.cluster_of(r as u32))).or_default() += 1;
         }
         let mut order: Vec<(&(u32, u64), &u64)> = overlap.iter().collect();
         // Most records first, then the oldest id, then the earliest new cluster.
@@ -1971,10 +1964,10 @@ impl Store {
         csv_row(&mut asg, ["source", "id", "cluster_id"])?;
         let mut changes = Vec::new();
         let mut seq = m.next_change;
-        for r in 0..ds.len() {
+        for (r, &c) in clusters.ids.iter().enumerate() {
             let src = &self.manifest.sources[self.source_of[r] as usize];
             let id = self.ids.get(r);
-            let (old, new) = (self.cluster_of(r as u32), new_id[clusters.ids[r] as usize]);
+            let (old, new) = (self.cluster_of(r as u32), new_id[c as usize]);
             csv_row(&mut asg, [src.as_str(), id, &new.to_string()])?;
             if old != new {
                 csv_row(

@@ -39,9 +39,19 @@ pub const MAX_RECORDS_PER_REQUEST: usize = 10_000;
 
 type Shared = Arc<RwLock<Store>>;
 
+/// A rejected request: the status and the message of its JSON error answer.
+#[derive(Debug)]
+struct Reject(StatusCode, String);
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        (self.0, axum::Json(json!({"error": self.1}))).into_response()
+    }
+}
+
 /// A JSON error answer.
-fn err(status: StatusCode, message: impl std::fmt::Display) -> Response {
-    (status, axum::Json(json!({"error": message.to_string()}))).into_response()
+fn err(status: StatusCode, message: impl std::fmt::Display) -> Reject {
+    Reject(status, message.to_string())
 }
 
 fn ok(v: Value) -> Response {
@@ -97,7 +107,7 @@ async fn health(State(s): State<Shared>) -> Response {
 /// The body as JSON, or the 4xx answer.
 fn parse_body(
     body: std::result::Result<Bytes, BytesRejection>,
-) -> std::result::Result<Value, Response> {
+) -> std::result::Result<Value, Reject> {
     let bytes = body.map_err(|r| {
         let status = r.status();
         let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -116,11 +126,7 @@ fn parse_body(
 }
 
 /// The records of a request body: `{"record": {..}}` or `{"records": [..]}`.
-fn records_of(
-    st: &Store,
-    v: &Value,
-    insert: bool,
-) -> std::result::Result<Vec<NewRecord>, Response> {
+fn records_of(st: &Store, v: &Value, insert: bool) -> std::result::Result<Vec<NewRecord>, Reject> {
     let bad = |m: String| err(StatusCode::BAD_REQUEST, m);
     let obj = v
         .as_object()
@@ -228,12 +234,12 @@ async fn match_records(
 ) -> Response {
     let v = match parse_body(body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let st = read(&s);
     let recs = match records_of(&st, &v, false) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let min_p = match v.get("min_probability") {
         None => st.manifest.min_probability,
@@ -243,7 +249,8 @@ async fn match_records(
                 return err(
                     StatusCode::BAD_REQUEST,
                     "`min_probability` must be a number in [0, 1]",
-                );
+                )
+                .into_response();
             }
         },
     };
@@ -255,7 +262,7 @@ async fn match_records(
                 "candidates": c,
             })).collect::<Vec<_>>(),
         })),
-        Err(e) => err(StatusCode::BAD_REQUEST, e),
+        Err(e) => err(StatusCode::BAD_REQUEST, e).into_response(),
     }
 }
 
@@ -265,7 +272,7 @@ async fn insert(
 ) -> Response {
     let v = match parse_body(body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let res = tokio::task::spawn_blocking(move || {
         let mut st = s.write().unwrap_or_else(|p| p.into_inner());
@@ -294,8 +301,9 @@ async fn insert(
     })
     .await;
     match res {
-        Ok(Ok(r)) | Ok(Err(r)) => r,
-        Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, e),
+        Ok(Ok(r)) => r,
+        Ok(Err(r)) => r.into_response(),
+        Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
     }
 }
 
@@ -314,7 +322,8 @@ async fn get_record(
         None => err(
             StatusCode::NOT_FOUND,
             format!("no record {source}:{id} in the store"),
-        ),
+        )
+        .into_response(),
     }
 }
 
@@ -323,7 +332,8 @@ async fn get_cluster(State(s): State<Shared>, Path(id): Path<String>) -> Respons
         return err(
             StatusCode::BAD_REQUEST,
             format!("cluster id `{id}` is not a positive integer"),
-        );
+        )
+        .into_response();
     };
     let st = read(&s);
     match st.cluster(id) {
@@ -335,6 +345,7 @@ async fn get_cluster(State(s): State<Shared>, Path(id): Path<String>) -> Respons
         None => err(
             StatusCode::NOT_FOUND,
             format!("no cluster {id} in the store"),
-        ),
+        )
+        .into_response(),
     }
 }
