@@ -180,6 +180,8 @@ fn sigkilled_adds_leave_the_store_as_before_or_as_after() {
         .args(["store", "add", "-q"])
         .arg(&victim)
         .arg(&batches[batches.len() - 1])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .status()
         .unwrap();
     assert!(st.success() || next == batches.len());
