@@ -54,6 +54,7 @@ pub mod progress;
 pub mod registry;
 pub mod report;
 pub mod settings;
+pub mod store;
 pub mod synth;
 
 pub use error::{Error, Result};

@@ -151,3 +151,29 @@ fn the_graph_reader_sees_the_edges() {
         assert!(p.contains(m), "pipeline should reach {m}: {p:?}");
     }
 }
+
+#[test]
+fn the_store_sits_above_the_pipeline() {
+    // Issue 16: the incremental store uses the pipeline's stages; nothing in the library
+    // below it reaches it.
+    let g = graph();
+    assert!(reach(&g, "store").contains("pipeline"));
+    for m in [
+        "data",
+        "clean",
+        "block",
+        "compare",
+        "model",
+        "classify",
+        "cluster",
+        "eval",
+        "settings",
+        "exhaustive",
+        "pipeline",
+    ] {
+        assert!(
+            !reach(&g, m).contains("store"),
+            "`{m}` reaches `store`; the store sits above the pipeline"
+        );
+    }
+}

@@ -12,6 +12,8 @@ mod link;
 mod paper;
 mod patterns;
 mod predict;
+mod serve;
+mod store;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -57,6 +59,13 @@ enum Command {
         #[command(subcommand)]
         command: paper::Command,
     },
+    /// An incremental store: create, info, verify, export, add.
+    Store {
+        #[command(subcommand)]
+        command: store::Command,
+    },
+    /// Serve a store over HTTP: match, insert, look up records and clusters.
+    Serve(serve::Args),
     /// Settings tools.
     Config {
         #[command(subcommand)]
@@ -72,6 +81,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict(a) => predict::run(a),
         Command::Cluster(a) => cluster::run(a),
         Command::Config { command } => config::run(command),
+        Command::Store { command } => store::run(command),
+        Command::Serve(a) => serve::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Evaluate(a) => evaluate::run(a),
         Command::Explain(a) => explain::run(a),

@@ -1,0 +1,2044 @@
+//! A persistent, incremental linkage store: records linked once by a fitted model, new records
+//! linked against them later with the same model, and cluster ids that stay stable.
+//!
+//! [`create`] links the inputs the way `fellegi predict` does (the pipeline's own load, cleaning,
+//! blocking, comparison and scoring: [`crate::pipeline::load`], [`crate::pipeline::score`]) and
+//! writes a store folder; [`Store::open`] reads it back; [`Store::add`] links new records
+//! against the stored ones and among themselves and updates the clusters; [`Store::find`]
+//! scores records without inserting them (the service's `POST /match`); [`verify`] checks a
+//! store; [`Store::export`] writes pairs.csv and clusters.csv in the usual formats.
+//!
+//! # The rules
+//! - **Pairs** are the candidate pairs of the model's blocking rules (the union of the rules,
+//!   as [`crate::block::Blocker`] forms it) whose match probability is at least the store's
+//!   `min_probability` (default 0.01). The model is read-only: nothing is refitted.
+//! - **Links** are the kept pairs whose probability is at least the store's `threshold`
+//!   (default 0.5); **clusters** are the connected components of the links, singletons
+//!   included. No one-to-one assignment and no Fellegi–Sunter review band enter the clusters
+//!   (neither can be maintained incrementally without splitting clusters).
+//! - **Cluster ids** are integers from 1, never reused. At create, clusters are numbered in
+//!   order of their first record. In an add, a new record that links no stored cluster starts
+//!   a new id (`new`); one that links exactly one takes its id (`joined`); one that links
+//!   several merges them into the oldest (smallest) id (`merged`), and every stored record of
+//!   the other clusters moves to it (`cluster_merged`), each recorded in changes.csv and the
+//!   merge in merges.csv. An add never splits a cluster.
+//! - Because a pair's score depends only on its two records' cleaned values and the model,
+//!   and links never go away, `create(A)` then `add(B)` gives the same pairs and the same
+//!   partition as `create(A ∪ B)` (tested in `tests/store.rs`).
+//! - Exhaustive models (`exhaustive = true`, no blocking) are refused: every add would
+//!   compare each new record with every stored one.
+//!
+//! # Layout
+//! A store is a folder with `store.json` (the [`Manifest`]: schema version, generation, the
+//! committed length and per-append SHA-256 of every file), `model.json`, and the append-only
+//! files `records.csv` (source, id and the cleaned compared values), `pairs.csv` (the usual
+//! pairs.csv), `assignments.csv` (the cluster id each record got when it was inserted),
+//! `merges.csv` (generation, from_cluster_id, into_cluster_id) and `changes.csv` (seq,
+//! source, id, old_cluster_id, new_cluster_id, reason). See [`files`] for why an add is atomic.
+
+pub mod files;
+pub mod service;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+pub use files::{FileState, Manifest, SCHEMA_VERSION, Segment};
+
+use crate::block::KeySpec;
+use crate::clean::encode_key_value;
+use crate::cluster::{Clusters, UnionFind};
+use crate::compare::Comparer;
+use crate::data::{Column, Dataset, InputSpec, Interner, LinkType, MISSING, Source, StringList};
+use crate::error::{Error, Result};
+use crate::model::predict::pattern_weight;
+use crate::model::{FsParams, probability};
+use crate::output::{Staged, write_pairs};
+use crate::progress::Progress;
+use crate::settings::Settings;
+use files::{Appender, commit_manifest, read_committed, read_manifest};
+
+/// Default of [`StoreOptions::min_probability`].
+pub const DEFAULT_MIN_PROBABILITY: f64 = 0.01;
+/// Default of [`StoreOptions::threshold`].
+pub const DEFAULT_THRESHOLD: f64 = 0.5;
+
+/// No record (end of a key chain).
+const NONE: u32 = u32::MAX;
+
+/// Options of [`create`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StoreOptions {
+    /// Pairs with at least this match probability are kept; default 0.01.
+    pub min_probability: f64,
+    /// Pairs with at least this match probability link records into clusters; default 0.5.
+    pub threshold: f64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            min_probability: DEFAULT_MIN_PROBABILITY,
+            threshold: DEFAULT_THRESHOLD,
+        }
+    }
+}
+
+/// Per distinct value of one column: the key part it gives one blocking key (an interned
+/// encoded value, [`MISSING`] when empty).
+#[derive(Debug, Clone)]
+struct KeyPart {
+    column: usize,
+    spec: KeySpec,
+    /// Per column dictionary id: part id.
+    of_value: Vec<u32>,
+    /// Encoded value → part id (derived keys only; a plain column's part id is its value id).
+    map: FxHashMap<Box<str>, u32>,
+}
+
+impl KeyPart {
+    /// Extends `of_value` to cover the column's dictionary.
+    fn extend(&mut self, dict: &StringList) {
+        while self.of_value.len() < dict.len() {
+            let v = &dict[self.of_value.len()];
+            let id = match &self.spec {
+                KeySpec::Column(_) => self.of_value.len() as u32,
+                KeySpec::Derived(d) => {
+                    let s = encode_key_value(v, d.encode, d.prefix);
+                    if s.is_empty() {
+                        MISSING
+                    } else {
+                        let next = self.map.len() as u32;
+                        *self.map.entry(s.into_boxed_str()).or_insert(next)
+                    }
+                }
+            };
+            self.of_value.push(id);
+        }
+    }
+
+    /// The part id of a value that may not be in the dictionary (`None`: no stored record has
+    /// it, so nothing can agree with it).
+    fn lookup(&self, col: &StoreColumn, v: &str) -> Option<u32> {
+        if v.is_empty() {
+            return None;
+        }
+        if let Some(&id) = col.map.get(v) {
+            return Some(self.of_value[id as usize]).filter(|&p| p != MISSING);
+        }
+        match &self.spec {
+            KeySpec::Column(_) => None,
+            KeySpec::Derived(d) => {
+                let s = encode_key_value(v, d.encode, d.prefix);
+                self.map.get(s.as_str()).copied()
+            }
+        }
+    }
+}
+
+/// One blocking rule's index: each record's key id and, per key, a chain of the records that
+/// have it (newest first).
+#[derive(Debug, Clone)]
+struct KeyIndex {
+    parts: Vec<KeyPart>,
+    /// Multi-part keys: part ids → key id.
+    tuples: FxHashMap<Box<[u32]>, u32>,
+    /// Per record: key id or [`MISSING`].
+    key_of: Vec<u32>,
+    /// Per key id: the newest record with it, or [`NONE`].
+    head: Vec<u32>,
+    /// Per record: the next older record with the same key, or [`NONE`].
+    next: Vec<u32>,
+}
+
+impl KeyIndex {
+    /// The key id of part ids `p` (interned when `add`, else looked up).
+    fn key(&mut self, p: &[u32]) -> u32 {
+        if p.contains(&MISSING) {
+            return MISSING;
+        }
+        if p.len() == 1 {
+            return p[0];
+        }
+        let next = self.tuples.len() as u32;
+        *self.tuples.entry(p.into()).or_insert(next)
+    }
+
+    fn lookup_key(&self, p: &[u32]) -> Option<u32> {
+        if p.len() == 1 {
+            return Some(p[0]);
+        }
+        self.tuples.get(p).copied()
+    }
+
+    /// Records with key `k`, newest first.
+    fn chain(&self, k: u32) -> impl Iterator<Item = u32> + '_ {
+        let mut y = self.head.get(k as usize).copied().unwrap_or(NONE);
+        std::iter::from_fn(move || {
+            if y == NONE {
+                return None;
+            }
+            let r = y;
+            y = self.next[y as usize];
+            Some(r)
+        })
+    }
+
+    fn insert(&mut self, r: u32) {
+        let k = self.key_of[r as usize];
+        if self.next.len() <= r as usize {
+            self.next.resize(r as usize + 1, NONE);
+        }
+        if k == MISSING {
+            return;
+        }
+        if self.head.len() <= k as usize {
+            self.head.resize(k as usize + 1, NONE);
+        }
+        self.next[r as usize] = self.head[k as usize];
+        self.head[k as usize] = r;
+    }
+}
+
+/// One stored column: interned cleaned values.
+#[derive(Debug, Clone, Default)]
+struct StoreColumn {
+    name: String,
+    values: Vec<u32>,
+    dict: StringList,
+    map: FxHashMap<Box<str>, u32>,
+}
+
+impl StoreColumn {
+    fn push(&mut self, v: &str) {
+        let id = if v.is_empty() {
+            MISSING
+        } else if let Some(&id) = self.map.get(v) {
+            id
+        } else {
+            let id = self.dict.len() as u32;
+            self.dict.push(v);
+            self.map.insert(v.into(), id);
+            id
+        };
+        self.values.push(id);
+    }
+
+    fn get(&self, r: usize) -> &str {
+        match self.values[r] {
+            MISSING => "",
+            v => &self.dict[v as usize],
+        }
+    }
+}
+
+/// A record to add or to match: source name, id and the cleaned values of the store's columns
+/// (in [`Manifest::columns`] order; empty = missing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRecord {
+    /// The source name.
+    pub source: String,
+    /// The unique id within the source.
+    pub id: String,
+    /// Cleaned values, one per store column.
+    pub values: Vec<String>,
+}
+
+/// What one add did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AddSummary {
+    /// The store's generation after the add.
+    pub generation: u64,
+    /// Records added.
+    pub records: u64,
+    /// Candidate pairs compared.
+    pub candidates: u64,
+    /// Pairs kept (at or above the store's min_probability).
+    pub pairs: u64,
+    /// New clusters started.
+    pub new_clusters: u64,
+    /// Clusters merged into an older one.
+    pub merged_clusters: u64,
+    /// Per added record, in order: its cluster id.
+    pub cluster_ids: Vec<u64>,
+}
+
+/// One candidate of a record matched against the store ([`Store::find`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// The stored record's source.
+    pub source: String,
+    /// The stored record's id.
+    pub id: String,
+    /// Its current cluster id.
+    pub cluster_id: u64,
+    /// Match weight (bits): the prior plus each contribution.
+    pub match_weight: f64,
+    /// Match probability.
+    pub match_probability: f64,
+    /// Per comparison, as `fellegi explain` gives them.
+    pub contributions: Vec<Contribution>,
+}
+
+/// One comparison's part in a candidate's match weight.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contribution {
+    /// The comparison's output name.
+    pub comparison: String,
+    /// The level the pair is at (its label).
+    pub level: String,
+    /// The level's gamma as in pairs.csv (−1 null, 0 else, higher is closer).
+    pub gamma: i32,
+    /// The level's weight log2(m/u) in bits (0 for a null level).
+    pub weight: f64,
+}
+
+/// A scored pair: store record indices (`left < right`), weight, probability, levels.
+#[derive(Debug, Clone)]
+struct ScoredPair {
+    left: u32,
+    right: u32,
+    weight: f64,
+    probability: f64,
+    levels: Vec<u8>,
+}
+
+/// An open store, every record in memory.
+#[derive(Debug)]
+pub struct Store {
+    dir: PathBuf,
+    /// The committed manifest.
+    pub manifest: Manifest,
+    /// The model (read-only).
+    pub model: Settings,
+    params: FsParams,
+    level_weights: Vec<Vec<f64>>,
+    prior: f64,
+    source_of: Vec<u16>,
+    ids: StringList,
+    by_key: FxHashMap<(u16, Box<str>), u32>,
+    columns: Vec<StoreColumn>,
+    keys: Vec<KeyIndex>,
+    /// Per record: the cluster id it got when inserted.
+    assigned: Vec<u64>,
+    /// Cluster id → the id it was merged into.
+    merged_into: FxHashMap<u64, u64>,
+    /// Current cluster id → its records, in record order.
+    members: FxHashMap<u64, Vec<u32>>,
+    /// Comparison output names (pairs.csv gamma columns).
+    gamma_names: Vec<String>,
+    /// The comparisons compiled once (on no records), rebound to each scoring's rows.
+    template: Comparer,
+}
+
+/// The error for a bad store option.
+fn check_options(o: &StoreOptions) -> Result<()> {
+    crate::classify::check_probability("--min-probability", o.min_probability)?;
+    crate::classify::check_probability("--threshold", o.threshold)?;
+    if o.min_probability > o.threshold {
+        return Err(Error::invalid(
+            "--min-probability",
+            format!(
+                "--min-probability ({}) must not exceed --threshold ({}): clusters need every pair at the threshold",
+                o.min_probability, o.threshold
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses models a store cannot hold.
+fn check_model(model: &Settings, origin: &str) -> Result<FsParams> {
+    let params = FsParams::from_settings(model, origin)?;
+    if model.exhaustive {
+        return Err(Error::settings(
+            origin,
+            "exhaustive",
+            "a store needs blocking rules: an exhaustive model (exhaustive = true) would compare every added record with every stored one; fit a model with [[blocking]] rules for the store",
+        ));
+    }
+    if model.blocking.is_empty() {
+        return Err(Error::settings(
+            origin,
+            "blocking",
+            "no [[blocking]] rules: a store finds each new record's candidates by the model's blocking rules, e.g. [[blocking]] keys = [\"surname\"]",
+        ));
+    }
+    Ok(params)
+}
+
+/// Writes a CSV row of fields into `buf`.
+fn csv_row<I: IntoIterator<Item = S>, S: AsRef<[u8]>>(buf: &mut Vec<u8>, fields: I) -> Result<()> {
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    w.write_record(fields)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    buf.extend_from_slice(&w.into_inner().map_err(|e| Error::Internal(e.to_string()))?);
+    Ok(())
+}
+
+/// The header of changes.csv.
+const CHANGES_HEADER: [&str; 6] = [
+    "seq",
+    "source",
+    "id",
+    "old_cluster_id",
+    "new_cluster_id",
+    "reason",
+];
+
+/// Creates a store at `out` from the inputs `paths` linked by the fitted `model` (`origin`
+/// names it in errors). The inputs are read as `fellegi predict` reads them; the store is
+/// written under a temporary name beside `out` and renamed into place when complete.
+///
+/// # Errors
+/// [`Error::Input`] when `out` exists and is not an empty folder; model errors (no parameters,
+/// exhaustive, no blocking rules); the pipeline's input errors.
+pub fn create(
+    model: &Settings,
+    origin: &str,
+    paths: &[PathBuf],
+    opts: StoreOptions,
+    out: &Path,
+    progress: &Progress,
+) -> Result<Manifest> {
+    check_options(&opts)?;
+    check_model(model, origin)?;
+    if out.exists() {
+        let empty = out.is_dir()
+            && std::fs::read_dir(out)
+                .map_err(|e| Error::io(out, e))?
+                .next()
+                .is_none();
+        if !empty {
+            return Err(Error::Input {
+                path: out.to_path_buf(),
+                message: "already exists: a store is created in a new (or empty) folder; add records to an existing store with `fellegi store add`".into(),
+            });
+        }
+    }
+    let ds = crate::pipeline::load(model, paths, progress)?;
+    let scored = crate::pipeline::score(model, origin, &ds, opts.min_probability, progress)?;
+    let pairs = &scored.pairs;
+    let t = Instant::now();
+    let links = (0..pairs.len())
+        .filter(|&i| pairs.probability[i] >= opts.threshold)
+        .map(|i| (pairs.left[i], pairs.right[i]));
+    let clusters = Clusters::of(ds.len(), links);
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "store".into());
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let result = (|| -> Result<Manifest> {
+        let mut files = std::collections::BTreeMap::new();
+        let mut put = |role: &str, name: &str, bytes: Vec<u8>| -> Result<()> {
+            let path = tmp.join(name);
+            std::fs::write(&path, &bytes).map_err(|e| Error::io(&path, e))?;
+            files.insert(
+                role.to_string(),
+                FileState {
+                    name: name.to_string(),
+                    segments: vec![Segment {
+                        end: bytes.len() as u64,
+                        sha256: files::sha256_hex(&bytes),
+                    }],
+                },
+            );
+            Ok(())
+        };
+        let mut model_json = serde_json::to_vec_pretty(model)
+            .map_err(|e| Error::Internal(format!("model to JSON: {e}")))?;
+        model_json.push(b'\n');
+        put("model", "model.json", model_json)?;
+        // Sources in dataset order; record source indices are the dataset's.
+        let sources: Vec<String> = ds.sources.iter().map(|s| s.name.clone()).collect();
+        let columns: Vec<String> = ds.columns.iter().map(|c| c.name.clone()).collect();
+        let mut rec = Vec::new();
+        let mut header = vec!["source".to_string(), "id".to_string()];
+        header.extend(columns.iter().cloned());
+        csv_row(&mut rec, &header)?;
+        let mut asg = Vec::new();
+        csv_row(&mut asg, ["source", "id", "cluster_id"])?;
+        {
+            let mut w = csv::WriterBuilder::new().from_writer(&mut rec);
+            let mut wa = csv::WriterBuilder::new().from_writer(&mut asg);
+            let mut num = String::new();
+            for (r, &cid) in clusters.ids.iter().enumerate() {
+                w.write_field(ds.source_name(r))
+                    .and_then(|_| w.write_field(ds.ids.get(r)))
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                for c in &ds.columns {
+                    w.write_field(c.get(r).unwrap_or(""))
+                        .map_err(|e| Error::Internal(e.to_string()))?;
+                }
+                w.write_record(None::<&[u8]>)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                num.clear();
+                let _ = write!(num, "{}", cid as u64 + 1);
+                wa.write_record([ds.source_name(r), ds.ids.get(r), num.as_str()])
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+            }
+            w.flush().map_err(|e| Error::io(&tmp, e))?;
+            wa.flush().map_err(|e| Error::io(&tmp, e))?;
+        }
+        put("records", "records.csv", rec)?;
+        put("assignments", "assignments.csv", asg)?;
+        let mut pb = Vec::new();
+        write_pairs(&mut pb, &ds, &scored.comparer, pairs, None).map_err(|e| Error::io(&tmp, e))?;
+        put("pairs", "pairs.csv", pb)?;
+        let mut mg = Vec::new();
+        csv_row(
+            &mut mg,
+            ["generation", "from_cluster_id", "into_cluster_id"],
+        )?;
+        put("merges", "merges.csv", mg)?;
+        let mut ch = Vec::new();
+        csv_row(&mut ch, CHANGES_HEADER)?;
+        put("changes", "changes.csv", ch)?;
+        let m = Manifest {
+            schema_version: SCHEMA_VERSION,
+            generation: 1,
+            tool: format!("fellegi {}", env!("CARGO_PKG_VERSION")),
+            link_type: model.link_type,
+            sources,
+            columns,
+            min_probability: opts.min_probability,
+            threshold: opts.threshold,
+            records: ds.len() as u64,
+            pairs: pairs.len() as u64,
+            next_cluster_id: clusters.count + 1,
+            next_change: 1,
+            files,
+        };
+        commit_manifest(&tmp, &m)?;
+        Ok(m)
+    })();
+    let m = match result {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    if out.exists() {
+        std::fs::remove_dir(out).map_err(|e| Error::io(out, e))?;
+    }
+    std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))?;
+    progress.phase("write store", t);
+    Ok(m)
+}
+
+/// Parses committed CSV bytes, calling `row` with each record (line numbers from 2).
+fn each_row(
+    path: &Path,
+    bytes: &[u8],
+    mut row: impl FnMut(u64, &csv::StringRecord) -> Result<()>,
+) -> Result<csv::StringRecord> {
+    let mut rdr = csv::ReaderBuilder::new().from_reader(bytes);
+    let bad = |line: u64, e: csv::Error| Error::Csv {
+        path: path.to_path_buf(),
+        line,
+        message: format!("{e}; the store is damaged"),
+    };
+    let header = rdr.headers().map_err(|e| bad(1, e))?.clone();
+    let mut rec = csv::StringRecord::new();
+    let mut line = 1u64;
+    loop {
+        line += 1;
+        match rdr.read_record(&mut rec) {
+            Ok(true) => row(line, &rec)?,
+            Ok(false) => break,
+            Err(e) => return Err(bad(line, e)),
+        }
+    }
+    Ok(header)
+}
+
+/// The damaged-store error for `path` at `line`.
+fn damaged(path: &Path, line: u64, what: impl std::fmt::Display) -> Error {
+    Error::Csv {
+        path: path.to_path_buf(),
+        line,
+        message: format!("{what}; the store is damaged"),
+    }
+}
+
+impl Store {
+    /// Opens the store at `dir`: reads the manifest, the model and every committed record, and
+    /// builds the blocking indexes and the clusters.
+    ///
+    /// # Errors
+    /// [`Error::Input`] when `dir` is not a store or has another schema version; [`Error::Csv`]
+    /// when a file does not parse (the store is damaged).
+    pub fn open(dir: &Path) -> Result<Store> {
+        let manifest = read_manifest(dir)?;
+        let file = |role: &str| {
+            manifest.files.get(role).ok_or_else(|| Error::Input {
+                path: dir.join(files::MANIFEST),
+                message: format!("names no `{role}` file; the store is damaged"),
+            })
+        };
+        let model_bytes = read_committed(dir, file("model")?)?;
+        let origin = dir.join("model.json").display().to_string();
+        let text = String::from_utf8(model_bytes).map_err(|_| Error::Input {
+            path: dir.join("model.json"),
+            message: "is not UTF-8; the store is damaged".into(),
+        })?;
+        let model = Settings::from_json(&text, &origin)?;
+        let params = check_model(&model, &origin)?;
+        let level_weights = params.level_weights();
+        let prior = params.prior_weight();
+        let gamma_names = model
+            .comparisons
+            .iter()
+            .map(|c| c.output_name().to_string())
+            .collect();
+        let columns: Vec<StoreColumn> = manifest
+            .columns
+            .iter()
+            .map(|n| StoreColumn {
+                name: n.clone(),
+                ..Default::default()
+            })
+            .collect();
+        let mut keys = Vec::new();
+        for b in &model.blocking {
+            let mut parts = Vec::new();
+            for k in &b.keys {
+                let column = manifest
+                    .columns
+                    .iter()
+                    .position(|c| c == k.column())
+                    .ok_or_else(|| Error::Input {
+                        path: dir.join(files::MANIFEST),
+                        message: format!(
+                            "blocking column `{}` is not among the stored columns; the store is damaged",
+                            k.column()
+                        ),
+                    })?;
+                parts.push(KeyPart {
+                    column,
+                    spec: k.clone(),
+                    of_value: Vec::new(),
+                    map: FxHashMap::default(),
+                });
+            }
+            keys.push(KeyIndex {
+                parts,
+                tuples: FxHashMap::default(),
+                key_of: Vec::new(),
+                head: Vec::new(),
+                next: Vec::new(),
+            });
+        }
+        let empty = Dataset {
+            columns: manifest
+                .columns
+                .iter()
+                .map(|n| Column {
+                    name: n.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let template = Comparer::new(&model.comparisons, &empty)?;
+        let mut store = Store {
+            template,
+            dir: dir.to_path_buf(),
+            manifest,
+            model,
+            params,
+            level_weights,
+            prior,
+            source_of: Vec::new(),
+            ids: StringList::default(),
+            by_key: FxHashMap::default(),
+            columns,
+            keys,
+            assigned: Vec::new(),
+            merged_into: FxHashMap::default(),
+            members: FxHashMap::default(),
+            gamma_names,
+        };
+        store.read_records()?;
+        store.read_clusters()?;
+        Ok(store)
+    }
+
+    fn read_records(&mut self) -> Result<()> {
+        let dir = self.dir.clone();
+        let f = self.manifest.files["records"].clone();
+        let path = dir.join(&f.name);
+        let bytes = read_committed(&dir, &f)?;
+        let n_cols = self.columns.len();
+        let sources = self.manifest.sources.clone();
+        let header = each_row(&path, &bytes, |line, rec| {
+            if rec.len() != n_cols + 2 {
+                return Err(damaged(&path, line, "wrong number of fields"));
+            }
+            let s = sources
+                .iter()
+                .position(|s| s == &rec[0])
+                .ok_or_else(|| damaged(&path, line, format!("unknown source `{}`", &rec[0])))?;
+            let r = self.source_of.len() as u32;
+            if self.by_key.insert((s as u16, rec[1].into()), r).is_some() {
+                return Err(damaged(
+                    &path,
+                    line,
+                    format!("duplicate record {}:{}", &rec[0], &rec[1]),
+                ));
+            }
+            self.source_of.push(s as u16);
+            self.ids.push(&rec[1]);
+            for (c, col) in self.columns.iter_mut().enumerate() {
+                col.push(&rec[c + 2]);
+            }
+            Ok(())
+        })?;
+        let want: Vec<&str> = ["source", "id"]
+            .into_iter()
+            .chain(self.manifest.columns.iter().map(String::as_str))
+            .collect();
+        if header.iter().collect::<Vec<_>>() != want {
+            return Err(damaged(
+                &path,
+                1,
+                "the header is not the manifest's columns",
+            ));
+        }
+        if self.source_of.len() as u64 != self.manifest.records {
+            return Err(damaged(
+                &path,
+                1,
+                format!(
+                    "{} records, the manifest says {}",
+                    self.source_of.len(),
+                    self.manifest.records
+                ),
+            ));
+        }
+        self.index_keys(0);
+        Ok(())
+    }
+
+    /// Computes the blocking keys of records `from..` and inserts them into the chains.
+    fn index_keys(&mut self, from: usize) {
+        let n = self.source_of.len();
+        let columns = &self.columns;
+        for ki in &mut self.keys {
+            for p in &mut ki.parts {
+                p.extend(&columns[p.column].dict);
+            }
+            let mut part = vec![0u32; ki.parts.len()];
+            for r in from..n {
+                for (j, p) in ki.parts.iter().enumerate() {
+                    let v = columns[p.column].values[r];
+                    part[j] = if v == MISSING {
+                        MISSING
+                    } else {
+                        p.of_value[v as usize]
+                    };
+                }
+                let k = ki.key(&part);
+                ki.key_of.push(k);
+                ki.insert(r as u32);
+            }
+        }
+    }
+
+    fn read_clusters(&mut self) -> Result<()> {
+        let dir = self.dir.clone();
+        let f = self.manifest.files["assignments"].clone();
+        let path = dir.join(&f.name);
+        let bytes = read_committed(&dir, &f)?;
+        let mut assigned = vec![0u64; self.source_of.len()];
+        let mut seen = vec![false; self.source_of.len()];
+        let next = self.manifest.next_cluster_id;
+        each_row(&path, &bytes, |line, rec| {
+            if rec.len() != 3 {
+                return Err(damaged(&path, line, "wrong number of fields"));
+            }
+            let r = self.record(&rec[0], &rec[1]).ok_or_else(|| {
+                damaged(&path, line, format!("no record {}:{}", &rec[0], &rec[1]))
+            })?;
+            let id: u64 = rec[2]
+                .parse()
+                .ok()
+                .filter(|i| (1..next).contains(i))
+                .ok_or_else(|| damaged(&path, line, format!("bad cluster id `{}`", &rec[2])))?;
+            assigned[r as usize] = id;
+            seen[r as usize] = true;
+            Ok(())
+        })?;
+        if let Some(r) = seen.iter().position(|s| !s) {
+            return Err(damaged(
+                &path,
+                1,
+                format!("record {} has no cluster id", self.name(r as u32)),
+            ));
+        }
+        let f = self.manifest.files["merges"].clone();
+        let path = dir.join(&f.name);
+        let bytes = read_committed(&dir, &f)?;
+        let mut merged = FxHashMap::default();
+        each_row(&path, &bytes, |line, rec| {
+            let num = |i: usize| -> Result<u64> {
+                rec.get(i)
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| damaged(&path, line, "bad merge row"))
+            };
+            let (from, into) = (num(1)?, num(2)?);
+            if into >= from || from >= next {
+                return Err(damaged(&path, line, "a merge must go into an older id"));
+            }
+            merged.insert(from, into);
+            Ok(())
+        })?;
+        self.assigned = assigned;
+        self.merged_into = merged;
+        let mut members: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
+        for (r, &a) in self.assigned.iter().enumerate() {
+            members.entry(self.resolve(a)).or_default().push(r as u32);
+        }
+        self.members = members;
+        Ok(())
+    }
+
+    /// The current id of cluster `id` (following merges).
+    pub fn resolve(&self, mut id: u64) -> u64 {
+        while let Some(&n) = self.merged_into.get(&id) {
+            id = n;
+        }
+        id
+    }
+
+    /// The record index of (source, id), if stored.
+    pub fn record(&self, source: &str, id: &str) -> Option<u32> {
+        let s = self.manifest.sources.iter().position(|x| x == source)?;
+        self.by_key.get(&(s as u16, id.into())).copied()
+    }
+
+    /// `source:id` of record `r`.
+    fn name(&self, r: u32) -> String {
+        format!(
+            "{}:{}",
+            self.manifest.sources[self.source_of[r as usize] as usize],
+            self.ids.get(r as usize)
+        )
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.source_of.len()
+    }
+
+    /// Whether the store holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.source_of.is_empty()
+    }
+
+    /// The store's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Number of clusters.
+    pub fn cluster_count(&self) -> usize {
+        self.members.len()
+    }
+
+    /// The current cluster id of record `r`.
+    pub fn cluster_of(&self, r: u32) -> u64 {
+        self.resolve(self.assigned[r as usize])
+    }
+
+    /// The records of cluster `id` as (source, id), in record order; `None` when no cluster
+    /// has that id now. An id merged into another resolves to it: the returned id says which.
+    pub fn cluster(&self, id: u64) -> Option<(u64, Vec<(String, String)>)> {
+        let cur = self.resolve(id);
+        let m = self.members.get(&cur)?;
+        Some((
+            cur,
+            m.iter()
+                .map(|&r| {
+                    (
+                        self.manifest.sources[self.source_of[r as usize] as usize].clone(),
+                        self.ids.get(r as usize).to_string(),
+                    )
+                })
+                .collect(),
+        ))
+    }
+
+    /// The cleaned values of record `r`, by column name.
+    pub fn values(&self, r: u32) -> Vec<(String, String)> {
+        self.columns
+            .iter()
+            .map(|c| (c.name.clone(), c.get(r as usize).to_string()))
+            .collect()
+    }
+
+    /// Reads new records from CSV files as the store's model reads inputs (its `[[input]]`
+    /// descriptions, date formats and transforms). In a dedupe store every record joins the
+    /// store's one source; in link stores a file's records are the source `source` when given,
+    /// else the file's source name (its stem, or its `[[input]]`'s `source`).
+    ///
+    /// # Errors
+    /// The reader's errors (unknown column, malformed row, empty file, huge field, duplicate
+    /// id within a file); [`Error::Invalid`] for `source` in a dedupe store.
+    pub fn read_new(
+        &self,
+        paths: &[PathBuf],
+        source: Option<&str>,
+        progress: &Progress,
+    ) -> Result<Vec<NewRecord>> {
+        if source.is_some() && self.manifest.link_type == LinkType::Dedupe {
+            return Err(Error::invalid(
+                "--source",
+                "--source names a source of a link or link_and_dedupe store; a dedupe store has one population, so leave --source out",
+            ));
+        }
+        let settings = &self.model;
+        let (paths, descriptions) = crate::pipeline::resolve_inputs(settings, paths)?;
+        let spec = InputSpec {
+            paths,
+            descriptions,
+            date_targets: settings.date_targets(),
+            unique_id: settings.unique_id.clone(),
+            truth: None,
+            columns: settings.columns_used(),
+        };
+        let mut ds = crate::data::read_csv_files(&spec, progress)?;
+        crate::clean::apply_transforms(&mut ds, &settings.transforms)?;
+        let cols: Vec<usize> = self
+            .manifest
+            .columns
+            .iter()
+            .map(|c| {
+                ds.column_index(c).ok_or_else(|| {
+                    Error::Internal(format!(
+                        "stored column `{c}` was not read from the new records"
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok((0..ds.len())
+            .map(|r| NewRecord {
+                source: match (self.manifest.link_type, source) {
+                    (LinkType::Dedupe, _) => self.manifest.sources[0].clone(),
+                    (_, Some(s)) => s.to_string(),
+                    _ => ds.source_name(r).to_string(),
+                },
+                id: ds.ids.get(r).to_string(),
+                values: cols
+                    .iter()
+                    .map(|&c| ds.columns[c].get(r).unwrap_or("").to_string())
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// Raw field values → a cleaned [`NewRecord`]: the store model's transforms applied to
+    /// `fields` (column name → value as given; a column left out is missing). Used by the
+    /// service, whose records come as JSON; `[[input]]` value rules (missing markers, date
+    /// formats) are not applied, so give dates in the format the comparisons expect.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a field that is not a column the model reads.
+    pub fn clean_record(
+        &self,
+        source: &str,
+        id: &str,
+        fields: &[(String, String)],
+    ) -> Result<NewRecord> {
+        let used: Vec<String> = {
+            let mut u: Vec<String> = Vec::new();
+            for (c, _) in self.model.columns_used() {
+                if !u.contains(&c) {
+                    u.push(c);
+                }
+            }
+            u
+        };
+        for (k, _) in fields {
+            if !used.contains(k) {
+                return Err(Error::invalid(
+                    "record",
+                    format!("unknown field `{k}`: the model reads {}", used.join(", ")),
+                ));
+            }
+        }
+        let mut ds = Dataset {
+            sources: vec![Source {
+                name: source.to_string(),
+                path: PathBuf::new(),
+                sha256: String::new(),
+                start: 0,
+                len: 1,
+            }],
+            source_of: vec![0],
+            ids: std::iter::once(id).collect(),
+            truth: None,
+            columns: Vec::new(),
+        };
+        for c in &used {
+            let mut int = Interner::default();
+            let v = fields
+                .iter()
+                .find(|(k, _)| k == c)
+                .map_or("", |(_, v)| v.as_str());
+            let id = int.intern(v);
+            ds.columns.push(Column {
+                name: c.clone(),
+                values: vec![id],
+                dict: int.into_dict(),
+            });
+        }
+        crate::clean::apply_transforms(&mut ds, &self.model.transforms)?;
+        let values = self
+            .manifest
+            .columns
+            .iter()
+            .map(|c| {
+                ds.column_index(c)
+                    .and_then(|i| ds.columns[i].get(0))
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect();
+        Ok(NewRecord {
+            source: source.to_string(),
+            id: id.to_string(),
+            values,
+        })
+    }
+
+    /// Checks a batch before anything changes: known or new sources as the link type allows,
+    /// ids not already stored nor repeated.
+    fn check_new(&self, recs: &[NewRecord]) -> Result<()> {
+        let mut seen: FxHashMap<(&str, &str), ()> = FxHashMap::default();
+        for r in recs {
+            if r.values.len() != self.columns.len() {
+                return Err(Error::Internal(
+                    "record values do not match the store's columns".into(),
+                ));
+            }
+            if r.id.is_empty() {
+                return Err(Error::Data(format!(
+                    "a record of source `{}` has an empty id; every record needs a unique id",
+                    r.source
+                )));
+            }
+            if self.manifest.link_type == LinkType::Dedupe && r.source != self.manifest.sources[0] {
+                return Err(Error::Data(format!(
+                    "record {}:{}: a dedupe store has one source, `{}`",
+                    r.source, r.id, self.manifest.sources[0]
+                )));
+            }
+            if self.record(&r.source, &r.id).is_some() {
+                return Err(Error::Data(format!(
+                    "record {}:{} is already in the store; ids are unique within a source (nothing was added)",
+                    r.source, r.id
+                )));
+            }
+            if seen.insert((&r.source, &r.id), ()).is_some() {
+                return Err(Error::Data(format!(
+                    "record {}:{} appears twice among the new records (nothing was added)",
+                    r.source, r.id
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The candidate pairs of records `from..` against all earlier records: (earlier, new), in
+    /// record order, each pair once (the first blocking rule whose keys agree).
+    fn candidates_of_new(&self, from: usize) -> Vec<(u32, u32)> {
+        // The chains hold the records before `from` plus, as we go, the new ones; simulate
+        // insertion with per-rule "pending" lists so that each new-new pair is seen once.
+        let n = self.source_of.len();
+        let link = self.manifest.link_type == LinkType::Link;
+        let mut out = Vec::new();
+        let mut pending: Vec<FxHashMap<u32, Vec<u32>>> =
+            vec![FxHashMap::default(); self.keys.len()];
+        for x in from..n {
+            let x = x as u32;
+            let sx = self.source_of[x as usize];
+            for (k, ki) in self.keys.iter().enumerate() {
+                let key = ki.key_of[x as usize];
+                if key == MISSING {
+                    continue;
+                }
+                let earlier_new = pending[k].get(&key).map(Vec::as_slice).unwrap_or(&[]);
+                let older = ki.chain(key).filter(|&y| (y as usize) < from);
+                for y in older.chain(earlier_new.iter().copied()) {
+                    if link && self.source_of[y as usize] == sx {
+                        continue;
+                    }
+                    if self.keys[..k].iter().any(|e| {
+                        let a = e.key_of[y as usize];
+                        a != MISSING && a == e.key_of[x as usize]
+                    }) {
+                        continue;
+                    }
+                    out.push((y, x));
+                }
+                pending[k].entry(key).or_default().push(x);
+            }
+        }
+        out
+    }
+
+    /// Scores pairs of rows. A row is a stored record (`Ok(r)`) or a query (`Err(values)`);
+    /// returns (weight, probability, levels) per pair, in order.
+    fn score_rows(
+        &self,
+        rows: &[std::result::Result<u32, &[String]>],
+        pairs: &[(u32, u32)],
+    ) -> Result<Vec<(f64, f64, Vec<u8>)>> {
+        // A small dataset of just the rows involved: levels depend only on the two values
+        // compared, so they are the batch run's levels bit for bit.
+        let mut ds = Dataset {
+            sources: Vec::new(),
+            source_of: vec![0; rows.len()],
+            ids: StringList::default(),
+            truth: None,
+            columns: Vec::new(),
+        };
+        for (c, col) in self.columns.iter().enumerate() {
+            let mut int = Interner::default();
+            let values = rows
+                .iter()
+                .map(|row| match row {
+                    Ok(r) => int.intern(col.get(*r as usize)),
+                    Err(v) => int.intern(&v[c]),
+                })
+                .collect();
+            ds.columns.push(Column {
+                name: col.name.clone(),
+                values,
+                dict: int.into_dict(),
+            });
+        }
+        let comparer = self.template.rebind(&self.model.comparisons, &ds)?;
+        let n_c = comparer.len();
+        Ok(pairs
+            .par_chunks(4096)
+            .map(|chunk| {
+                let mut lv = vec![0u8; n_c];
+                chunk
+                    .iter()
+                    .map(|&(a, b)| {
+                        comparer.vector(&ds, a, b, &mut lv);
+                        let w = pattern_weight(self.prior, &self.level_weights, &lv);
+                        (w, probability(w), lv.clone())
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    /// Scores `queries` against the stored records without inserting them: each query's
+    /// candidates (by the model's blocking rules) with probability at least `min_probability`,
+    /// best first (ties in record order), with each comparison's contribution as
+    /// `fellegi explain` gives it.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when a query's values do not match the store's columns.
+    pub fn find(&self, queries: &[NewRecord], min_probability: f64) -> Result<Vec<Vec<Candidate>>> {
+        let link = self.manifest.link_type == LinkType::Link;
+        let mut rows: Vec<std::result::Result<u32, &[String]>> = Vec::new();
+        let mut row_of: FxHashMap<u32, u32> = FxHashMap::default();
+        let mut pairs = Vec::new();
+        let mut owner = Vec::new();
+        for (qi, q) in queries.iter().enumerate() {
+            if q.values.len() != self.columns.len() {
+                return Err(Error::invalid(
+                    "record",
+                    "values do not match the store's columns",
+                ));
+            }
+            let sq = self.manifest.sources.iter().position(|s| *s == q.source);
+            let qrow = rows.len() as u32;
+            rows.push(Err(q.values.as_slice()));
+            // Key ids of the query per rule (None: no stored record can agree).
+            let qkeys: Vec<Option<u32>> = self
+                .keys
+                .iter()
+                .map(|ki| {
+                    let parts: Option<Vec<u32>> = ki
+                        .parts
+                        .iter()
+                        .map(|p| p.lookup(&self.columns[p.column], &q.values[p.column]))
+                        .collect();
+                    parts.and_then(|p| ki.lookup_key(&p))
+                })
+                .collect();
+            for (k, ki) in self.keys.iter().enumerate() {
+                let Some(key) = qkeys[k] else { continue };
+                for y in ki.chain(key) {
+                    if link && sq == Some(self.source_of[y as usize] as usize) {
+                        continue;
+                    }
+                    if self.keys[..k]
+                        .iter()
+                        .enumerate()
+                        .any(|(j, e)| qkeys[j].is_some_and(|a| a == e.key_of[y as usize]))
+                    {
+                        continue;
+                    }
+                    let yrow = *row_of.entry(y).or_insert_with(|| {
+                        rows.push(Ok(y));
+                        rows.len() as u32 - 1
+                    });
+                    pairs.push((yrow, qrow));
+                    owner.push((qi, y));
+                }
+            }
+        }
+        let scored = self.score_rows(&rows, &pairs)?;
+        let mut out: Vec<Vec<(u32, Candidate)>> = vec![Vec::new(); queries.len()];
+        for ((qi, y), (w, p, lv)) in owner.into_iter().zip(scored) {
+            if p < min_probability {
+                continue;
+            }
+            let contributions = self
+                .model
+                .comparisons
+                .iter()
+                .zip(&lv)
+                .enumerate()
+                .map(|(c, (spec, &l))| Contribution {
+                    comparison: spec.output_name().to_string(),
+                    level: spec.levels[l as usize].display_label(),
+                    gamma: gamma(spec, l),
+                    weight: self.level_weights[c][l as usize],
+                })
+                .collect();
+            out[qi].push((
+                y,
+                Candidate {
+                    source: self.manifest.sources[self.source_of[y as usize] as usize].clone(),
+                    id: self.ids.get(y as usize).to_string(),
+                    cluster_id: self.cluster_of(y),
+                    match_weight: w,
+                    match_probability: p,
+                    contributions,
+                },
+            ));
+        }
+        Ok(out
+            .into_iter()
+            .map(|mut v| {
+                v.sort_by(|a, b| {
+                    b.1.match_weight
+                        .total_cmp(&a.1.match_weight)
+                        .then(a.0.cmp(&b.0))
+                });
+                v.into_iter().map(|(_, c)| c).collect()
+            })
+            .collect())
+    }
+
+    /// The model's prior weight (bits), the start of every candidate's match weight.
+    pub fn prior_weight(&self) -> f64 {
+        self.prior
+    }
+
+    /// Links `recs` against the store and among themselves with the stored model, updates the
+    /// clusters (see the module docs for the rules) and commits the add atomically. A batch with
+    /// a bad record (an id already stored or repeated, a dedupe record of another source)
+    /// is rejected whole and nothing changes.
+    ///
+    /// # Errors
+    /// [`Error::Data`] for a bad batch; [`Error::Io`] when the store cannot be written (the
+    /// store on disk is then as before; this value should be dropped and the store reopened).
+    pub fn add(&mut self, recs: &[NewRecord]) -> Result<AddSummary> {
+        self.check_new(recs)?;
+        if recs.is_empty() {
+            return Ok(AddSummary {
+                generation: self.manifest.generation,
+                ..Default::default()
+            });
+        }
+        let mut m = self.manifest.clone();
+        let from = self.source_of.len();
+        // Insert in memory.
+        for r in recs {
+            let s = match m.sources.iter().position(|s| *s == r.source) {
+                Some(s) => s,
+                None => {
+                    m.sources.push(r.source.clone());
+                    m.sources.len() - 1
+                }
+            } as u16;
+            let i = self.source_of.len() as u32;
+            self.by_key.insert((s, r.id.as_str().into()), i);
+            self.source_of.push(s);
+            self.ids.push(&r.id);
+            for (c, col) in self.columns.iter_mut().enumerate() {
+                col.push(&r.values[c]);
+            }
+        }
+        self.manifest.sources = m.sources.clone();
+        // Keys without chain insertion first, so that candidates see only older records.
+        self.index_keys_no_chain(from);
+        let cand = self.candidates_of_new(from);
+        for ki in &mut self.keys {
+            for r in from..self.source_of.len() {
+                ki.insert(r as u32);
+            }
+        }
+        // Score with the global record indices as rows only over involved records.
+        let mut involved: Vec<u32> = cand.iter().flat_map(|&(a, b)| [a, b]).collect();
+        involved.sort_unstable();
+        involved.dedup();
+        let mut local: FxHashMap<u32, u32> = FxHashMap::default();
+        for (i, &r) in involved.iter().enumerate() {
+            local.insert(r, i as u32);
+        }
+        let sub_rows: Vec<std::result::Result<u32, &[String]>> =
+            involved.iter().map(|&r| Ok(r)).collect();
+        let sub_pairs: Vec<(u32, u32)> =
+            cand.iter().map(|&(a, b)| (local[&a], local[&b])).collect();
+        let scores = self.score_rows(&sub_rows, &sub_pairs)?;
+        let kept: Vec<ScoredPair> = cand
+            .iter()
+            .zip(scores)
+            .filter(|(_, (_, p, _))| *p >= m.min_probability)
+            .map(|(&(a, b), (w, p, lv))| ScoredPair {
+                left: a,
+                right: b,
+                weight: w,
+                probability: p,
+                levels: lv,
+            })
+            .collect();
+        // Clusters: nodes are the new records (0..n_new) and the stored clusters they link.
+        let n_new = recs.len();
+        let mut node_of_cluster: FxHashMap<u64, u32> = FxHashMap::default();
+        let mut cluster_of_node: Vec<u64> = Vec::new();
+        let mut edges = Vec::new();
+        for p in kept.iter().filter(|p| p.probability >= m.threshold) {
+            let x = p.right - from as u32;
+            let y = if (p.left as usize) >= from {
+                p.left - from as u32
+            } else {
+                let c = self.cluster_of(p.left);
+                *node_of_cluster.entry(c).or_insert_with(|| {
+                    cluster_of_node.push(c);
+                    (n_new + cluster_of_node.len() - 1) as u32
+                })
+            };
+            edges.push((x, y));
+        }
+        let mut uf = UnionFind::new(n_new + cluster_of_node.len());
+        for &(a, b) in &edges {
+            uf.union(a, b);
+        }
+        // Components in order of their first new record.
+        let mut comp_of_root: FxHashMap<u32, usize> = FxHashMap::default();
+        let mut comps: Vec<(Vec<u32>, Vec<u64>)> = Vec::new();
+        for x in 0..n_new as u32 {
+            let root = uf.find(x);
+            let c = *comp_of_root.entry(root).or_insert_with(|| {
+                comps.push((Vec::new(), Vec::new()));
+                comps.len() - 1
+            });
+            comps[c].0.push(x);
+        }
+        for (i, &cid) in cluster_of_node.iter().enumerate() {
+            let root = uf.find((n_new + i) as u32);
+            let c = comp_of_root[&root];
+            comps[c].1.push(cid);
+        }
+        let mut app = Appender::default();
+        let mut summary = AddSummary {
+            records: n_new as u64,
+            candidates: cand.len() as u64,
+            pairs: kept.len() as u64,
+            cluster_ids: vec![0; n_new],
+            ..Default::default()
+        };
+        let generation = m.generation + 1;
+        let src_name =
+            |s: &Store, r: u32| s.manifest.sources[s.source_of[r as usize] as usize].clone();
+        let mut new_members: Vec<(u64, Vec<u32>)> = Vec::new();
+        let mut merges: Vec<(u64, u64)> = Vec::new();
+        {
+            let mut changes = Vec::new();
+            let mut mg = Vec::new();
+            let mut seqs = m.next_change;
+            for (news, mut olds) in comps {
+                olds.sort_unstable();
+                let winner = match olds.first() {
+                    Some(&w) => w,
+                    None => {
+                        m.next_cluster_id += 1;
+                        summary.new_clusters += 1;
+                        m.next_cluster_id - 1
+                    }
+                };
+                for &o in olds.iter().skip(1) {
+                    csv_row(
+                        &mut mg,
+                        [generation.to_string(), o.to_string(), winner.to_string()],
+                    )?;
+                    merges.push((o, winner));
+                    summary.merged_clusters += 1;
+                    for &r in &self.members[&o] {
+                        csv_row(
+                            &mut changes,
+                            [
+                                seqs.to_string(),
+                                src_name(self, r),
+                                self.ids.get(r as usize).to_string(),
+                                o.to_string(),
+                                winner.to_string(),
+                                "cluster_merged".to_string(),
+                            ],
+                        )?;
+                        seqs += 1;
+                    }
+                }
+                let reason = match olds.len() {
+                    0 => "new",
+                    1 => "joined",
+                    _ => "merged",
+                };
+                let mut rs = Vec::new();
+                for &x in &news {
+                    let r = from as u32 + x;
+                    summary.cluster_ids[x as usize] = winner;
+                    csv_row(
+                        &mut changes,
+                        [
+                            seqs.to_string(),
+                            src_name(self, r),
+                            self.ids.get(r as usize).to_string(),
+                            String::new(),
+                            winner.to_string(),
+                            reason.to_string(),
+                        ],
+                    )?;
+                    seqs += 1;
+                    rs.push(r);
+                }
+                new_members.push((winner, rs));
+            }
+            m.next_change = seqs;
+            app.buf("changes").extend_from_slice(&changes);
+            app.buf("merges").extend_from_slice(&mg);
+        }
+        // Records, assignments and pairs.
+        {
+            let rec = app.buf("records");
+            let mut w = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(Vec::new());
+            for r in from..self.source_of.len() {
+                let mut row: Vec<&str> = vec![
+                    &self.manifest.sources[self.source_of[r] as usize],
+                    self.ids.get(r),
+                ];
+                row.extend(self.columns.iter().map(|c| c.get(r)));
+                w.write_record(&row)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+            }
+            rec.extend_from_slice(&w.into_inner().map_err(|e| Error::Internal(e.to_string()))?);
+        }
+        {
+            let mut w = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(Vec::new());
+            for (x, &cid) in summary.cluster_ids.iter().enumerate() {
+                let r = from + x;
+                w.write_record([
+                    self.manifest.sources[self.source_of[r] as usize].as_str(),
+                    self.ids.get(r),
+                    &cid.to_string(),
+                ])
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            }
+            let bytes = w.into_inner().map_err(|e| Error::Internal(e.to_string()))?;
+            app.buf("assignments").extend_from_slice(&bytes);
+        }
+        {
+            let comps = &self.model.comparisons;
+            let mut w = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(Vec::new());
+            let mut num = String::new();
+            for p in &kept {
+                let (l, r) = (p.left as usize, p.right as usize);
+                let mut row: Vec<String> = vec![
+                    self.ids.get(l).to_string(),
+                    self.manifest.sources[self.source_of[l] as usize].clone(),
+                    self.ids.get(r).to_string(),
+                    self.manifest.sources[self.source_of[r] as usize].clone(),
+                ];
+                for x in [p.weight, p.probability] {
+                    num.clear();
+                    let _ = write!(num, "{x}");
+                    row.push(num.clone());
+                }
+                for (spec, &lv) in comps.iter().zip(&p.levels) {
+                    row.push(gamma(spec, lv).to_string());
+                }
+                w.write_record(&row)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+            }
+            let bytes = w.into_inner().map_err(|e| Error::Internal(e.to_string()))?;
+            app.buf("pairs").extend_from_slice(&bytes);
+        }
+        m.generation = generation;
+        m.records = self.source_of.len() as u64;
+        m.pairs += kept.len() as u64;
+        app.finish(&self.dir, &mut m)?;
+        commit_manifest(&self.dir, &m)?;
+        // Committed: update the in-memory clusters.
+        self.assigned.extend_from_slice(&summary.cluster_ids);
+        for (from_id, into) in merges {
+            self.merged_into.insert(from_id, into);
+            if let Some(v) = self.members.remove(&from_id) {
+                self.members.entry(into).or_default().extend(v);
+            }
+        }
+        for (w, rs) in new_members {
+            let e = self.members.entry(w).or_default();
+            e.extend(rs);
+            e.sort_unstable();
+        }
+        summary.generation = generation;
+        self.manifest = m;
+        Ok(summary)
+    }
+
+    /// As [`Store::index_keys`] without inserting into the chains.
+    fn index_keys_no_chain(&mut self, from: usize) {
+        let n = self.source_of.len();
+        let columns = &self.columns;
+        for ki in &mut self.keys {
+            for p in &mut ki.parts {
+                p.extend(&columns[p.column].dict);
+            }
+            let mut part = vec![0u32; ki.parts.len()];
+            for r in from..n {
+                for (j, p) in ki.parts.iter().enumerate() {
+                    let v = columns[p.column].values[r];
+                    part[j] = if v == MISSING {
+                        MISSING
+                    } else {
+                        p.of_value[v as usize]
+                    };
+                }
+                let k = ki.key(&part);
+                ki.key_of.push(k);
+            }
+        }
+    }
+
+    /// Writes pairs.csv (every kept pair, the usual format), clusters.csv (id, source,
+    /// cluster_id: the stable id, in record order) and changes.csv under `out`, each under a
+    /// temporary name renamed when complete.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when a file cannot be read or written.
+    pub fn export(&self, out: &Path) -> Result<Vec<PathBuf>> {
+        let mut stage = Staged::new(out)?;
+        let pairs = read_committed(&self.dir, &self.manifest.files["pairs"])?;
+        stage.write("pairs.csv", |w| w.write_all(&pairs))?;
+        stage.write("clusters.csv", |w| {
+            let mut cw = csv::Writer::from_writer(w);
+            cw.write_record(["id", "source", "cluster_id"])?;
+            for r in 0..self.len() {
+                cw.write_record([
+                    self.ids.get(r),
+                    &self.manifest.sources[self.source_of[r] as usize],
+                    &self.cluster_of(r as u32).to_string(),
+                ])?;
+            }
+            cw.flush()
+        })?;
+        let changes = read_committed(&self.dir, &self.manifest.files["changes"])?;
+        stage.write("changes.csv", |w| w.write_all(&changes))?;
+        stage.commit()
+    }
+
+    /// The comparison output names (the gamma columns of pairs.csv).
+    pub fn comparison_names(&self) -> &[String] {
+        &self.gamma_names
+    }
+
+    /// The model's parameters.
+    pub fn params(&self) -> &FsParams {
+        &self.params
+    }
+}
+
+/// pairs.csv's gamma of level `l` of a comparison: −1 for its null level, else levels count
+/// down to 0 for the last (as [`crate::compare::Comparison::gamma`]).
+fn gamma(spec: &crate::compare::ComparisonSpec, l: u8) -> i32 {
+    let l = l as usize;
+    let null = spec
+        .levels
+        .iter()
+        .position(|x| x.predicate == crate::compare::Predicate::Null);
+    if Some(l) == null {
+        return -1;
+    }
+    (spec.levels.len() - 1 - l) as i32
+}
+
+/// A summary of a store for `fellegi store info`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Info {
+    /// The schema version.
+    pub schema_version: u32,
+    /// The generation (number of committed changes, create = 1).
+    pub generation: u64,
+    /// The link type.
+    pub link_type: &'static str,
+    /// Records per source.
+    pub sources: Vec<(String, u64)>,
+    /// Records.
+    pub records: u64,
+    /// Kept pairs.
+    pub pairs: u64,
+    /// Clusters now.
+    pub clusters: u64,
+    /// The next cluster id.
+    pub next_cluster_id: u64,
+    /// min_probability and threshold.
+    pub min_probability: f64,
+    /// The link threshold.
+    pub threshold: f64,
+}
+
+impl Store {
+    /// The store's summary.
+    pub fn info(&self) -> Info {
+        let mut per = vec![0u64; self.manifest.sources.len()];
+        for &s in &self.source_of {
+            per[s as usize] += 1;
+        }
+        Info {
+            schema_version: self.manifest.schema_version,
+            generation: self.manifest.generation,
+            link_type: self.manifest.link_type.name(),
+            sources: self.manifest.sources.iter().cloned().zip(per).collect(),
+            records: self.manifest.records,
+            pairs: self.manifest.pairs,
+            clusters: self.members.len() as u64,
+            next_cluster_id: self.manifest.next_cluster_id,
+            min_probability: self.manifest.min_probability,
+            threshold: self.manifest.threshold,
+        }
+    }
+}
+
+/// The result of [`verify`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Verified {
+    /// The committed generation, when the manifest reads.
+    pub generation: Option<u64>,
+    /// Problems; empty when the store is sound.
+    pub errors: Vec<String>,
+    /// Bytes an unfinished add left past the committed end, per file (ignored by readers,
+    /// removed by the next add).
+    pub trailing: Vec<(String, u64)>,
+}
+
+impl Verified {
+    /// Whether the store is sound.
+    pub fn ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+/// Checks a store: the manifest's schema version, every committed segment's SHA-256, and that
+/// the records, pairs, assignments and merges read back consistently (each record once with a
+/// cluster id, each pair between stored records, the counts the manifest gives).
+pub fn verify(dir: &Path) -> Verified {
+    let mut out = Verified::default();
+    let m = match read_manifest(dir) {
+        Ok(m) => m,
+        Err(e) => {
+            out.errors.push(e.to_string());
+            return out;
+        }
+    };
+    out.generation = Some(m.generation);
+    for role in [
+        "model",
+        "records",
+        "pairs",
+        "assignments",
+        "merges",
+        "changes",
+    ] {
+        if !m.files.contains_key(role) {
+            out.errors
+                .push(format!("the manifest names no `{role}` file"));
+        }
+    }
+    if !out.errors.is_empty() {
+        return out;
+    }
+    let fc = files::check_files(dir, &m);
+    out.errors.extend(fc.errors);
+    out.trailing = fc.trailing;
+    if !out.errors.is_empty() {
+        return out;
+    }
+    let store = match Store::open(dir) {
+        Ok(s) => s,
+        Err(e) => {
+            out.errors.push(e.to_string());
+            return out;
+        }
+    };
+    // Pairs name stored records, left before right, as many as the manifest says.
+    let f = &m.files["pairs"];
+    let path = dir.join(&f.name);
+    let res = read_committed(dir, f).and_then(|bytes| {
+        let mut n = 0u64;
+        each_row(&path, &bytes, |line, rec| {
+            let l = store.record(rec.get(1).unwrap_or(""), rec.get(0).unwrap_or(""));
+            let r = store.record(rec.get(3).unwrap_or(""), rec.get(2).unwrap_or(""));
+            match (l, r) {
+                (Some(_), Some(_)) => {}
+                _ => {
+                    return Err(damaged(
+                        &path,
+                        line,
+                        "a pair names a record that is not stored",
+                    ));
+                }
+            }
+            let p: f64 = rec
+                .get(5)
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| damaged(&path, line, "bad match_probability"))?;
+            if p.is_nan() || p < m.min_probability {
+                return Err(damaged(&path, line, "a pair below min_probability"));
+            }
+            n += 1;
+            Ok(())
+        })?;
+        if n != m.pairs {
+            return Err(damaged(
+                &path,
+                1,
+                format!("{n} pairs, the manifest says {}", m.pairs),
+            ));
+        }
+        Ok(())
+    });
+    if let Err(e) = res {
+        out.errors.push(e.to_string());
+    }
+    let f = &m.files["changes"];
+    let path = dir.join(&f.name);
+    let res = read_committed(dir, f).and_then(|bytes| {
+        let mut last = 0u64;
+        each_row(&path, &bytes, |line, rec| {
+            let s: u64 = rec
+                .get(0)
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| damaged(&path, line, "bad seq"))?;
+            if s != last + 1 {
+                return Err(damaged(&path, line, "sequence numbers are not consecutive"));
+            }
+            last = s;
+            Ok(())
+        })?;
+        if last + 1 != m.next_change {
+            return Err(damaged(&path, 1, "the last change is not the manifest's"));
+        }
+        Ok(())
+    });
+    if let Err(e) = res {
+        out.errors.push(e.to_string());
+    }
+    out
+}
+
+/// The record count of a [`crate::data::Dataset`]-free summary line, for the CLI.
+pub fn describe(info: &Info) -> String {
+    let sources: Vec<String> = info
+        .sources
+        .iter()
+        .map(|(s, n)| format!("{s} ({n})"))
+        .collect();
+    format!(
+        "store schema {} generation {}: {} store, {} records [{}], {} pairs (p >= {}), {} clusters (links p >= {}), next cluster id {}",
+        info.schema_version,
+        info.generation,
+        info.link_type,
+        info.records,
+        sources.join(", "),
+        info.pairs,
+        info.min_probability,
+        info.clusters,
+        info.threshold,
+        info.next_cluster_id
+    )
+}
+
+/// What [`Store::recluster`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReclusterSummary {
+    /// The store's generation after it.
+    pub generation: u64,
+    /// Pairs kept under the (new) model.
+    pub pairs: u64,
+    /// Clusters now.
+    pub clusters: u64,
+    /// Clusters that kept an old id.
+    pub kept_ids: u64,
+    /// Clusters that got a new id.
+    pub new_ids: u64,
+    /// Records whose cluster id changed.
+    pub moved_records: u64,
+    /// The file (in the store folder) mapping old ids to new ones.
+    pub mapping: String,
+}
+
+impl Store {
+    /// Re-scores every stored record with `new_model` (`None`: the stored model) and
+    /// re-clusters, keeping an old id wherever its cluster survives: each new cluster takes the
+    /// old id that most of its records had (ties to the oldest id), each old id going to at most
+    /// one new cluster (the one holding most of its records, then the one with the earliest
+    /// record); every other new cluster gets a new id. Writes `recluster-gN.csv`
+    /// (old_cluster_id, new_cluster_id, records: how many records went from one to the other),
+    /// a `recluster` row in changes.csv for every record whose id changed, and replaces the
+    /// model, pairs and assignments; merges.csv starts afresh (ids that did not survive are
+    /// retired, never reused). The new model's transforms are applied to the stored (already
+    /// cleaned) values; the shipped transforms are idempotent, so the same transforms give the
+    /// same values. Atomic like an add: new files, then the manifest renamed.
+    ///
+    /// # Errors
+    /// [`Error::Settings`] when the new model is unusable for a store, has another link type, or
+    /// reads a column the store does not keep; [`Error::Io`].
+    pub fn recluster(
+        &mut self,
+        new_model: Option<(&Settings, &str)>,
+        progress: &Progress,
+    ) -> Result<ReclusterSummary> {
+        let (model, origin) = match new_model {
+            Some((m, o)) => (m.clone(), o.to_string()),
+            None => (
+                self.model.clone(),
+                self.dir.join("model.json").display().to_string(),
+            ),
+        };
+        check_model(&model, &origin)?;
+        if model.link_type != self.manifest.link_type {
+            return Err(Error::settings(
+                &origin,
+                "link_type",
+                format!(
+                    "is `{}` but the store is `{}`; a recluster keeps the link type (create a new store for another)",
+                    model.link_type.name(),
+                    self.manifest.link_type.name()
+                ),
+            ));
+        }
+        for (c, key) in model.columns_used() {
+            if !self.manifest.columns.contains(&c) {
+                return Err(Error::settings(
+                    &origin,
+                    key,
+                    format!(
+                        "reads column `{c}`, which the store does not keep (it keeps {}); create a new store from the inputs",
+                        self.manifest.columns.join(", ")
+                    ),
+                ));
+            }
+        }
+        let mut sizes = vec![0usize; self.manifest.sources.len()];
+        for &s in &self.source_of {
+            sizes[s as usize] += 1;
+        }
+        let mut ds = Dataset {
+            sources: self
+                .manifest
+                .sources
+                .iter()
+                .zip(&sizes)
+                .map(|(n, &len)| Source {
+                    name: n.clone(),
+                    path: PathBuf::new(),
+                    sha256: String::new(),
+                    start: 0,
+                    len,
+                })
+                .collect(),
+            source_of: self.source_of.clone(),
+            ids: self.ids.clone(),
+            truth: None,
+            columns: self
+                .columns
+                .iter()
+                .map(|c| Column {
+                    name: c.name.clone(),
+                    values: c.values.clone(),
+                    dict: c.dict.clone(),
+                })
+                .collect(),
+        };
+        crate::clean::apply_transforms(&mut ds, &model.transforms)?;
+        let min_p = self.manifest.min_probability;
+        let scored = crate::pipeline::score(&model, &origin, &ds, min_p, progress)?;
+        let pairs = &scored.pairs;
+        let links = (0..pairs.len())
+            .filter(|&i| pairs.probability[i] >= self.manifest.threshold)
+            .map(|i| (pairs.left[i], pairs.right[i]));
+        let clusters = Clusters::of(ds.len(), links);
+        // Overlaps (new cluster, old id) → records.
+        let mut overlap: std::collections::BTreeMap<(u32, u64), u64> = Default::default();
+        for (r, &c) in clusters.ids.iter().enumerate() {
+            *overlap.entry((c, self.cluster_of(r as u32))).or_default() += 1;
+        }
+        let mut order: Vec<(&(u32, u64), &u64)> = overlap.iter().collect();
+        // Most records first, then the oldest id, then the earliest new cluster.
+        order.sort_by(|a, b| b.1.cmp(a.1).then(a.0.1.cmp(&b.0.1)).then(a.0.0.cmp(&b.0.0)));
+        let mut new_id: Vec<u64> = vec![0; clusters.count as usize];
+        let mut used: FxHashMap<u64, ()> = FxHashMap::default();
+        for (&(c, old), _) in order {
+            if new_id[c as usize] == 0 && !used.contains_key(&old) {
+                new_id[c as usize] = old;
+                used.insert(old, ());
+            }
+        }
+        let mut m = self.manifest.clone();
+        let generation = m.generation + 1;
+        let mut summary = ReclusterSummary {
+            generation,
+            pairs: pairs.len() as u64,
+            clusters: clusters.count,
+            ..Default::default()
+        };
+        for id in new_id.iter_mut() {
+            if *id == 0 {
+                *id = m.next_cluster_id;
+                m.next_cluster_id += 1;
+                summary.new_ids += 1;
+            } else {
+                summary.kept_ids += 1;
+            }
+        }
+        // New files under new names; the manifest switches to them.
+        let mut written: Vec<(String, String, Vec<u8>)> = Vec::new();
+        let mut model_json = serde_json::to_vec_pretty(&model)
+            .map_err(|e| Error::Internal(format!("model to JSON: {e}")))?;
+        model_json.push(b'\n');
+        written.push((
+            "model".into(),
+            format!("model-g{generation}.json"),
+            model_json,
+        ));
+        let mut pb = Vec::new();
+        write_pairs(&mut pb, &ds, &scored.comparer, pairs, None)
+            .map_err(|e| Error::io(&self.dir, e))?;
+        written.push(("pairs".into(), format!("pairs-g{generation}.csv"), pb));
+        let mut asg = Vec::new();
+        csv_row(&mut asg, ["source", "id", "cluster_id"])?;
+        let mut changes = Vec::new();
+        let mut seq = m.next_change;
+        for (r, &c) in clusters.ids.iter().enumerate() {
+            let src = &self.manifest.sources[self.source_of[r] as usize];
+            let id = self.ids.get(r);
+            let (old, new) = (self.cluster_of(r as u32), new_id[c as usize]);
+            csv_row(&mut asg, [src.as_str(), id, &new.to_string()])?;
+            if old != new {
+                csv_row(
+                    &mut changes,
+                    [
+                        seq.to_string(),
+                        src.clone(),
+                        id.to_string(),
+                        old.to_string(),
+                        new.to_string(),
+                        "recluster".to_string(),
+                    ],
+                )?;
+                seq += 1;
+                summary.moved_records += 1;
+            }
+        }
+        m.next_change = seq;
+        written.push((
+            "assignments".into(),
+            format!("assignments-g{generation}.csv"),
+            asg,
+        ));
+        let mut mg = Vec::new();
+        csv_row(
+            &mut mg,
+            ["generation", "from_cluster_id", "into_cluster_id"],
+        )?;
+        written.push(("merges".into(), format!("merges-g{generation}.csv"), mg));
+        let mut map = Vec::new();
+        csv_row(&mut map, ["old_cluster_id", "new_cluster_id", "records"])?;
+        let mut rows: Vec<(u64, u64, u64)> = overlap
+            .iter()
+            .map(|(&(c, old), &n)| (old, new_id[c as usize], n))
+            .collect();
+        rows.sort_unstable();
+        for (o, n, k) in rows {
+            csv_row(&mut map, [o.to_string(), n.to_string(), k.to_string()])?;
+        }
+        summary.mapping = format!("recluster-g{generation}.csv");
+        written.push((summary.mapping.clone(), summary.mapping.clone(), map));
+        let mut old_files = Vec::new();
+        for (role, name, bytes) in written {
+            let path = self.dir.join(&name);
+            (|| -> std::io::Result<()> {
+                let mut f = std::fs::File::create(&path)?;
+                std::io::Write::write_all(&mut f, &bytes)?;
+                f.sync_all()
+            })()
+            .map_err(|e| Error::io(&path, e))?;
+            let state = FileState {
+                name,
+                segments: vec![Segment {
+                    end: bytes.len() as u64,
+                    sha256: files::sha256_hex(&bytes),
+                }],
+            };
+            if let Some(old) = m.files.insert(role, state) {
+                old_files.push(old.name);
+            }
+        }
+        let mut app = Appender::default();
+        app.buf("changes").extend_from_slice(&changes);
+        app.finish(&self.dir, &mut m)?;
+        m.generation = generation;
+        m.pairs = pairs.len() as u64;
+        commit_manifest(&self.dir, &m)?;
+        for f in old_files {
+            let _ = std::fs::remove_file(self.dir.join(f));
+        }
+        *self = Store::open(&self.dir)?;
+        Ok(summary)
+    }
+}
