@@ -55,5 +55,6 @@ pub mod registry;
 pub mod report;
 pub mod settings;
 pub mod synth;
+pub mod view;
 
 pub use error::{Error, Result};

@@ -40,7 +40,9 @@ use std::path::PathBuf;
 
 pub use explain::{Explanation, explain, find_record};
 pub use job::{DEFAULT_MAX_UNPARSED_SHARE, Job, LinkMethod, LinkRun, Written, describe_unparsed};
-pub use patterns::{PatternRow, PatternTable, pattern_table};
+pub use patterns::{
+    PatternExamples, PatternRow, PatternTable, pattern_table, pattern_table_with_examples,
+};
 pub use source::Candidates;
 pub use warnings::Warning;
 
@@ -279,6 +281,22 @@ fn no_blocking(origin: &str, what: &str) -> Error {
             "no [[blocking]] rules: {what} needs at least one, e.g. [[blocking]] keys = [\"surname\"]"
         ),
     )
+}
+
+/// The oracle's parameters for `ds` under the (expanded) settings: λ, m and u from the truth
+/// ([`crate::model::train::oracle`]; `seed` seeds its u sample), for teaching and benchmarks.
+///
+/// # Errors
+/// [`Error::Data`] without a truth column or true pairs; errors compiling the comparisons.
+pub fn oracle_params(
+    settings: &Settings,
+    ds: &Dataset,
+    seed: u64,
+    progress: &Progress,
+) -> Result<FsParams> {
+    let comparer = Comparer::new(&settings.comparisons, ds)?;
+    let src = candidates(settings, ds, &comparer, None, None, progress);
+    Ok(oracle(&settings.train_spec(), &comparer, &src, seed)?.params)
 }
 
 /// Fits the model on `ds` following the (expanded) settings; `seed` seeds the u sample.
