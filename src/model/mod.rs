@@ -189,6 +189,10 @@ pub struct FitInfo {
     pub inputs: Vec<InputDigest>,
     /// One entry per EM session.
     pub sessions: Vec<SessionFit>,
+    /// How m was obtained when not by the EM sessions (e.g. from clerical labels); absent
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m_method: Option<String>,
 }
 
 /// One EM session's record.

@@ -109,6 +109,22 @@ pub struct Training {
     /// Priors for maximum a posteriori EM (plain EM only); default none (maximum likelihood).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prior: Option<Prior>,
+    /// m from clerical labels instead of EM (`m = { labels = "labels.csv" }`); default none
+    /// (m from the EM sessions). λ and u are still set as the rest of the plan says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m: Option<MSpec>,
+}
+
+/// Where m comes from when not from EM (`training.m`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MSpec {
+    /// A Splink-style labels CSV (source_dataset_l, unique_id_l, source_dataset_r,
+    /// unique_id_r, clerical_match_score; a score ≥ 0.5 is a match), as `fellegi label`
+    /// exports: m of every comparison is the share of the labelled matches at each level
+    /// (levels never seen get half a count, null levels 1). A relative path is read from the
+    /// current folder.
+    pub labels: std::path::PathBuf,
 }
 
 /// Conjugate priors turning EM into maximum a posteriori estimation (`training.prior`), as
@@ -180,6 +196,7 @@ impl Default for Training {
             algorithm: Algorithm::Em,
             lambda_start: None,
             prior: None,
+            m: None,
         }
     }
 }

@@ -358,6 +358,7 @@ pub fn train(
         u_method,
         inputs,
         sessions: fits,
+        m_method: None,
     };
     Ok(Fitted { params, fit })
 }
@@ -437,6 +438,7 @@ pub fn oracle(
         ),
         inputs: source.inputs(),
         sessions: Vec::new(),
+        m_method: None,
     };
     Ok(Fitted { params, fit })
 }
