@@ -22,5 +22,5 @@ PAGES_DIR="$out/febrl4" RUN_DIR="$out/febrl4" FELLEGI_BIN="$bin" FELLEGI_INPUT="
   SHOTS_DIR="$out/shots" node "$root/tests/browser/pages.test.js"
 # The labels the browser exported go back into fellegi.
 "$bin" evaluate --pairs "$out/febrl4/pairs.csv" --labels "$out/febrl4/labels-from-browser.csv" \
-  --dataset febrl4 --out "$out/labels-eval" -q >/dev/null
+  --dataset febrl4 --out "$out/labels-eval" >/dev/null
 echo "pages checked in chromium; screenshots in $out/shots; labels read back by fellegi evaluate"

@@ -78,7 +78,7 @@ pub fn sample_pairs(probabilities: &[f64], opt: &LabelOptions) -> Vec<usize> {
                 bands[((p * 10.0) as usize).min(9)].push(i);
             }
             // Shares: equal, and what a small band cannot fill goes to the others in turn.
-            let mut share = vec![0usize; 10];
+            let mut share = [0usize; 10];
             let mut left = k;
             while left > 0 {
                 let mut moved = false;
