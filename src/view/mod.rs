@@ -40,9 +40,11 @@ use crate::pipeline::{PatternExamples, PatternTable, pattern_table_with_examples
 use crate::progress::Progress;
 use crate::settings::Settings;
 
-pub use clusters::{ClusterOptions, ClusterView, clusters_html, sample_clusters};
-pub use lab::{LabOptions, LabParams, LabResult, em_replay, lab_data, lab_evaluate, lab_html};
-pub use label::{LabelOptions, LabelStrategy, label_html, sample_pairs};
+pub use clusters::{ClusterOptions, ClusterView, clusters_data, clusters_html, sample_clusters};
+pub use lab::{
+    LabOptions, LabParams, LabResult, ReplayStep, em_replay, lab_data, lab_evaluate, lab_html,
+};
+pub use label::{LabelOptions, LabelStrategy, label_data, label_html, sample_pairs};
 
 /// Most example pairs embedded in the comparison viewer, over all patterns (3 per pattern
 /// while they fit); keeps a FEBRL4 page well under 2 MB.
