@@ -56,5 +56,6 @@ pub mod report;
 pub mod settings;
 pub mod store;
 pub mod synth;
+pub mod view;
 
 pub use error::{Error, Result};

@@ -184,6 +184,32 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             eprintln!("note: {n}");
         }
     }
+    if a.report {
+        // The review and teaching pages (issue 18), drawn from what the run just wrote.
+        let pairs = fellegi::output::read_pairs(&out.join("pairs.csv"))?;
+        let data = fellegi::view::RunData::build(
+            &title,
+            &run.model,
+            "model.json",
+            &ds,
+            pairs,
+            job.decisions.threshold,
+            &progress,
+        )?;
+        let seed = job
+            .seed
+            .unwrap_or(pipeline::effective_seed(None, &run.model));
+        let lab = fellegi::view::lab_options(&data, seed, &progress)?;
+        let labels = fellegi::view::LabelOptions {
+            seed,
+            ..Default::default()
+        };
+        let clusters = fellegi::view::ClusterOptions {
+            seed,
+            ..Default::default()
+        };
+        fellegi::view::write_all(&out, &data, &clusters, &labels, &lab)?;
+    }
     progress.phase("evaluate and write", t4);
     print_summary(&resolved.name, &job, &ds, &run, t_load, t0, &written.files);
     Ok(())

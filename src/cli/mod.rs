@@ -15,6 +15,7 @@ mod predict;
 mod serve;
 mod store;
 mod train;
+mod view;
 
 use clap::{Parser, Subcommand};
 
@@ -40,6 +41,17 @@ enum Command {
     Explain(explain::Args),
     /// Write the pattern table of a run: pattern, count, weight, posterior (and truth counts).
     Patterns(patterns::Args),
+    /// Review pages of a run: the comparison viewer (patterns) and the cluster studio.
+    View {
+        #[command(subcommand)]
+        command: view::Command,
+    },
+    /// Write the labelling tool of a run (label.html): pairs one at a time, labels exported as
+    /// a Splink-style labels.csv.
+    Label(view::LabelArgs),
+    /// Write the Fellegi–Sunter lab of a run (lab.html): sliders for λ, m, u, the threshold
+    /// and the clerical band, with every number recomputed live.
+    Lab(view::LabArgs),
     /// Evaluate a pairs.csv against the truth or clerical labels.
     Evaluate(evaluate::Args),
     /// Generate synthetic records with known truth.
@@ -87,6 +99,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Evaluate(a) => evaluate::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Patterns(a) => patterns::run(a),
+        Command::View { command } => view::run(command),
+        Command::Label(a) => view::run_label(a),
+        Command::Lab(a) => view::run_lab(a),
         Command::Experiment { command } => experiment::run(command),
         Command::Paper { command } => paper::run(command),
         Command::Datasets { command } => datasets::run(command),

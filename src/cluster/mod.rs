@@ -83,6 +83,64 @@ impl Clusters {
     }
 }
 
+/// The bridges of an undirected graph on nodes `0..n`: the indices into `edges` of the edges
+/// whose removal disconnects their endpoints (Tarjan's low-link, iterative so deep clusters
+/// do not overflow the stack). Parallel edges between the same two nodes are never bridges.
+/// Returned in increasing order.
+///
+/// # References
+/// Tarjan, R. E. (1974). A note on finding the bridges of a graph. *Information Processing
+/// Letters* 2(6), 160–161.
+pub fn bridges(n: usize, edges: &[(u32, u32)]) -> Vec<usize> {
+    let mut adj: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+    for (i, &(a, b)) in edges.iter().enumerate() {
+        if a != b {
+            adj[a as usize].push((b as usize, i));
+            adj[b as usize].push((a as usize, i));
+        }
+    }
+    const UNSEEN: usize = usize::MAX;
+    let (mut disc, mut low) = (vec![UNSEEN; n], vec![0usize; n]);
+    let mut out = Vec::new();
+    let mut time = 0;
+    for root in 0..n {
+        if disc[root] != UNSEEN {
+            continue;
+        }
+        // (node, the edge it was entered by, next neighbour to look at)
+        let mut stack: Vec<(usize, usize, usize)> = vec![(root, UNSEEN, 0)];
+        disc[root] = time;
+        low[root] = time;
+        time += 1;
+        while let Some(&mut (v, via, ref mut next)) = stack.last_mut() {
+            if let Some(&(w, e)) = adj[v].get(*next) {
+                *next += 1;
+                if e == via {
+                    continue;
+                }
+                if disc[w] == UNSEEN {
+                    disc[w] = time;
+                    low[w] = time;
+                    time += 1;
+                    stack.push((w, e, 0));
+                } else {
+                    low[v] = low[v].min(disc[w]);
+                }
+            } else {
+                stack.pop();
+                if let Some(&(p, _, _)) = stack.last() {
+                    low[p] = low[p].min(low[v]);
+                    if low[v] > disc[p] {
+                        out.push(via);
+                    }
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

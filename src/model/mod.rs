@@ -193,6 +193,10 @@ pub struct FitInfo {
     /// The bootstrap's intervals (`training.bootstrap`); absent without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bootstrap: Option<bootstrap::BootstrapSummary>,
+    /// How m was obtained when not by the EM sessions (e.g. from clerical labels); absent
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m_method: Option<String>,
 }
 
 /// One EM session's record.

@@ -121,6 +121,10 @@ pub struct Training {
     /// Default 0 (none); otherwise between [`MIN_BOOTSTRAP`] and [`MAX_BOOTSTRAP`].
     #[serde(default, skip_serializing_if = "is_zero_usize")]
     pub bootstrap: usize,
+    /// m from clerical labels instead of EM (`m = { labels = "labels.csv" }`); default none
+    /// (m from the EM sessions). λ and u are still set as the rest of the plan says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m: Option<MSpec>,
 }
 
 /// Most EM starts per session (`training.em_starts`).
@@ -139,6 +143,18 @@ fn is_one_usize(v: &usize) -> bool {
 }
 fn is_zero_usize(v: &usize) -> bool {
     *v == 0
+}
+
+/// Where m comes from when not from EM (`training.m`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MSpec {
+    /// A Splink-style labels CSV (source_dataset_l, unique_id_l, source_dataset_r,
+    /// unique_id_r, clerical_match_score; a score ≥ 0.5 is a match), as `fellegi label`
+    /// exports: m of every comparison is the share of the labelled matches at each level
+    /// (levels never seen get half a count, null levels 1). A relative path is read from the
+    /// current folder.
+    pub labels: std::path::PathBuf,
 }
 
 /// Conjugate priors turning EM into maximum a posteriori estimation (`training.prior`), as
@@ -212,6 +228,7 @@ impl Default for Training {
             prior: None,
             em_starts: 1,
             bootstrap: 0,
+            m: None,
         }
     }
 }

@@ -289,6 +289,7 @@ pub fn train(
         inputs,
         sessions: fits,
         bootstrap,
+        m_method: None,
     };
     Ok(Fitted { params, fit })
 }
@@ -621,6 +622,7 @@ pub fn oracle(
         inputs: source.inputs(),
         sessions: Vec::new(),
         bootstrap: None,
+        m_method: None,
     };
     Ok(Fitted { params, fit })
 }

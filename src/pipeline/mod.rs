@@ -40,7 +40,9 @@ use std::path::PathBuf;
 
 pub use explain::{Explanation, explain, find_record};
 pub use job::{DEFAULT_MAX_UNPARSED_SHARE, Job, LinkMethod, LinkRun, Written, describe_unparsed};
-pub use patterns::{PatternRow, PatternTable, pattern_table};
+pub use patterns::{
+    PatternExamples, PatternRow, PatternTable, pattern_table, pattern_table_with_examples,
+};
 pub use source::Candidates;
 pub use warnings::Warning;
 
@@ -281,6 +283,22 @@ fn no_blocking(origin: &str, what: &str) -> Error {
     )
 }
 
+/// The oracle's parameters for `ds` under the (expanded) settings: λ, m and u from the truth
+/// ([`crate::model::train::oracle`]; `seed` seeds its u sample), for teaching and benchmarks.
+///
+/// # Errors
+/// [`Error::Data`] without a truth column or true pairs; errors compiling the comparisons.
+pub fn oracle_params(
+    settings: &Settings,
+    ds: &Dataset,
+    seed: u64,
+    progress: &Progress,
+) -> Result<FsParams> {
+    let comparer = Comparer::new(&settings.comparisons, ds)?;
+    let src = candidates(settings, ds, &comparer, None, None, progress);
+    Ok(oracle(&settings.train_spec(), &comparer, &src, seed)?.params)
+}
+
 /// Fits the model on `ds` following the (expanded) settings; `seed` seeds the u sample.
 ///
 /// # Errors
@@ -295,7 +313,72 @@ pub fn fit(settings: &Settings, ds: &Dataset, seed: u64, progress: &Progress) ->
         let src = candidates(settings, ds, &comparer, None, None, progress);
         train(&settings.train_spec(), &comparer, &src, seed, progress)?
     };
+    let fitted = with_labelled_m(settings, ds, &comparer, fitted)?;
     Ok(trained(settings, fitted))
+}
+
+/// m from clerical labels (`training.m = { labels = "labels.csv" }`), when the plan asks for
+/// it: every comparison's m becomes the share of the labelled matches at each level (the
+/// level vectors of the labelled pairs, compared as every run compares them; levels never seen
+/// get half a count, null levels 1, as [`crate::model::train::u_from_counts`]). λ and u stay as
+/// fitted; the fit records how m was obtained.
+///
+/// # Errors
+/// As [`crate::eval::evaluation::read_labels`]; [`Error::Csv`] naming the line of a record
+/// that is not in the inputs; [`Error::Settings`] when no pair is labelled a match.
+pub fn with_labelled_m(
+    settings: &Settings,
+    ds: &Dataset,
+    comparer: &Comparer,
+    mut fitted: Fitted,
+) -> Result<Fitted> {
+    let Some(spec) = &settings.training.m else {
+        return Ok(fitted);
+    };
+    let path = &spec.labels;
+    let labels = crate::eval::evaluation::read_labels(path)?;
+    crate::eval::evaluation::check_labels_known(ds, &labels, path)?;
+    let index: std::collections::BTreeMap<(&str, &str), usize> = (0..ds.len())
+        .map(|r| ((ds.source_name(r), ds.ids.get(r)), r))
+        .collect();
+    let mut counts: Vec<Vec<u64>> = comparer
+        .comparisons
+        .iter()
+        .map(|c| vec![0; c.predicates.len()])
+        .collect();
+    let mut levels = vec![0u8; comparer.len()];
+    let mut matches = 0u64;
+    for l in labels.iter().filter(|l| l.is_match) {
+        let a = index[&(l.left.0.as_str(), l.left.1.as_str())];
+        let b = index[&(l.right.0.as_str(), l.right.1.as_str())];
+        comparer.vector(ds, a.min(b) as u32, a.max(b) as u32, &mut levels);
+        for (c, &lv) in levels.iter().enumerate() {
+            counts[c][lv as usize] += 1;
+        }
+        matches += 1;
+    }
+    if matches == 0 {
+        return Err(Error::settings(
+            "settings",
+            "training.m.labels",
+            format!(
+                "{}: no pair is labelled a match (clerical_match_score >= 0.5), so m cannot be estimated from it; label some matches or remove training.m",
+                path.display()
+            ),
+        ));
+    }
+    let lc = crate::compare::sample::LevelCounts {
+        counts,
+        pairs: matches,
+        records: ds.len(),
+    };
+    fitted.params.m = crate::model::train::u_from_counts(comparer, &lc);
+    fitted.fit.m_method = Some(format!(
+        "clerical labels: {matches} pairs labelled a match of {} in {}",
+        labels.len(),
+        path.display()
+    ));
+    Ok(fitted)
 }
 
 /// The exhaustive index of `ds` for the comparisons of `settings` (compiled in `comparer`) and
@@ -454,6 +537,7 @@ impl Call<'_> {
         if n > CACHE_MAX_PAIRS {
             let src = candidates(settings, ds, comparer, None, None, progress);
             let fitted = train(&spec, comparer, &src, self.seed, progress)?;
+            let fitted = with_labelled_m(settings, ds, comparer, fitted)?;
             progress.checkpoint()?;
             let pairs = predict(
                 ds,
@@ -474,6 +558,7 @@ impl Call<'_> {
             let src = candidates(settings, ds, comparer, Some(&cache), None, progress);
             train(&spec, comparer, &src, self.seed, progress)?
         };
+        let fitted = with_labelled_m(settings, ds, comparer, fitted)?;
         progress.phase("train", t);
         progress.checkpoint()?;
         let t = std::time::Instant::now();
@@ -493,6 +578,7 @@ impl Call<'_> {
         let t = std::time::Instant::now();
         let src = candidates(settings, ds, comparer, None, Some(&counts), progress);
         let fitted = train(&settings.train_spec(), comparer, &src, self.seed, progress)?;
+        let fitted = with_labelled_m(settings, ds, comparer, fitted)?;
         progress.phase("train", t);
         progress.checkpoint()?;
         let (pairs, notes) = ex.score(&counts, &fitted.params, self.min_probability, progress);
@@ -584,6 +670,7 @@ impl Call<'_> {
             inputs: InputDigest::of_dataset(ds),
             sessions: Vec::new(),
             bootstrap: None,
+            m_method: None,
         };
         let mut model = settings.clone();
         model.fit = Some(fit.clone());

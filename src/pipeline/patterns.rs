@@ -105,11 +105,32 @@ pub fn pattern_table(
     ds: &Dataset,
     progress: &Progress,
 ) -> Result<(Comparer, PatternTable)> {
+    let (comparer, table, _) = pattern_table_with_examples(model, origin, ds, 0, progress)?;
+    Ok((comparer, table))
+}
+
+/// Example pairs of each row of a [`PatternTable`] (record indices `(left, right)`, left < right).
+pub type PatternExamples = Vec<Vec<(u32, u32)>>;
+
+/// As [`pattern_table`], and for each row up to `examples` of its pairs (record indices), the
+/// first ones met in the blocking's deterministic enumeration order. Exhaustive models count
+/// patterns without enumerating pairs, so their rows get no examples.
+///
+/// # Errors
+/// As [`pattern_table`].
+pub fn pattern_table_with_examples(
+    model: &Settings,
+    origin: &str,
+    ds: &Dataset,
+    examples: usize,
+    progress: &Progress,
+) -> Result<(Comparer, PatternTable, PatternExamples)> {
     let params = FsParams::from_settings(model, origin)?;
     let t = std::time::Instant::now();
     let comparer = Comparer::new(&model.comparisons, ds)?;
     let truth = ds.truth.as_deref();
     let mut counts: BTreeMap<Vec<u8>, (u64, u64)> = BTreeMap::new();
+    let mut found: BTreeMap<Vec<u8>, Vec<(u32, u32)>> = BTreeMap::new();
     let mut levels = vec![0u8; comparer.len()];
     if model.exhaustive {
         // Every admissible pair, counted exactly as exhaustive EM counts them; the true pairs
@@ -142,6 +163,12 @@ pub fn pattern_table(
                 let e = counts.entry(levels.clone()).or_default();
                 e.0 += 1;
                 e.1 += u64::from(is_true);
+                if examples > 0 {
+                    let ex = found.entry(levels.clone()).or_default();
+                    if ex.len() < examples {
+                        ex.push((l.min(r), l.max(r)));
+                    }
+                }
             });
         }
     }
@@ -162,6 +189,10 @@ pub fn pattern_table(
         })
         .collect();
     rows.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.levels.cmp(&b.levels)));
+    let examples: PatternExamples = rows
+        .iter()
+        .map(|r| found.remove(&r.levels).unwrap_or_default())
+        .collect();
     let table = PatternTable {
         comparisons: comparer
             .comparisons
@@ -175,5 +206,5 @@ pub fn pattern_table(
             .collect(),
         rows,
     };
-    Ok((comparer, table))
+    Ok((comparer, table, examples))
 }
