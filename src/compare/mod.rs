@@ -22,7 +22,9 @@ mod testutil;
 mod util;
 
 pub use candidates::count_patterns;
-pub use level::{ComparisonSpec, JwConfig, LevelSpec, MAX_COMPARISONS, MAX_LEVELS, Predicate};
+pub use level::{
+    ComparisonSpec, JwConfig, LevelSpec, MAX_COMPARISONS, MAX_LEVELS, Predicate, TfMode, TfOptions,
+};
 pub use library::Builder;
 
 use rayon::prelude::*;
@@ -80,6 +82,7 @@ impl Comparison {
                     | Predicate::JaroAtLeast(_)
                     | Predicate::LevenshteinAtMost(_)
                     | Predicate::DamerauLevenshteinAtMost(_)
+                    | Predicate::LevenshteinRatioAtMost(_)
             )
         });
         let profiles = if needs_profiles {
@@ -214,6 +217,7 @@ impl Comparison {
         let mut ja: Option<Option<f64>> = None;
         let mut lev: Option<Option<usize>> = None;
         let mut osa_d: Option<Option<usize>> = None;
+        let mut ratio: Option<f64> = None;
         for (li, p) in self.predicates.iter().enumerate() {
             let hit = match p {
                 Predicate::Null => missing,
@@ -277,6 +281,23 @@ impl Comparison {
                         osa::osa_within(pa.as_str(), pb.as_str(), kmax)
                     });
                     d.is_some_and(|d| d <= *k as usize)
+                }
+                Predicate::LevenshteinRatioAtMost(t) => {
+                    let d = *ratio.get_or_insert_with(|| {
+                        if a == b {
+                            return 0.0;
+                        }
+                        let (sa, sb) = (
+                            self.profiles[a as usize].as_str(),
+                            self.profiles[b as usize].as_str(),
+                        );
+                        let n = sa.chars().count().max(sb.chars().count());
+                        if n == 0 {
+                            return 0.0;
+                        }
+                        levenshtein::levenshtein(sa, sb) as f64 / n as f64
+                    });
+                    d <= *t
                 }
                 Predicate::JaccardAtLeast(t) => {
                     a == b
@@ -889,6 +910,7 @@ mod quick_tests {
                 let spec = ComparisonSpec {
                     column: "x".into(), name: None, builder: Some(b),
                     thresholds: (!t.is_empty()).then_some(t), date_format: None, q: None, jaro_winkler: None, levels: vec![],
+                    term_frequency_adjustments: false, tf: None,
                 };
                 let mut set: Settings = Settings::from_toml("[[comparison]]\ncolumn = \"x\"\nuse = \"exact_match\"\n", "t").unwrap();
                 set.comparisons = vec![spec];
