@@ -13,10 +13,12 @@
 //! - Enamorado, T., Fifield, B. & Imai, K. (2019). Using a probabilistic model to assist merging of
 //!   large-scale administrative records. *APSR* 113(2), 353–371 (fastLink).
 
+pub mod bayes;
 pub mod em;
 pub mod loglinear;
 pub mod plan;
 pub mod predict;
+pub mod tf;
 pub mod train;
 
 use serde::{Deserialize, Serialize};

@@ -301,6 +301,16 @@ pub fn train(
                     ..As207Options::default()
                 },
             )?,
+            Algorithm::Vabl | Algorithm::Fabl => {
+                return Err(Error::settings(
+                    "settings",
+                    "training.algorithm",
+                    format!(
+                        "`{}` estimates the one-to-one matching of two sources with every pair and is run by `fellegi link` (pipeline::link), not as an EM session",
+                        t.algorithm.name()
+                    ),
+                ));
+            }
         };
         for c in 0..n_c {
             if active[c] {
