@@ -102,7 +102,7 @@ impl TermFrequencies {
                 })?;
             let level_weight = spec.tf_level_weights();
             let u_exact = params.u[c][exact];
-            if !(u_exact > 0.0) {
+            if u_exact.is_nan() || u_exact <= 0.0 {
                 return Err(Error::settings(
                     "model",
                     format!("comparison[{c}].levels[{exact}].u"),
