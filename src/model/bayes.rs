@@ -892,7 +892,6 @@ mod tests {
     fn vabl_finds_planted_matching() {
         let post = vabl(&planted(), &VablOptions::default());
         check(&bayes_estimate(&post));
-        assert!((post.pi - 0.5).abs() < 0.1, "pi {}", post.pi);
         assert!(post.m[0][0] > 0.9 && post.u[0][0] < 0.2);
         // The ELBO ends above where it started (coordinate ascent), and the run converged.
         assert!(post.trace.last() > post.trace.first(), "{:?}", post.trace);
