@@ -146,7 +146,9 @@ fn write_rows_parallel(
 }
 
 /// Writes `pairs.csv`: `id_l, source_l, id_r, source_r, match_weight, match_probability`, then
-/// `gamma_<name>` per comparison in Splink's convention (null −1, else 0, best n − 1), then, when
+/// `gamma_<name>` per comparison in Splink's convention (null −1, else 0, best n − 1), then
+/// `tf_<name>` (the term-frequency adjustment in bits, included in `match_weight`) per
+/// comparison with `term_frequency_adjustments` (no such column otherwise), then, when
 /// `decisions` are given (Fellegi–Sunter decisions, one per pair in pair order), a `decision`
 /// column (`match`, `review`, `non_match`; [`Decision::name`]).
 pub fn write_pairs(
@@ -170,6 +172,7 @@ pub fn write_pairs(
             .iter()
             .map(|c| format!("gamma_{}", c.name)),
     );
+    header.extend(pairs.tf_names.iter().map(|n| format!("tf_{n}")));
     if decisions.is_some() {
         header.push("decision".into());
     }
@@ -188,6 +191,13 @@ pub fn write_pairs(
             num.clear();
             let _ = write!(num, "{}", c.gamma(lv));
             cw.write_field(&*num)?;
+        }
+        if !pairs.tf_names.is_empty() {
+            for x in pairs.tf_of(i) {
+                num.clear();
+                let _ = write!(num, "{x}");
+                cw.write_field(&*num)?;
+            }
         }
         if let Some(d) = decisions {
             cw.write_field(d[i].name())?;

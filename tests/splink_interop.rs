@@ -269,7 +269,7 @@ fn splink_features_without_a_counterpart_are_named_errors() {
         settings_from_splink(
             &splink_with_level(
                 r#"jaro_winkler_similarity("name_l", "name_r") >= 0.9"#,
-                r#", "tf_adjustment_column": "name", "tf_adjustment_weight": 1.0"#,
+                r#", "tf_adjustment_column": "surname", "tf_adjustment_weight": 1.0"#,
             ),
             "s.json",
         ),

@@ -390,6 +390,7 @@ mod tests {
             candidates_per_rule: vec![3],
             candidates_true: None,
             candidates_true_per_rule: None,
+            ..Default::default()
         };
         let opts = DecisionOptions {
             threshold: 0.999,

@@ -59,6 +59,10 @@ pub enum Predicate {
     LevenshteinAtMost(u32),
     /// Optimal-string-alignment Damerau–Levenshtein distance ≤ k.
     DamerauLevenshteinAtMost(u32),
+    /// Normalised Levenshtein distance ≤ r: the distance divided by the longer value's length in
+    /// characters, in [0, 1] (1 − R RecordLinkage's `levenshteinSim`, as the `"lv"` comparisons
+    /// of BRL, fabl and vabl with `breaks`).
+    LevenshteinRatioAtMost(f64),
     /// Jaccard similarity of character q-gram sets ≥ t (q from the comparison's `q`, default 2).
     JaccardAtLeast(f64),
     /// Numeric |a − b| ≤ d. A value that does not parse as a number is compared as missing
@@ -85,6 +89,7 @@ impl Predicate {
             Predicate::JaroAtLeast(t) => format!("jaro >= {t}"),
             Predicate::LevenshteinAtMost(k) => format!("levenshtein <= {k}"),
             Predicate::DamerauLevenshteinAtMost(k) => format!("damerau_levenshtein <= {k}"),
+            Predicate::LevenshteinRatioAtMost(r) => format!("levenshtein_ratio <= {r}"),
             Predicate::JaccardAtLeast(t) => format!("jaccard >= {t}"),
             Predicate::AbsDiffAtMost(d) => format!("abs_diff <= {d}"),
             Predicate::RelDiffAtMost(d) => format!("rel_diff <= {d}"),
@@ -116,6 +121,12 @@ pub struct LevelSpec {
     /// Keep `u` fixed during training (requires `u`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fix_u: bool,
+    /// Term-frequency adjustment weight of this level (Splink's `tf_adjustment_weight`), in
+    /// [0, 1]; only with the comparison's `term_frequency_adjustments = true`. Default: 1 on the
+    /// exact level, none on the others (Splink's `comparison_library`); set it on a fuzzy level
+    /// to adjust that level too (see [`crate::model::tf`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tf_adjustment_weight: Option<f64>,
 }
 
 impl LevelSpec {
@@ -128,6 +139,7 @@ impl LevelSpec {
             u: None,
             fix_m: false,
             fix_u: false,
+            tf_adjustment_weight: None,
         }
     }
 
@@ -206,12 +218,75 @@ pub struct ComparisonSpec {
     /// How missing values are treated ([`Missing`]); default `"at_random"`.
     #[serde(default, skip_serializing_if = "Missing::is_at_random")]
     pub missing: Missing,
+    /// Term-frequency adjustment (Splink's `term_frequency_adjustments`): agreeing on a common
+    /// value is weaker evidence than agreeing on a rare one. Default false; see
+    /// [`crate::model::tf`] for the formula and [`TfOptions`] for its options.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub term_frequency_adjustments: bool,
+    /// Options of the term-frequency adjustment (`tf = { minimum = 0.001, lookup = "f.csv" }`);
+    /// default: Splink's (no minimum, frequencies over all inputs, whole values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tf: Option<TfOptions>,
+}
+
+/// How a value's term frequency is obtained (`[comparison.tf]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TfOptions {
+    /// Smallest term frequency used (Splink's `tf_minimum_u_value`), in [0, 1]: rarer values are
+    /// treated as this common, which caps their adjustment. Default 0 (no minimum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<f64>,
+    /// A CSV of `value,frequency` (header row, frequencies in [0, 1]) to use instead of the
+    /// frequencies over the inputs (Splink's user-supplied term-frequency table); values it
+    /// lacks take the other record's frequency. Relative to the settings file. Default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup: Option<std::path::PathBuf>,
+    /// `"value"` (default; Splink: the frequency of the whole value) or `"token"`: values are
+    /// split on whitespace and the adjustment uses the rarest token the two values share.
+    #[serde(default, skip_serializing_if = "TfMode::is_value")]
+    pub mode: TfMode,
+}
+
+/// What a term frequency counts (`tf.mode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TfMode {
+    /// Whole values, as Splink.
+    #[default]
+    Value,
+    /// Whitespace-separated tokens: the frequency of the rarest token both values contain.
+    Token,
+}
+
+impl TfMode {
+    /// Whether this is the default (whole values).
+    pub fn is_value(&self) -> bool {
+        *self == TfMode::Value
+    }
 }
 
 impl ComparisonSpec {
     /// The output name.
     pub fn output_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.column)
+    }
+
+    /// Per explicit level: its term-frequency adjustment weight (0 = not adjusted). All 0
+    /// unless `term_frequency_adjustments`; then each level's `tf_adjustment_weight`, or, when
+    /// no level gives one, 1 on the exact level (Splink's `comparison_library`). Call on an
+    /// expanded comparison.
+    pub fn tf_level_weights(&self) -> Vec<f64> {
+        let any = self.levels.iter().any(|l| l.tf_adjustment_weight.is_some());
+        self.levels
+            .iter()
+            .map(|l| match l.tf_adjustment_weight {
+                _ if !self.term_frequency_adjustments => 0.0,
+                Some(w) => w,
+                None if !any && l.predicate == Predicate::Exact => 1.0,
+                None => 0.0,
+            })
+            .collect()
     }
 }
 
@@ -267,6 +342,13 @@ fn validate_levels(origin: &str, key: &str, c: &ComparisonSpec) -> Result<()> {
                     origin,
                     format!("{lk}.predicate"),
                     format!("{t} must be in (0, 1]"),
+                ));
+            }
+            Predicate::LevenshteinRatioAtMost(t) if !(*t >= 0.0 && *t <= 1.0) => {
+                return Err(Error::settings(
+                    origin,
+                    format!("{lk}.predicate"),
+                    format!("{t} must be a normalised distance in [0, 1]"),
                 ));
             }
             Predicate::AbsDiffAtMost(t) | Predicate::RelDiffAtMost(t)
@@ -442,6 +524,60 @@ impl ComparisonSpec {
         if !c.levels.is_empty() {
             validate_levels(origin, &key, c)?;
         }
-        Ok(())
+        validate_tf(origin, &key, c)
     }
+}
+
+fn validate_tf(origin: &str, key: &str, c: &ComparisonSpec) -> Result<()> {
+    let err = |k: String, m: String| Err(Error::settings(origin, k, m));
+    let weighted = c
+        .levels
+        .iter()
+        .position(|l| l.tf_adjustment_weight.is_some());
+    if !c.term_frequency_adjustments {
+        if c.tf.is_some() {
+            return err(
+                format!("{key}.tf"),
+                "`tf` options need `term_frequency_adjustments = true`".into(),
+            );
+        }
+        if let Some(li) = weighted {
+            return err(
+                format!("{key}.levels[{li}].tf_adjustment_weight"),
+                "a level's tf_adjustment_weight needs the comparison's `term_frequency_adjustments = true`".into(),
+            );
+        }
+        return Ok(());
+    }
+    if !c.levels.is_empty() && !c.levels.iter().any(|l| l.predicate == Predicate::Exact) {
+        return err(
+            format!("{key}.term_frequency_adjustments"),
+            "the adjustment is relative to the u of the exact level (Splink's formula), and this comparison has none: add { predicate = \"exact\" } before the fuzzy levels".into(),
+        );
+    }
+    for (li, l) in c.levels.iter().enumerate() {
+        if let Some(w) = l.tf_adjustment_weight {
+            let lk = format!("{key}.levels[{li}].tf_adjustment_weight");
+            if matches!(l.predicate, Predicate::Null | Predicate::Else) {
+                return err(
+                    lk,
+                    "null and else levels take no term-frequency adjustment".into(),
+                );
+            }
+            if !(0.0..=1.0).contains(&w) {
+                return err(lk, format!("{w} must be in [0, 1]"));
+            }
+        }
+    }
+    if let Some(t) = &c.tf {
+        if let Some(m) = t.minimum {
+            if !(0.0..=1.0).contains(&m) {
+                return err(
+                    format!("{key}.tf.minimum"),
+                    format!("{m} must be a frequency in [0, 1], e.g. 0.001"),
+                );
+            }
+        }
+    }
+    Ok(())
 }

@@ -23,7 +23,8 @@ mod util;
 
 pub use candidates::count_patterns;
 pub use level::{
-    ComparisonSpec, JwConfig, LevelSpec, MAX_COMPARISONS, MAX_LEVELS, Missing, Predicate,
+    ComparisonSpec, JwConfig, LevelSpec, MAX_COMPARISONS, MAX_LEVELS, Missing, Predicate, TfMode,
+    TfOptions,
 };
 pub use library::Builder;
 
@@ -97,6 +98,7 @@ impl Comparison {
                     | Predicate::JaroAtLeast(_)
                     | Predicate::LevenshteinAtMost(_)
                     | Predicate::DamerauLevenshteinAtMost(_)
+                    | Predicate::LevenshteinRatioAtMost(_)
             )
         });
         let profiles = if needs_profiles {
@@ -241,6 +243,7 @@ impl Comparison {
         let mut ja: Option<Option<f64>> = None;
         let mut lev: Option<Option<usize>> = None;
         let mut osa_d: Option<Option<usize>> = None;
+        let mut ratio: Option<f64> = None;
         for (li, p) in self.predicates.iter().enumerate() {
             let hit = match p {
                 Predicate::Null => missing,
@@ -304,6 +307,23 @@ impl Comparison {
                         osa::osa_within(pa.as_str(), pb.as_str(), kmax)
                     });
                     d.is_some_and(|d| d <= *k as usize)
+                }
+                Predicate::LevenshteinRatioAtMost(t) => {
+                    let d = *ratio.get_or_insert_with(|| {
+                        if a == b {
+                            return 0.0;
+                        }
+                        let (sa, sb) = (
+                            self.profiles[a as usize].as_str(),
+                            self.profiles[b as usize].as_str(),
+                        );
+                        let n = sa.chars().count().max(sb.chars().count());
+                        if n == 0 {
+                            return 0.0;
+                        }
+                        levenshtein::levenshtein(sa, sb) as f64 / n as f64
+                    });
+                    d <= *t
                 }
                 Predicate::JaccardAtLeast(t) => {
                     a == b
@@ -941,6 +961,7 @@ mod quick_tests {
                 let spec = ComparisonSpec {
                     column: "x".into(), name: None, builder: Some(b),
                     thresholds: (!t.is_empty()).then_some(t), date_format: None, q: None, jaro_winkler: None, levels: vec![], missing: Default::default(),
+                    term_frequency_adjustments: false, tf: None,
                 };
                 let mut set: Settings = Settings::from_toml("[[comparison]]\ncolumn = \"x\"\nuse = \"exact_match\"\n", "t").unwrap();
                 set.comparisons = vec![spec];

@@ -36,7 +36,9 @@
 //! # What does not map, and why
 //!
 //! Each is an [`Error::Settings`] naming the comparison, the level, its SQL and what is supported:
-//! term-frequency adjustments (`tf_adjustment_column`; fellegi has none), levels on more than one
+//! term-frequency adjustments on another column than the compared one (fellegi's adjust a
+//! comparison by the frequencies of its own column; `tf_adjustment_column` on the compared
+//! column maps to `term_frequency_adjustments`), levels on more than one
 //! column or on expressions of a column, phonetic levels and keys (DuckDB has no phonetic
 //! functions), Splink's `PercentageDifferenceLevel` (`|a − b| / max(a, b) < p` with signed max and
 //! strict `<`, unlike fellegi's `|a − b| / max(|a|, |b|) ≤ r`), Damerau–Levenshtein thresholds of 2
@@ -409,6 +411,7 @@ fn comparison_from_splink(origin: &str, ci: usize, c: &Value) -> Result<Comparis
         })?;
     let cname = out_name.clone().unwrap_or_else(|| format!("#{ci}"));
     let mut levels = Vec::new();
+    let mut tf_minimum: Option<f64> = None;
     let mut column: Option<String> = None;
     let mut date_format: Option<String> = None;
     let mut null_date_format: Option<String> = None;
@@ -436,17 +439,28 @@ fn comparison_from_splink(origin: &str, ci: usize, c: &Value) -> Result<Comparis
         let shown = label.clone().unwrap_or_else(|| sql_text.to_string());
         let is_null = lo.get("is_null_level").and_then(Value::as_bool) == Some(true);
         let what = format!("comparison `{cname}`, level {li} (`{shown}`, SQL `{sql_text}`)");
+        let mut tf_weight = None;
         if let Some(tf) = lo.get("tf_adjustment_column").filter(|x| !x.is_null()) {
             let w = lo
                 .get("tf_adjustment_weight")
                 .and_then(Value::as_f64)
                 .unwrap_or(1.0);
-            if w != 0.0 {
+            let own = tf.as_str().is_some_and(|t| {
+                sql_text.contains(&format!("\"{t}_l\"")) || sql_text.contains(&format!("{t}_l"))
+            });
+            if w != 0.0 && own && (0.0..=1.0).contains(&w) {
+                tf_weight = Some(w);
+                if let Some(m) = lo.get("tf_minimum_u_value").and_then(Value::as_f64) {
+                    if m > 0.0 {
+                        tf_minimum = Some(m);
+                    }
+                }
+            } else if w != 0.0 {
                 return Err(Error::settings(
                     origin,
                     format!("{lkey}.tf_adjustment_column"),
                     format!(
-                        "{what} has a term-frequency adjustment on {tf}; fellegi has no term-frequency adjustments, so its weights would differ: remove tf_adjustment_column (or set tf_adjustment_weight to 0)"
+                        "{what} has a term-frequency adjustment on {tf} with weight {w}; fellegi adjusts a comparison by the frequencies of its own column, with weights in [0, 1]: adjust on the compared column, or remove tf_adjustment_column (or set tf_adjustment_weight to 0)"
                     ),
                 ));
             }
@@ -521,6 +535,7 @@ fn comparison_from_splink(origin: &str, ci: usize, c: &Value) -> Result<Comparis
         }
         let mut level = LevelSpec::new(read.predicate);
         level.label = label.filter(|l| *l != level.predicate.label());
+        level.tf_adjustment_weight = tf_weight;
         if level.predicate != Predicate::Null {
             level.m = probability(origin, &lkey, "m_probability", lo)?;
             level.u = probability(origin, &lkey, "u_probability", lo)?;
@@ -565,8 +580,13 @@ fn comparison_from_splink(origin: &str, ci: usize, c: &Value) -> Result<Comparis
         date_format,
         q,
         jaro_winkler: None,
+        term_frequency_adjustments: levels.iter().any(|l| l.tf_adjustment_weight.is_some()),
         levels,
         missing: Default::default(),
+        tf: tf_minimum.map(|m| crate::compare::TfOptions {
+            minimum: Some(m),
+            ..Default::default()
+        }),
     })
 }
 
@@ -927,6 +947,12 @@ struct SplinkLevel {
     fix_u_probability: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     is_null_level: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tf_adjustment_column: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tf_adjustment_weight: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tf_minimum_u_value: Option<f64>,
 }
 
 /// Writes fellegi settings or a fitted model as a Splink 5 settings JSON (DuckDB dialect) that
@@ -1035,6 +1061,24 @@ pub fn settings_to_splink(s: &Settings) -> Result<String> {
                 "DuckDB's jaro_winkler_similarity is Winkler's variant (prefix_scale 0.1, max_prefix 4, boost_threshold 0.7); remove the jaro_winkler table to use it",
             ));
         }
+        let tf_weights = c.tf_level_weights();
+        if let Some(t) =
+            c.tf.as_ref()
+                .filter(|t| t.lookup.is_some() || !t.mode.is_value())
+        {
+            return Err(Error::settings(
+                ORIGIN,
+                format!("{key}.tf"),
+                format!(
+                    "Splink computes term frequencies of whole values over the inputs; {} has no Splink setting: remove it to export (a lookup table can be registered in Splink with `register_term_frequency_lookup`)",
+                    if t.lookup.is_some() {
+                        "`tf.lookup`"
+                    } else {
+                        "`tf.mode = \"token\"`"
+                    }
+                ),
+            ));
+        }
         let l = sql::quote(&format!("{}_l", c.column));
         let r = sql::quote(&format!("{}_r", c.column));
         let num = |x: &str| format!("TRY_CAST({x} AS DOUBLE)");
@@ -1050,6 +1094,9 @@ pub fn settings_to_splink(s: &Settings) -> Result<String> {
                 }
                 Predicate::JaroAtLeast(t) => call("jaro_similarity", ">=", t.to_string()),
                 Predicate::LevenshteinAtMost(k) => call("levenshtein", "<=", k.to_string()),
+                Predicate::LevenshteinRatioAtMost(t) => {
+                    format!("levenshtein({l}, {r}) / GREATEST(LENGTH({l}), LENGTH({r})) <= {t}")
+                }
                 Predicate::DamerauLevenshteinAtMost(k) => {
                     if *k > 1 {
                         return Err(Error::settings(
@@ -1103,7 +1150,14 @@ pub fn settings_to_splink(s: &Settings) -> Result<String> {
                 Predicate::Else => "ELSE".to_string(),
             };
             let is_null = lv.predicate == Predicate::Null;
+            let tf_w = tf_weights[li];
             levels.push(SplinkLevel {
+                tf_adjustment_column: (tf_w > 0.0).then(|| c.column.clone()),
+                tf_adjustment_weight: (tf_w > 0.0).then_some(tf_w),
+                tf_minimum_u_value: (tf_w > 0.0)
+                    .then(|| c.tf.as_ref().and_then(|t| t.minimum))
+                    .flatten()
+                    .filter(|&m| m > 0.0),
                 sql_condition,
                 label_for_charts: lv.display_label(),
                 m_probability: if is_null {

@@ -14,10 +14,12 @@
 //!   large-scale administrative records. *APSR* 113(2), 353–371 (fastLink).
 
 pub mod bootstrap;
+pub mod bayes;
 pub mod em;
 pub mod loglinear;
 pub mod plan;
 pub mod predict;
+pub mod tf;
 pub mod train;
 
 use serde::{Deserialize, Serialize};

@@ -191,6 +191,13 @@ pub enum Algorithm {
     /// Haber's (1984) algorithm AS 207 for the latent-class log-linear model, as R
     /// RecordLinkage's `emWeights` ([`crate::model::loglinear`]).
     As207,
+    /// Variational Beta linkage (Kundinger, Reiter & Steorts), Bayesian one-to-one linkage of
+    /// two sources over every pair ([`crate::model::bayes::vabl`]); `fellegi link` only.
+    Vabl,
+    /// Fast Beta linkage, a seeded Gibbs sampler (Kundinger, Reiter & Steorts; Sadinle 2017),
+    /// Bayesian one-to-one linkage of two sources ([`crate::model::bayes::fabl`]); `fellegi link`
+    /// only.
+    Fabl,
 }
 
 impl Algorithm {
@@ -199,12 +206,19 @@ impl Algorithm {
         *self == Algorithm::Em
     }
 
-    /// The settings name (`em`, `as207`).
+    /// The settings name (`em`, `as207`, `vabl`, `fabl`).
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Em => "em",
             Algorithm::As207 => "as207",
+            Algorithm::Vabl => "vabl",
+            Algorithm::Fabl => "fabl",
         }
+    }
+
+    /// Whether this is one of the Bayesian one-to-one estimators (vabl, fabl).
+    pub fn is_bayesian(self) -> bool {
+        matches!(self, Algorithm::Vabl | Algorithm::Fabl)
     }
 }
 
@@ -350,6 +364,23 @@ impl Training {
     /// [`Error::Settings`] naming the first offending key and how to fix it.
     pub fn check_algorithm(&self, comparisons: &[ComparisonSpec], origin: &str) -> Result<()> {
         let t = self;
+        if t.algorithm.is_bayesian() {
+            for (ci, c) in comparisons.iter().enumerate() {
+                for (li, l) in c.levels.iter().enumerate() {
+                    if l.fix_m || l.fix_u {
+                        return Err(Error::settings(
+                            origin,
+                            format!("comparison[{ci}].levels[{li}]"),
+                            format!(
+                                "training.algorithm = \"{}\" samples every m and u from their posterior: remove fix_m/fix_u",
+                                t.algorithm.name()
+                            ),
+                        ));
+                    }
+                }
+            }
+            return Ok(());
+        }
         if t.algorithm != Algorithm::As207 {
             return Ok(());
         }

@@ -2,6 +2,7 @@
 
 use rayon::prelude::*;
 
+use super::tf::TermFrequencies;
 use super::{FsParams, probability};
 use crate::block::Blocker;
 use crate::compare::Comparer;
@@ -33,6 +34,12 @@ pub struct ScoredPairs {
     pub candidates_true: Option<u64>,
     /// True matches among each rule's candidate pairs (when truth is known).
     pub candidates_true_per_rule: Option<Vec<u64>>,
+    /// Names of the term-frequency-adjusted comparisons, in comparison order (empty when the
+    /// model has none; see [`crate::model::tf`]).
+    pub tf_names: Vec<String>,
+    /// Term-frequency adjustments (bits), `tf_names.len()` per kept pair, flat; already
+    /// included in `weight`.
+    pub tf: Vec<f64>,
 }
 
 impl ScoredPairs {
@@ -50,6 +57,18 @@ impl ScoredPairs {
     pub fn levels_of(&self, i: usize) -> &[u8] {
         &self.levels[i * self.n_comparisons..(i + 1) * self.n_comparisons]
     }
+
+    /// Term-frequency adjustments (bits) of kept pair `i`, one per name in `tf_names`.
+    pub fn tf_of(&self, i: usize) -> &[f64] {
+        let n = self.tf_names.len();
+        &self.tf[i * n..(i + 1) * n]
+    }
+}
+
+fn tf_names(tf: Option<&TermFrequencies>) -> Vec<String> {
+    tf.map_or_else(Vec::new, |t| {
+        t.comparisons.iter().map(|c| c.name.clone()).collect()
+    })
 }
 
 /// Match weight of a level vector: the prior weight plus each level's weight, summed in
@@ -63,28 +82,80 @@ pub fn pattern_weight(prior: f64, level_weights: &[Vec<f64>], levels: &[u8]) -> 
     w
 }
 
-/// Scores every candidate pair of `blocker` and keeps those with probability ≥ `min_probability`.
+/// Scores every candidate pair of `blocker` and keeps those with probability ≥ `min_probability`;
+/// `tf` adds the term-frequency adjustments of [`crate::model::tf`] (before the probability
+/// filter) and records them in [`ScoredPairs::tf`].
 pub fn predict(
     ds: &Dataset,
     comparer: &Comparer,
     blocker: &Blocker,
     params: &FsParams,
+    tf: Option<&TermFrequencies>,
     min_probability: f64,
     progress: &Progress,
 ) -> ScoredPairs {
     let weights = params.level_weights();
     let prior = params.prior_weight();
-    predict_by(
-        ds,
-        comparer,
-        blocker,
-        min_probability,
-        progress,
-        |_, _, lv| {
-            let w = pattern_weight(prior, &weights, lv);
-            (w, probability(w))
-        },
-    )
+    let Some(tf) = tf else {
+        return predict_by(
+            ds,
+            comparer,
+            blocker,
+            min_probability,
+            progress,
+            |_, _, lv| {
+                let w = pattern_weight(prior, &weights, lv);
+                (w, probability(w))
+            },
+        );
+    };
+    let n_c = comparer.len();
+    let n_tf = tf.len();
+    let units = blocker.work_units();
+    let pb = progress.bar(units.len() as u64, "scoring pairs");
+    let truth = ds.truth.as_deref();
+    let parts: Vec<(ScoredPairs, u64)> = units
+        .par_iter()
+        .map(|u| {
+            let mut out = ScoredPairs {
+                n_comparisons: n_c,
+                ..Default::default()
+            };
+            let mut lv = vec![0u8; n_c];
+            let mut adj = vec![0f64; n_tf];
+            let mut n_true = 0u64;
+            blocker.for_each_pair(u, |l, r| {
+                comparer.vector(ds, l, r, &mut lv);
+                let w =
+                    pattern_weight(prior, &weights, &lv) + tf.adjust(comparer, l, r, &lv, &mut adj);
+                let p = probability(w);
+                out.candidates += 1;
+                if let Some(t) = truth {
+                    let (a, b) = (t[l as usize], t[r as usize]);
+                    n_true += (a != MISSING && a == b) as u64;
+                }
+                if p >= min_probability {
+                    out.left.push(l);
+                    out.right.push(r);
+                    out.weight.push(w);
+                    out.probability.push(p);
+                    out.levels.extend_from_slice(&lv);
+                    out.tf.extend_from_slice(&adj);
+                }
+            });
+            pb.inc(1);
+            (out, n_true)
+        })
+        .collect();
+    pb.finish_and_clear();
+    let mut all = merge_units(
+        n_c,
+        blocker.rules.len(),
+        truth.is_some(),
+        units.iter().map(|u| u.rule).zip(parts),
+    );
+    all.tf_names = tf_names(Some(tf));
+    all
 }
 
 /// As [`predict`], with the (match weight, match probability) of each candidate pair given by
@@ -168,15 +239,19 @@ fn merge_units(
         all.weight.extend(p.weight);
         all.probability.extend(p.probability);
         all.levels.extend(p.levels);
+        all.tf.extend(p.tf);
     }
     all
 }
 
-/// Scores the cached candidates: one weight per distinct pattern, then a pass over the pairs.
+/// Scores the cached candidates: one weight per distinct pattern, then a pass over the pairs;
+/// `tf` adds the term-frequency adjustments per pair, as in [`predict`].
 pub fn predict_cached(
     ds: &Dataset,
+    comparer: &Comparer,
     cache: &CandidatePatterns,
     params: &FsParams,
+    tf: Option<&TermFrequencies>,
     min_probability: f64,
 ) -> ScoredPairs {
     let weights = params.level_weights();
@@ -200,14 +275,26 @@ pub fn predict_cached(
                 let (a, b) = (t[l as usize], t[r as usize]);
                 *n_true += (a != MISSING && a == b) as u64;
             }
-            let p = pp[id as usize];
+            let lv = &flat[id as usize * n_c..(id as usize + 1) * n_c];
+            let (w, p) = match tf {
+                None => (pw[id as usize], pp[id as usize]),
+                Some(tf) => {
+                    let at = out.tf.len();
+                    out.tf.resize(at + tf.len(), 0.0);
+                    let w = pw[id as usize] + tf.adjust(comparer, l, r, lv, &mut out.tf[at..]);
+                    let p = probability(w);
+                    if p < min_probability {
+                        out.tf.truncate(at);
+                    }
+                    (w, p)
+                }
+            };
             if p >= min_probability {
                 out.left.push(l);
                 out.right.push(r);
-                out.weight.push(pw[id as usize]);
+                out.weight.push(w);
                 out.probability.push(p);
-                out.levels
-                    .extend_from_slice(&flat[id as usize * n_c..(id as usize + 1) * n_c]);
+                out.levels.extend_from_slice(lv);
             }
         },
         || {
@@ -220,10 +307,12 @@ pub fn predict_cached(
             )
         },
     );
-    merge_units(
+    let mut all = merge_units(
         n_c,
         cache.blocker.rules.len(),
         truth.is_some(),
         cache.unit_rules().into_iter().zip(parts),
-    )
+    );
+    all.tf_names = tf_names(tf);
+    all
 }

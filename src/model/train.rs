@@ -477,6 +477,14 @@ fn estimate(
                         ..As207Options::default()
                     },
                 ),
+                Algorithm::Vabl | Algorithm::Fabl => Err(Error::settings(
+                    "settings",
+                    "training.algorithm",
+                    format!(
+                        "`{}` estimates the one-to-one matching of two sources with every pair and is run by `fellegi link` (pipeline::link), not as an EM session",
+                        t.algorithm.name()
+                    ),
+                )),
             }
         };
         let (res, starts) = if t.em_starts > 1 {

@@ -19,7 +19,8 @@ pub struct Explanation {
     /// Per comparison: its name and the two values compared (`None` when missing), in the
     /// order the records were named.
     pub values: Vec<(String, Option<String>, Option<String>)>,
-    /// The prior and each comparison's level and weight (bits).
+    /// The prior and each comparison's level and weight (bits), then one `tf_<name>` term per
+    /// term-frequency-adjusted comparison (see [`crate::model::tf`]).
     pub waterfall: Waterfall,
     /// Per comparison: m and u of the level the pair is at (P(level | match), P(level |
     /// non-match)); the weight is log2(m / u), 0 for a null level.
@@ -44,6 +45,15 @@ impl Explanation {
     /// of at least one blocking rule.
     pub fn is_candidate(&self) -> bool {
         self.admissible && (self.exhaustive || !self.candidate_rules.is_empty())
+    }
+}
+
+/// A term frequency for display (`-` when unknown).
+fn show_freq(f: f64) -> String {
+    if f.is_nan() {
+        "-".into()
+    } else {
+        format!("{f:.6}")
     }
 }
 
@@ -107,6 +117,7 @@ pub fn explain(
     let mut levels = vec![0u8; comparer.len()];
     comparer.vector(ds, l as u32, r as u32, &mut levels);
     let lw = params.level_weights();
+    let tf = crate::model::tf::TermFrequencies::build(&model.comparisons, &comparer, ds, &params)?;
     let waterfall = Waterfall {
         pair_label: Some(format!(
             "{}:{} – {}:{}",
@@ -126,6 +137,19 @@ pub fn explain(
                 level_label: model.comparisons[c].levels[lv as usize].display_label(),
                 weight: lw[c][lv as usize],
             })
+            .chain(tf.iter().flat_map(|t| &t.comparisons).map(|t| {
+                let c = t.comparison;
+                let (a, b) = (comparer.row(l as u32)[c], comparer.row(r as u32)[c]);
+                WaterfallTerm {
+                    name: format!("tf_{}", t.name),
+                    level_label: format!(
+                        "term frequency {} / {}",
+                        show_freq(t.frequency(a)),
+                        show_freq(t.frequency(b))
+                    ),
+                    weight: t.term(levels[c], a, b),
+                }
+            }))
             .collect(),
     };
     let m_u = levels

@@ -30,6 +30,7 @@
 //! # }
 //! ```
 
+pub mod bayes;
 mod explain;
 mod job;
 mod patterns;
@@ -61,6 +62,7 @@ use crate::data::{
 use crate::error::{Error, Result};
 use crate::exhaustive::Exhaustive;
 use crate::model::predict::{ScoredPairs, predict, predict_by, predict_cached};
+use crate::model::tf::TermFrequencies;
 use crate::model::train::{Fitted, oracle, train};
 use crate::model::{FitInfo, FsParams, InputDigest};
 use crate::progress::Progress;
@@ -305,6 +307,10 @@ pub fn oracle_params(
 /// As [`crate::model::train::train`], and blocking errors.
 pub fn fit(settings: &Settings, ds: &Dataset, seed: u64, progress: &Progress) -> Result<Trained> {
     let comparer = Comparer::new(&settings.comparisons, ds)?;
+    if settings.training.algorithm.is_bayesian() {
+        let fit = bayes::fit_bayes(settings, ds, &comparer, seed, progress)?;
+        return Ok(trained(settings, fit.fitted));
+    }
     let fitted = if settings.exhaustive {
         let (_, counts) = exhaustive_index(ds, &comparer, settings, progress)?;
         let src = candidates(settings, ds, &comparer, None, Some(&counts), progress);
@@ -439,7 +445,16 @@ fn score_with(
         return Ok(ex.score(&counts, params, min_probability, progress));
     }
     let blocker = prediction_blocker(model, ds)?;
-    let pairs = predict(ds, comparer, &blocker, params, min_probability, progress);
+    let tf = TermFrequencies::build(&model.comparisons, comparer, ds, params)?;
+    let pairs = predict(
+        ds,
+        comparer,
+        &blocker,
+        params,
+        tf.as_ref(),
+        min_probability,
+        progress,
+    );
     Ok((pairs, Vec::new()))
 }
 
@@ -466,9 +481,10 @@ pub fn link(
     min_probability: f64,
     progress: &Progress,
 ) -> Result<Linked> {
+    let bayesian = settings.training.algorithm.is_bayesian() && method == LinkMethod::Probabilistic;
     let exhaustive = method == LinkMethod::Exhaustive
-        || (settings.exhaustive && method == LinkMethod::Probabilistic);
-    let blocked = !exhaustive && method != LinkMethod::Oracle;
+        || (settings.exhaustive && method == LinkMethod::Probabilistic && !bayesian);
+    let blocked = !exhaustive && method != LinkMethod::Oracle && !bayesian;
     if blocked && settings.blocking.is_empty() {
         return Err(if method == LinkMethod::RulesOnly {
             Error::settings(
@@ -492,6 +508,11 @@ pub fn link(
         progress,
     };
     let (trained, pairs, notes) = match method {
+        _ if bayesian => {
+            let fit = bayes::fit_bayes(settings, ds, &comparer, seed, progress)?;
+            let pairs = bayes::bayes_pairs(&fit, ds, &comparer, min_probability);
+            (trained(settings, fit.fitted), pairs, Vec::new())
+        }
         LinkMethod::RulesOnly => call.rules_only(settings)?,
         LinkMethod::Oracle => call.oracle(settings)?,
         _ if exhaustive => {
@@ -539,11 +560,13 @@ impl Call<'_> {
             let fitted = train(&spec, comparer, &src, self.seed, progress)?;
             let fitted = with_labelled_m(settings, ds, comparer, fitted)?;
             progress.checkpoint()?;
+            let tf = TermFrequencies::build(&settings.comparisons, comparer, ds, &fitted.params)?;
             let pairs = predict(
                 ds,
                 comparer,
                 &blocker,
                 &fitted.params,
+                tf.as_ref(),
                 self.min_probability,
                 progress,
             );
@@ -562,7 +585,15 @@ impl Call<'_> {
         progress.phase("train", t);
         progress.checkpoint()?;
         let t = std::time::Instant::now();
-        let pairs = predict_cached(ds, &cache, &fitted.params, self.min_probability);
+        let tf = TermFrequencies::build(&settings.comparisons, comparer, ds, &fitted.params)?;
+        let pairs = predict_cached(
+            ds,
+            comparer,
+            &cache,
+            &fitted.params,
+            tf.as_ref(),
+            self.min_probability,
+        );
         progress.phase("score", t);
         Ok((trained(settings, fitted), pairs, Vec::new()))
     }

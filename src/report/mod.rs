@@ -96,6 +96,22 @@ pub fn waterfall(input: &ReportInput<'_>, i: usize) -> Waterfall {
                 level_label: labels[c][lv as usize].clone(),
                 weight: lw[c][lv as usize],
             })
+            .chain(
+                input
+                    .pairs
+                    .tf_names
+                    .iter()
+                    .zip(if input.pairs.tf_names.is_empty() {
+                        &[][..]
+                    } else {
+                        input.pairs.tf_of(i)
+                    })
+                    .map(|(n, &w)| WaterfallTerm {
+                        name: format!("tf_{n}"),
+                        level_label: "term frequency".into(),
+                        weight: w,
+                    }),
+            )
             .collect(),
     }
 }
@@ -577,6 +593,17 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
                 escape(&cmp.name),
                 show(l),
                 show(r),
+                escape(&t.level_label),
+                if t.weight >= 0.0 { "pos" } else { "neg" },
+                t.weight
+            );
+        }
+        // Term-frequency adjustments follow the comparisons in the waterfall.
+        for t in wf.terms.iter().skip(input.comparer.comparisons.len()) {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td></td><td></td><td>{}</td><td class=\"{}\">{:+.3}</td></tr>",
+                escape(&t.name),
                 escape(&t.level_label),
                 if t.weight >= 0.0 { "pos" } else { "neg" },
                 t.weight

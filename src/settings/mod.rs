@@ -43,7 +43,8 @@ use serde::{Deserialize, Serialize};
 pub use crate::block::{BlockingRule, DerivedKey, KeySpec, validate_keys};
 pub use crate::clean::TransformSpec;
 pub use crate::compare::{
-    Builder, ComparisonSpec, JwConfig, LevelSpec, MAX_COMPARISONS, MAX_LEVELS, Predicate,
+    Builder, ComparisonSpec, JwConfig, LevelSpec, MAX_COMPARISONS, MAX_LEVELS, Predicate, TfMode,
+    TfOptions,
 };
 pub use crate::data::{InputDescription, LinkType};
 use crate::error::{Error, Result};
@@ -172,6 +173,14 @@ impl Settings {
             Settings::from_toml(&text, &origin)?
         };
         let dir = path.parent().unwrap_or(std::path::Path::new(""));
+        for c in &mut s.comparisons {
+            if let Some(p) = c.tf.as_mut().and_then(|t| t.lookup.as_mut()) {
+                if p.is_relative() {
+                    let joined = dir.join(&*p);
+                    *p = std::path::absolute(&joined).unwrap_or(joined);
+                }
+            }
+        }
         for input in &mut s.inputs {
             if let Some(p) = &input.path {
                 if p.is_relative() {
@@ -320,6 +329,12 @@ impl Settings {
                 return err(
                     format!("{key}.missing"),
                     "missing = \"both_null\" is not supported with exhaustive linkage (its pair counting gives every pair with a missing value the null level): use blocking, or missing = \"at_random\" / \"disagreement\"".into(),
+                );
+            }
+            if c.term_frequency_adjustments && self.exhaustive {
+                return err(
+                    format!("{key}.term_frequency_adjustments"),
+                    "exhaustive linkage scores whole patterns, and term-frequency adjustments are per pair: use [[blocking]] rules, or drop the adjustment".into(),
                 );
             }
         }
