@@ -574,6 +574,8 @@ impl<'a> Session<'a> {
                 }
             })
             .map_err(|e| df_err(opts, "connecting", e))?;
+        // Ballista's upgrade of the client state replaces its function list: register again.
+        ctx.register_udf(udf::pattern_udf().as_ref().clone());
         let session = Session {
             ctx,
             rt,
