@@ -2,7 +2,9 @@
 //! registered (feature `distributed`).
 
 use anyhow::Context;
-use fellegi::distributed::server::{ExecutorOptions, SchedulerOptions, run_executor, run_scheduler};
+use fellegi::distributed::server::{
+    ExecutorOptions, SchedulerOptions, run_executor, run_scheduler,
+};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {

@@ -35,7 +35,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ballista::datafusion::arrow::array::{Array, ArrayRef, BooleanArray, StringArray, UInt32Array, UInt64Array};
+use ballista::datafusion::arrow::array::{
+    Array, ArrayRef, BooleanArray, StringArray, UInt32Array, UInt64Array,
+};
 use ballista::datafusion::arrow::compute::cast;
 use ballista::datafusion::arrow::datatypes::{DataType, Field, Schema};
 use ballista::datafusion::arrow::record_batch::RecordBatch;
@@ -46,8 +48,8 @@ use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use rustc_hash::FxHashMap;
 
 use crate::block::{KeySpec, RuleIndex};
-use crate::compare::{Comparer, PatternCounts};
 use crate::compare::sample::LevelCounts;
+use crate::compare::{Comparer, PatternCounts};
 use crate::data::{Dataset, LinkType, MISSING};
 use crate::error::{Error, Result};
 use crate::model::InputDigest;
@@ -310,7 +312,11 @@ impl Session<'_> {
     }
 
     fn pattern_expr(&self, l: &str, r: &str) -> String {
-        format!("{}({l}, {r}, {})", udf::PATTERN_UDF, sql_text(&self.job_file))
+        format!(
+            "{}({l}, {r}, {})",
+            udf::PATTERN_UDF,
+            sql_text(&self.job_file)
+        )
     }
 
     fn source_filter(&self) -> &'static str {
@@ -407,11 +413,18 @@ impl Session<'_> {
 
     /// Writes the kept pairs (pattern in `kept`) as partitioned Parquet files and reads them
     /// back: (rule, key, left, right, pattern) per pair, in no particular order.
-    fn kept_pairs(&self, kept: &[u128], has_truth: bool) -> Result<Vec<(u32, u32, u32, u32, u128)>> {
+    fn kept_pairs(
+        &self,
+        kept: &[u128],
+        has_truth: bool,
+    ) -> Result<Vec<(u32, u32, u32, u32, u128)>> {
         if kept.is_empty() {
             return Ok(Vec::new());
         }
-        let list: Vec<String> = kept.iter().map(|&p| sql_text(&udf::pattern_text(p))).collect();
+        let list: Vec<String> = kept
+            .iter()
+            .map(|&p| sql_text(&udf::pattern_text(p)))
+            .collect();
         let sql = format!(
             "SELECT rule, key, l, r, p FROM (SELECT rule, key, l, r, {} AS p FROM ({})) WHERE p IN ({})",
             self.pattern_expr("l", "r"),
@@ -460,7 +473,13 @@ impl Session<'_> {
                 patterns(&b, "p")?,
             );
             for i in 0..b.num_rows() {
-                out.push((rule[i] as u32, key[i] as u32, l[i] as u32, r[i] as u32, p[i]));
+                out.push((
+                    rule[i] as u32,
+                    key[i] as u32,
+                    l[i] as u32,
+                    r[i] as u32,
+                    p[i],
+                ));
             }
         }
         Ok(out)
@@ -485,7 +504,8 @@ impl PairSource for DistributedSource<'_> {
     }
 
     fn sample_levels(&self, n_pairs: u64, seed: u64, exclude_true_matches: bool) -> LevelCounts {
-        self.local.sample_levels(n_pairs, seed, exclude_true_matches)
+        self.local
+            .sample_levels(n_pairs, seed, exclude_true_matches)
     }
 
     fn true_pair_levels(&self) -> Option<LevelCounts> {
@@ -507,12 +527,10 @@ impl PairSource for DistributedSource<'_> {
     fn session_counts(&self, session: usize, rule: Option<&[KeySpec]>) -> Result<PatternCounts> {
         match rule {
             None => Ok(self.prediction.counts.clone()),
-            Some(keys) => self.session.session_counts(
-                session,
-                self.local.ds,
-                keys,
-                self.local.comparer.len(),
-            ),
+            Some(keys) => {
+                self.session
+                    .session_counts(session, self.local.ds, keys, self.local.comparer.len())
+            }
         }
     }
 }
@@ -534,7 +552,13 @@ impl<'a> Session<'a> {
         let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
         let abs: Vec<PathBuf> = paths
             .iter()
-            .map(|p| if p.is_absolute() { p.clone() } else { cwd.join(p) })
+            .map(|p| {
+                if p.is_absolute() {
+                    p.clone()
+                } else {
+                    cwd.join(p)
+                }
+            })
             .collect();
         let job_path = work.join("job.json");
         let job = udf::JobFile {
@@ -542,8 +566,8 @@ impl<'a> Session<'a> {
             paths: abs,
             inputs: InputDigest::of_dataset(ds),
         };
-        let text = serde_json::to_string(&job)
-            .map_err(|e| Error::Internal(format!("job file: {e}")))?;
+        let text =
+            serde_json::to_string(&job).map_err(|e| Error::Internal(format!("job file: {e}")))?;
         std::fs::write(&job_path, text).map_err(|e| Error::io(&job_path, e))?;
         // The prediction rules' keys.
         let rules: Vec<RuleIndex> = settings
@@ -564,7 +588,8 @@ impl<'a> Session<'a> {
             .enable_all()
             .build()
             .map_err(|e| Error::Engine(format!("cannot start the async runtime: {e}")))?;
-        let config = SessionConfig::new_with_ballista().with_target_partitions(opts.partitions.max(1));
+        let config =
+            SessionConfig::new_with_ballista().with_target_partitions(opts.partitions.max(1));
         let state = server::session_state(config).map_err(|e| df_err(opts, "session", e))?;
         let ctx = rt
             .block_on(async {

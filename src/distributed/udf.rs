@@ -79,9 +79,10 @@ pub fn prepared(path: &str) -> DfResult<Arc<Prepared>> {
     })?;
     let job: JobFile = serde_json::from_str(&text)
         .map_err(|e| DataFusionError::Execution(format!("fellegi: job file {path}: {e}")))?;
-    let ds = crate::pipeline::load(&job.settings, &job.paths, &Progress::default()).map_err(
-        |e| DataFusionError::Execution(format!("fellegi: executor could not load the inputs: {e}")),
-    )?;
+    let ds =
+        crate::pipeline::load(&job.settings, &job.paths, &Progress::default()).map_err(|e| {
+            DataFusionError::Execution(format!("fellegi: executor could not load the inputs: {e}"))
+        })?;
     let got = InputDigest::of_dataset(&ds);
     if got != job.inputs {
         return Err(DataFusionError::Execution(format!(
@@ -164,9 +165,14 @@ impl ScalarUDFImpl for PatternUdf {
         let l = args.args[0].clone().into_array(n)?;
         let r = args.args[1].clone().into_array(n)?;
         let down = |a: &dyn Array| {
-            a.as_any().downcast_ref::<UInt32Array>().cloned().ok_or_else(|| {
-                DataFusionError::Execution(format!("{PATTERN_UDF}: record indices must be UInt32"))
-            })
+            a.as_any()
+                .downcast_ref::<UInt32Array>()
+                .cloned()
+                .ok_or_else(|| {
+                    DataFusionError::Execution(format!(
+                        "{PATTERN_UDF}: record indices must be UInt32"
+                    ))
+                })
         };
         let (l, r) = (down(&l)?, down(&r)?);
         let records = job.ds.len() as u32;

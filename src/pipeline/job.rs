@@ -192,7 +192,12 @@ impl Job {
     ///
     /// # Errors
     /// As [`Job::run`], and whatever `linker` returns.
-    pub fn run_with(&self, ds: &Dataset, progress: &Progress, linker: &Linker<'_>) -> Result<LinkRun> {
+    pub fn run_with(
+        &self,
+        ds: &Dataset,
+        progress: &Progress,
+        linker: &Linker<'_>,
+    ) -> Result<LinkRun> {
         self.validate()?;
         self.decisions
             .check_inputs(self.settings.link_type, ds.sources.len())?;
