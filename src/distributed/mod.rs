@@ -175,6 +175,9 @@ pub struct CandidateCounts {
     pub true_per_rule: Option<Vec<u64>>,
 }
 
+/// A kept pair as the engine returns it: (rule, blocking key, left, right, pattern).
+type KeptPair = (u32, u32, u32, u32, u128);
+
 /// A distributed job in progress: the engine session and the work folder's tables.
 struct Session<'a> {
     // Declared before the runtime so that it is dropped first.
@@ -413,11 +416,7 @@ impl Session<'_> {
 
     /// Writes the kept pairs (pattern in `kept`) as partitioned Parquet files and reads them
     /// back: (rule, key, left, right, pattern) per pair, in no particular order.
-    fn kept_pairs(
-        &self,
-        kept: &[u128],
-        has_truth: bool,
-    ) -> Result<Vec<(u32, u32, u32, u32, u128)>> {
+    fn kept_pairs(&self, kept: &[u128], has_truth: bool) -> Result<Vec<KeptPair>> {
         if kept.is_empty() {
             return Ok(Vec::new());
         }
