@@ -74,6 +74,11 @@ pub enum Error {
     /// An internal invariant does not hold: a bug in fellegi, never a problem with the input.
     #[error("internal error: {0}; please report it with the command that caused it")]
     Internal(String),
+    /// The distributed engine (feature `distributed`, Apache DataFusion Ballista) failed: it
+    /// could not be reached, a query failed, or its results are inconsistent; the message names
+    /// the engine address and what to check.
+    #[error("distributed engine: {0}")]
+    Engine(String),
     /// A named dataset is unknown, missing or fails its checksum.
     #[error("dataset {name}: {message}")]
     Dataset {

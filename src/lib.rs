@@ -40,6 +40,8 @@ pub mod clean;
 pub mod cluster;
 pub mod compare;
 pub mod data;
+#[cfg(feature = "distributed")]
+pub mod distributed;
 pub mod doc;
 pub mod error;
 pub mod eval;

@@ -90,6 +90,22 @@ pub struct Args {
     /// Go on however many values fail to parse (they are compared as missing, and reported).
     #[arg(long)]
     allow_unparsed: bool,
+    /// Run comparison, counting and scoring on a distributed engine (feature `distributed`):
+    /// `ballista://HOST:PORT` (a scheduler from `fellegi engine scheduler`) or
+    /// `ballista-standalone` (scheduler and executor in this process). The inputs must be
+    /// readable at the same paths by every executor. [default: this machine]
+    #[cfg(feature = "distributed")]
+    #[arg(long, value_name = "URL")]
+    engine: Option<String>,
+    /// Work folder of a distributed run, on a disk every executor can read and write (key
+    /// tables, job file, partitioned pairs) [default: a hidden folder inside --out].
+    #[cfg(feature = "distributed")]
+    #[arg(long, value_name = "DIR", requires = "engine")]
+    work_dir: Option<PathBuf>,
+    /// Shuffle partitions per stage of a distributed run.
+    #[cfg(feature = "distributed")]
+    #[arg(long, default_value_t = 8, requires = "engine")]
+    partitions: usize,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -163,6 +179,31 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         fellegi::registry::verify(e, &ds)?;
     }
     let t_load = t0.elapsed().as_secs_f64();
+    #[cfg(feature = "distributed")]
+    let dist = match &a.engine {
+        Some(e) => Some(fellegi::distributed::Options {
+            partitions: a.partitions,
+            ..fellegi::distributed::Options::new(
+                fellegi::distributed::Engine::parse(e)?,
+                a.work_dir
+                    .clone()
+                    .unwrap_or_else(|| out.join(format!(".distributed-{}", std::process::id()))),
+            )
+        }),
+        None => None,
+    };
+    #[cfg(feature = "distributed")]
+    let run = match &dist {
+        Some(o) => {
+            let r = fellegi::distributed::run_job(&job, &ds, &resolved.paths, o, &progress);
+            if r.is_err() && o.work_dir.exists() {
+                let _ = std::fs::remove_dir_all(&o.work_dir);
+            }
+            r?
+        }
+        None => job.run(&ds, &progress)?,
+    };
+    #[cfg(not(feature = "distributed"))]
     let run = job.run(&ds, &progress)?;
     for n in &run.notes {
         eprintln!("note: {n}");
@@ -178,7 +219,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ..run.seconds
     };
     let title = format!("fellegi link: {}", resolved.name);
-    let written = run.write(&out, &ds, seconds, a.report.then_some(title.as_str()))?;
+    #[allow(unused_mut)]
+    let mut written = run.write(&out, &ds, seconds, a.report.then_some(title.as_str()))?;
+    #[cfg(feature = "distributed")]
+    if let Some(o) = &dist {
+        if let Some(p) = fellegi::distributed::finish(o, &out)? {
+            written.files.push(p);
+        }
+    }
     for n in &written.notes {
         if !run.notes.contains(n) {
             eprintln!("note: {n}");

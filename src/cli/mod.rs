@@ -4,6 +4,8 @@ mod cluster;
 mod common;
 mod config;
 mod datasets;
+#[cfg(feature = "distributed")]
+mod engine;
 mod evaluate;
 mod experiment;
 mod explain;
@@ -83,6 +85,12 @@ enum Command {
         #[command(subcommand)]
         command: config::Command,
     },
+    /// Start a Ballista scheduler or executor for `fellegi link --engine` (feature `distributed`).
+    #[cfg(feature = "distributed")]
+    Engine {
+        #[command(subcommand)]
+        command: engine::Command,
+    },
 }
 
 /// Runs the parsed command.
@@ -105,5 +113,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Experiment { command } => experiment::run(command),
         Command::Paper { command } => paper::run(command),
         Command::Datasets { command } => datasets::run(command),
+        #[cfg(feature = "distributed")]
+        Command::Engine { command } => engine::run(command),
     }
 }

@@ -68,6 +68,11 @@ pub struct Job {
     pub max_unparsed_share: Option<f64>,
 }
 
+/// Trains and scores a job as [`super::link`] does: (expanded settings, inputs, method, seed,
+/// `min_probability`, progress) → the trained model and the scored pairs ([`Job::run_with`]).
+pub type Linker<'a> =
+    dyn Fn(&Settings, &Dataset, LinkMethod, u64, f64, &Progress) -> Result<Linked> + Sync + 'a;
+
 /// Default of [`Job::max_unparsed_share`]: 5 %.
 pub const DEFAULT_MAX_UNPARSED_SHARE: f64 = 0.05;
 
@@ -177,6 +182,22 @@ impl Job {
     /// # Errors
     /// As [`Job::validate`], [`DecisionOptions::check_inputs`] and [`super::link`].
     pub fn run(&self, ds: &Dataset, progress: &Progress) -> Result<LinkRun> {
+        self.run_with(ds, progress, &link)
+    }
+
+    /// As [`Job::run`], with training and scoring done by `linker` instead of [`super::link`]
+    /// (called with the expanded settings, the inputs, the method, the seed, `min_probability`
+    /// and the progress): the seam an engine such as the distributed one (feature
+    /// `distributed`) plugs into; deciding, clustering and evaluation stay the same.
+    ///
+    /// # Errors
+    /// As [`Job::run`], and whatever `linker` returns.
+    pub fn run_with(
+        &self,
+        ds: &Dataset,
+        progress: &Progress,
+        linker: &Linker<'_>,
+    ) -> Result<LinkRun> {
         self.validate()?;
         self.decisions
             .check_inputs(self.settings.link_type, ds.sources.len())?;
@@ -187,12 +208,12 @@ impl Job {
                 .map_err(|e| {
                     Error::invalid("--threads", format!("could not start {n} threads: {e}"))
                 })?
-                .install(|| self.run_here(ds, progress)),
-            None => self.run_here(ds, progress),
+                .install(|| self.run_here(ds, progress, linker)),
+            None => self.run_here(ds, progress, linker),
         }
     }
 
-    fn run_here(&self, ds: &Dataset, progress: &Progress) -> Result<LinkRun> {
+    fn run_here(&self, ds: &Dataset, progress: &Progress, linker: &Linker<'_>) -> Result<LinkRun> {
         progress.checkpoint()?;
         let seed = self.effective_seed();
         let unparsed = crate::compare::unparsed_values(&self.settings.comparisons, ds)?;
@@ -209,7 +230,7 @@ impl Job {
         let Linked {
             mut trained,
             scored,
-        } = link(
+        } = linker(
             &self.settings,
             ds,
             self.method,

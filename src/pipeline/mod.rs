@@ -40,7 +40,9 @@ pub mod warnings;
 use std::path::PathBuf;
 
 pub use explain::{Explanation, explain, find_record};
-pub use job::{DEFAULT_MAX_UNPARSED_SHARE, Job, LinkMethod, LinkRun, Written, describe_unparsed};
+pub use job::{
+    DEFAULT_MAX_UNPARSED_SHARE, Job, LinkMethod, LinkRun, Linker, Written, describe_unparsed,
+};
 pub use patterns::{
     PatternExamples, PatternRow, PatternTable, pattern_table, pattern_table_with_examples,
 };

@@ -1,0 +1,315 @@
+//! The pipeline on Apache DataFusion Ballista (feature `distributed`) gives the single-machine
+//! answer on FEBRL4: the same pattern counts, model.json, pairs, clusters and metrics, in
+//! Ballista's in-process standalone mode and on a scheduler with two executor processes on
+//! loopback, one of them killed while the job runs (Ballista reruns its tasks elsewhere).
+//!
+//! Run with `cargo test --features distributed --test distributed`.
+#![cfg(feature = "distributed")]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fellegi::compare::Comparer;
+use fellegi::compare::candidates::CandidatePatterns;
+use fellegi::distributed::{self, Engine, Options};
+use fellegi::pipeline::{self, LinkMethod};
+use fellegi::progress::Progress;
+use fellegi::settings::Settings;
+
+fn repo(p: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+fn febrl4() -> (Settings, Vec<PathBuf>) {
+    let s = Settings::from_path(&repo("datasets/settings/febrl4.toml")).unwrap();
+    let s = s.expanded("febrl4.toml").unwrap();
+    (
+        s,
+        vec![
+            repo("datasets/febrl/dataset4a.csv"),
+            repo("datasets/febrl/dataset4b.csv"),
+        ],
+    )
+}
+
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+#[test]
+fn standalone_equals_single_machine_on_febrl4() {
+    let (s, paths) = febrl4();
+    let p = Progress::default();
+    let ds = pipeline::load(&s, &paths, &p).unwrap();
+    let local = pipeline::link(&s, &ds, LinkMethod::Probabilistic, 7, 0.01, &p).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+
+    // The reduce step: the same PatternCounts and pairs per rule as the single-machine cache.
+    let opts = Options::new(Engine::Standalone, tmp.path().join("counts"));
+    let counts = distributed::candidate_counts(&s, &ds, &paths, &opts, &p).unwrap();
+    let comparer = Comparer::new(&s.comparisons, &ds).unwrap();
+    let rules: Vec<_> = s.blocking.iter().map(|b| b.keys.clone()).collect();
+    let blocker = fellegi::block::Blocker::new(&ds, &rules, s.link_type).unwrap();
+    let cache = CandidatePatterns::build(&ds, &comparer, blocker, &p);
+    let want = cache.counts();
+    assert_eq!(counts.counts.n_comparisons, want.n_comparisons);
+    assert_eq!(counts.counts.patterns, want.patterns);
+    assert_eq!(counts.counts.counts, want.counts);
+    assert_eq!(counts.per_rule, cache.per_rule());
+    assert_eq!(counts.per_rule[0], 77_249);
+
+    // The whole run: model, pairs (order, levels, weights) and candidate statistics.
+    let opts = Options::new(Engine::Standalone, tmp.path().join("link"));
+    let dist = distributed::link(
+        &s,
+        &ds,
+        &paths,
+        LinkMethod::Probabilistic,
+        7,
+        0.01,
+        &opts,
+        &p,
+    )
+    .unwrap();
+    assert_eq!(
+        serde_json::to_string(&local.trained.model).unwrap(),
+        serde_json::to_string(&dist.trained.model).unwrap()
+    );
+    let (a, b) = (&local.scored.pairs, &dist.scored.pairs);
+    assert!(
+        a.len() > 1000,
+        "FEBRL4 keeps thousands of pairs, got {}",
+        a.len()
+    );
+    assert_eq!(a.left, b.left);
+    assert_eq!(a.right, b.right);
+    assert_eq!(a.levels, b.levels);
+    assert_eq!(bits(&a.weight), bits(&b.weight));
+    assert_eq!(bits(&a.probability), bits(&b.probability));
+    assert_eq!(a.candidates, b.candidates);
+    assert_eq!(a.candidates_per_rule, b.candidates_per_rule);
+    assert_eq!(a.candidates_true, b.candidates_true);
+    assert_eq!(a.candidates_true_per_rule, b.candidates_true_per_rule);
+    // The executors wrote the kept pairs as partitioned Parquet files.
+    let parts = std::fs::read_dir(opts.work_dir.join("pairs"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "parquet")
+        })
+        .count();
+    assert!(parts >= 1, "no partitioned pairs files");
+}
+
+#[test]
+fn other_methods_are_refused_with_a_clear_error() {
+    let (s, paths) = febrl4();
+    let p = Progress::default();
+    let ds = pipeline::load(&s, &paths, &p).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = Options::new(Engine::Standalone, tmp.path().join("w"));
+    let e = distributed::link(&s, &ds, &paths, LinkMethod::Oracle, 7, 0.01, &opts, &p)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--engine"), "{e}");
+    let e = Engine::parse("spark://x:1").unwrap_err().to_string();
+    assert!(e.contains("ballista://HOST:PORT"), "{e}");
+    assert_eq!(
+        Engine::parse("ballista://h:5").unwrap(),
+        Engine::Remote("ballista://h:5".into())
+    );
+}
+
+/// A child process killed (and reaped) when dropped.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn fellegi(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_fellegi"));
+    c.args(args)
+        .current_dir(dir)
+        .env_remove("FELLEGI_DATA")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c
+}
+
+fn wait_for_port(port: u16, within: Duration) {
+    let t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed() < within, "nothing listens on port {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// metrics.json without its timings.
+fn metrics_without_seconds(path: &Path) -> serde_json::Value {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.remove("seconds");
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    v
+}
+
+#[test]
+fn two_executors_one_killed_mid_job_give_the_same_answer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = repo("datasets").display().to_string();
+    let link = ["link", "--dataset", "febrl4", "--data-dir", &data, "-q"];
+
+    let mut reference = link.to_vec();
+    reference.extend(["--out", "ref"]);
+    assert!(fellegi(dir, &reference).status().unwrap().success());
+
+    let sp = free_port();
+    let sport = sp.to_string();
+    let _scheduler = Guard(
+        fellegi(
+            dir,
+            &[
+                "engine",
+                "scheduler",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &sport,
+                "--external-host",
+                "127.0.0.1",
+                "--executor-timeout",
+                "4",
+            ],
+        )
+        .spawn()
+        .unwrap(),
+    );
+    wait_for_port(sp, Duration::from_secs(30));
+    let scheduler = format!("127.0.0.1:{sp}");
+    let mut executors = Vec::new();
+    for i in 0..2 {
+        let (fp, gp) = (free_port(), free_port());
+        let (fps, gps) = (fp.to_string(), gp.to_string());
+        let wd = dir.join(format!("executor{i}"));
+        std::fs::create_dir_all(&wd).unwrap();
+        let wds = wd.display().to_string();
+        let child = fellegi(
+            dir,
+            &[
+                "engine",
+                "executor",
+                "--scheduler",
+                &scheduler,
+                "--bind",
+                "127.0.0.1",
+                "--external-host",
+                "127.0.0.1",
+                "--port",
+                &fps,
+                "--grpc-port",
+                &gps,
+                "--concurrent-tasks",
+                "2",
+                "--work-dir",
+                &wds,
+                "--heartbeat",
+                "1",
+                "--delay-ms",
+                "150",
+            ],
+        )
+        .spawn()
+        .unwrap();
+        executors.push(Some(Guard(child)));
+        wait_for_port(fp, Duration::from_secs(30));
+    }
+    // Let both executors register with the scheduler.
+    std::thread::sleep(Duration::from_secs(3));
+
+    let mut run = link.to_vec();
+    let engine = format!("ballista://127.0.0.1:{sp}");
+    run.extend(["--out", "dist", "--engine", &engine, "--partitions", "8"]);
+    let mut client = Guard(fellegi(dir, &run).stderr(Stdio::piped()).spawn().unwrap());
+    let work = dir
+        .join("dist")
+        .join(format!(".distributed-{}", client.0.id()));
+    // Mid-job: once the client has written its key table and the engine has had time to start
+    // comparing (every comparison batch sleeps 150 ms on the executors), kill executor 0.
+    let t = Instant::now();
+    while !work.join("fellegi_pred.parquet").exists() {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the client never wrote its key table"
+        );
+        assert!(
+            client.0.try_wait().unwrap().is_none(),
+            "the client ended early"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        client.0.try_wait().unwrap().is_none(),
+        "the job ended before the executor could be killed mid-job"
+    );
+    drop(executors[0].take());
+
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = client.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(300),
+            "the distributed job did not finish within 300 s after the executor was killed"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let mut err = String::new();
+    if let Some(mut e) = client.0.stderr.take() {
+        use std::io::Read;
+        let _ = e.read_to_string(&mut err);
+    }
+    assert!(status.success(), "distributed link failed: {err}");
+    for f in ["model.json", "pairs.csv", "clusters.csv"] {
+        let a = std::fs::read(dir.join("ref").join(f)).unwrap();
+        let b = std::fs::read(dir.join("dist").join(f)).unwrap();
+        assert!(
+            a == b,
+            "{f} differs between the single-machine and distributed runs"
+        );
+    }
+    assert_eq!(
+        metrics_without_seconds(&dir.join("ref/metrics.json")),
+        metrics_without_seconds(&dir.join("dist/metrics.json"))
+    );
+    assert!(dir.join("dist/pairs.parts").is_dir());
+    assert!(!work.exists(), "the work folder was left behind");
+}
