@@ -13,8 +13,8 @@
 //! - Enamorado, T., Fifield, B. & Imai, K. (2019). Using a probabilistic model to assist merging of
 //!   large-scale administrative records. *APSR* 113(2), 353–371 (fastLink).
 
-pub mod bootstrap;
 pub mod bayes;
+pub mod bootstrap;
 pub mod em;
 pub mod loglinear;
 pub mod plan;
