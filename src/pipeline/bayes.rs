@@ -1,6 +1,6 @@
 //! The Bayesian one-to-one estimators (`training.algorithm = "vabl"` or `"fabl"`) as a pipeline
 //! step: every pair of the two sources compared ([`Bipartite`]), the posterior fitted, and the
-//! result expressed as a fitted model (posterior means of m and u, λ = E[π] / n1) and scored
+//! result expressed as a fitted model (posterior means of m and u, λ = E\[π\] / n1) and scored
 //! pairs (each record of the second source with its most probable record of the first, at its
 //! posterior link probability).
 
