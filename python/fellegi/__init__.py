@@ -35,6 +35,7 @@ from ._errors import (
     FellegiIOError,
     InputError,
     InternalError,
+    EngineError,
     CancelledError,
     OptionError,
     SettingsError,
@@ -60,6 +61,7 @@ __all__ = [
     "FellegiIOError",
     "ChartError",
     "InternalError",
+    "EngineError",
     "CancelledError",
 ]
 

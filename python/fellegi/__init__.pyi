@@ -12,6 +12,7 @@ from ._errors import (
     FellegiIOError as FellegiIOError,
     InputError as InputError,
     InternalError as InternalError,
+    EngineError as EngineError,
     CancelledError as CancelledError,
     OptionError as OptionError,
     SettingsError as SettingsError,

@@ -37,5 +37,9 @@ class InternalError(FellegiError, RuntimeError):
     """A bug in fellegi (never a problem with the input): please report it."""
 
 
+class EngineError(FellegiError, RuntimeError):
+    """The distributed engine (Ballista, ``--engine``) failed or could not be reached."""
+
+
 class CancelledError(FellegiError):
     """The run was stopped between two phases (Ctrl-C raises ``KeyboardInterrupt`` instead)."""

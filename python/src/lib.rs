@@ -44,6 +44,7 @@ fn error_class(e: &fellegi::Error) -> &'static str {
         E::Dataset { .. } => "DatasetError",
         E::Plot(_) => "ChartError",
         E::Internal(_) => "InternalError",
+        E::Engine(_) => "EngineError",
         E::Cancelled => "CancelledError",
     }
 }
@@ -824,11 +825,17 @@ fn explain_table(
     let mut vl: Vec<Option<String>> = vec![None];
     let mut vr: Vec<Option<String>> = vec![None];
     let mut weight = vec![w.prior_weight];
-    for (t, (_, a, b)) in w.terms.iter().zip(&e.values) {
+    // One term per comparison (with the values compared), then the term-frequency terms
+    // (`tf_<name>`), which have no values of their own.
+    for (i, t) in w.terms.iter().enumerate() {
+        let (a, b) = e
+            .values
+            .get(i)
+            .map_or((None, None), |(_, a, b)| (a.clone(), b.clone()));
         term.push(t.name.clone());
         level.push(Some(t.level_label.clone()));
-        vl.push(a.clone());
-        vr.push(b.clone());
+        vl.push(a);
+        vr.push(b);
         weight.push(t.weight);
     }
     let mut acc = 0.0;
