@@ -381,7 +381,9 @@ class LinkRun:
 
     def write(self, out: PathLike, report: bool = False, title: str = "fellegi link") -> List[Path]:
         """Writes model.json, pairs.csv, clusters.csv, metrics.json (and with ``report``,
-        report.html and charts/) under ``out``, as ``fellegi link --out`` does."""
+        report.html, charts/ and the four review and teaching pages: patterns.html (comparison
+        viewer), clusters.html (cluster studio), label.html (labelling tool) and lab.html
+        (Fellegi–Sunter lab)) under ``out``, as ``fellegi link --report --out`` does."""
         files, _notes = self._native.write(os.fspath(out), title if report else None)
         return [Path(f) for f in files]
 

@@ -741,8 +741,9 @@ impl PyRun {
     fn notes(&self) -> Vec<String> {
         self.state.run.notes.clone()
     }
-    /// Writes model.json, pairs.csv, clusters.csv, metrics.json (and with `title`, report.html
-    /// and charts/) under `out`, as `fellegi link` does; returns the files written and notes.
+    /// Writes model.json, pairs.csv, clusters.csv, metrics.json (and with `title`, report.html,
+    /// charts/ and the four review and teaching pages: patterns.html, clusters.html, label.html,
+    /// lab.html) under `out`, as `fellegi link` does; returns the files written and notes.
     #[pyo3(signature = (out, title=None))]
     fn write(
         &self,
@@ -751,13 +752,26 @@ impl PyRun {
         title: Option<String>,
     ) -> PyResult<(Vec<PathBuf>, Vec<String>)> {
         let st = self.state.clone();
-        run_blocking(py, move |_: Progress| {
+        run_blocking(py, move |progress: Progress| {
             let seconds = Seconds {
                 load: st.load_seconds,
                 total: st.total_seconds,
                 ..st.run.seconds
             };
-            let w = st.run.write(&out, &st.ds, seconds, title.as_deref())?;
+            let mut w = st.run.write(&out, &st.ds, seconds, title.as_deref())?;
+            if let Some(title) = &title {
+                // With the report, the four review and teaching pages too, as `link --report`.
+                let pages = fellegi::view::write_run_pages(
+                    &out,
+                    title,
+                    &st.run.model,
+                    &st.ds,
+                    st.run.decisions.threshold,
+                    st.run.fitted.fit.seed,
+                    &progress,
+                )?;
+                w.files.extend(pages);
+            }
             Ok((w.files, w.notes))
         })
     }

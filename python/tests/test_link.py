@@ -1,6 +1,8 @@
 """fellegi from Python: same results as the CLI, errors as exceptions, the API's shapes."""
 
+import html
 import json
+import re
 import subprocess
 
 import pandas as pd
@@ -47,6 +49,23 @@ def test_csv_paths_give_byte_identical_model(cli, febrl4, tmp_path):
     run = fellegi.link([str(f) for f in febrl4.files], settings_path, threads=2)
     run.model.save(tmp_path / "model.json")
     assert (tmp_path / "model.json").read_bytes() == (tmp_path / "cli" / "model.json").read_bytes()
+
+
+def test_report_writes_the_clis_four_pages(cli, febrl4, tmp_path):
+    """Issue 18: the review and teaching pages from Python, byte-identical to `link --report`."""
+    settings_path = fellegi._native.dataset_entry("febrl4")[1]
+    cli_link(cli, febrl4.files, settings_path, tmp_path / "cli", "--report")
+    title = html.unescape(
+        re.search(r"<title>(.*?)</title>", (tmp_path / "cli" / "report.html").read_text()).group(1)
+    )
+    run = fellegi.link([str(f) for f in febrl4.files], settings_path)
+    files = run.write(tmp_path / "py", report=True, title=title)
+    for page in ("patterns.html", "clusters.html", "label.html", "lab.html"):
+        assert tmp_path / "py" / page in files
+        assert (tmp_path / "py" / page).read_bytes() == (tmp_path / "cli" / page).read_bytes(), page
+    # Without the report, no pages.
+    plain = run.write(tmp_path / "plain")
+    assert not any(f.name.endswith(".html") for f in plain)
 
 
 def test_threads_do_not_change_results(febrl4):

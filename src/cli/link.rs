@@ -234,29 +234,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     if a.report {
         // The review and teaching pages (issue 18), drawn from what the run just wrote.
-        let pairs = fellegi::output::read_pairs(&out.join("pairs.csv"))?;
-        let data = fellegi::view::RunData::build(
-            &title,
-            &run.model,
-            "model.json",
-            &ds,
-            pairs,
-            job.decisions.threshold,
-            &progress,
-        )?;
         let seed = job
             .seed
             .unwrap_or(pipeline::effective_seed(None, &run.model));
-        let lab = fellegi::view::lab_options(&data, seed, &progress)?;
-        let labels = fellegi::view::LabelOptions {
+        fellegi::view::write_run_pages(
+            &out,
+            &title,
+            &run.model,
+            &ds,
+            job.decisions.threshold,
             seed,
-            ..Default::default()
-        };
-        let clusters = fellegi::view::ClusterOptions {
-            seed,
-            ..Default::default()
-        };
-        fellegi::view::write_all(&out, &data, &clusters, &labels, &lab)?;
+            &progress,
+        )?;
     }
     progress.phase("evaluate and write", t4);
     print_summary(&resolved.name, &job, &ds, &run, t_load, t0, &written.files);

@@ -322,3 +322,33 @@ pub fn write_all(
     }
     stage.commit()
 }
+
+/// Writes the four pages of a finished run into its output folder `out`, from the `pairs.csv`
+/// the run wrote there, as `fellegi link --report` does: every sample (clusters, pairs to label,
+/// the oracle's parameters) seeded by `seed`, the other options at their defaults. `model` is
+/// the fitted model, `ds` the inputs it was run on, `threshold` the run's match threshold.
+///
+/// # Errors
+/// As [`crate::output::read_pairs`], [`RunData::build`], [`lab_options`] and [`write_all`].
+pub fn write_run_pages(
+    out: &std::path::Path,
+    title: &str,
+    model: &Settings,
+    ds: &Dataset,
+    threshold: f64,
+    seed: u64,
+    progress: &Progress,
+) -> Result<Vec<std::path::PathBuf>> {
+    let pairs = crate::output::read_pairs(&out.join("pairs.csv"))?;
+    let data = RunData::build(title, model, "model.json", ds, pairs, threshold, progress)?;
+    let lab = lab_options(&data, seed, progress)?;
+    let labels = LabelOptions {
+        seed,
+        ..Default::default()
+    };
+    let clusters = ClusterOptions {
+        seed,
+        ..Default::default()
+    };
+    write_all(out, &data, &clusters, &labels, &lab)
+}
