@@ -144,3 +144,38 @@ fn starts_and_bootstrap_are_recorded_and_thread_independent() {
     assert!(model["fit"]["bootstrap"]["lambda"].is_array());
     assert!(model["fit"]["sessions"][0]["starts"].is_array());
 }
+
+/// With term-frequency adjustments the bootstrap's links, precision and recall rescore every
+/// pair with its own adjustment (pairs of one pattern differ in weight), and say so.
+#[test]
+fn bootstrap_outcomes_keep_term_frequency_adjustments() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("experiments/febrl4-splink-tf/settings-tf.toml"))
+        .unwrap();
+    let text = if text.contains("[training]\n") {
+        text.replacen("[training]\n", "[training]\nbootstrap = 20\n", 1)
+    } else {
+        format!("{text}\n[training]\nbootstrap = 20\n")
+    };
+    let s = Settings::from_toml(&text, "settings-tf.toml")
+        .unwrap()
+        .expanded("settings-tf.toml")
+        .unwrap();
+    let paths = vec![
+        root.join("datasets/febrl/dataset4a.csv"),
+        root.join("datasets/febrl/dataset4b.csv"),
+    ];
+    let p = Progress::default();
+    let ds = pipeline::load(&s, &paths, &p).unwrap();
+    let run = job(&s, 2, 0.5).run(&ds, &p).unwrap();
+    assert!(!run.pairs.tf_names.is_empty());
+    let b = run.fitted.fit.bootstrap.as_ref().unwrap();
+    assert!(b.note.contains("term-frequency adjustment"), "{}", b.note);
+    let links = run.decisions.above.len() as f64;
+    let iv = b.links.unwrap();
+    assert!(iv[0] <= iv[1]);
+    assert!(
+        iv[0] * 0.99 <= links && links <= iv[1] * 1.01,
+        "{links} {iv:?}"
+    );
+}
