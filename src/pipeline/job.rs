@@ -581,60 +581,53 @@ fn bootstrap_outcomes(
     if b.params.is_empty() || k == 0 || pairs.levels.len() != pairs.len() * k {
         return;
     }
-    let (mut links, mut precision, mut recall) = (Vec::new(), Vec::new(), Vec::new());
+    // Groups of pairs that score alike under any parameters, flat: their levels (k each), how
+    // many pairs they hold and their term-frequency adjustment (bits). Without adjustments a
+    // group is a pattern; with them, pairs of one pattern differ in weight, so every pair is its
+    // own group, its adjustment held at the fitted model's value (it moves with u of the exact
+    // level only through log2 u, which the note says).
     let n_tf = pairs.tf_names.len();
-    if n_tf > 0 && pairs.tf.len() == pairs.len() * n_tf {
-        // Term-frequency adjustments are per pair, so pairs of one pattern differ in weight:
-        // every pair is rescored, its adjustment held at the fitted model's value (it moves
-        // with u of the exact level only through log2 u, which the note says).
-        let tf_sum: Vec<f64> = pairs
-            .tf
-            .chunks_exact(n_tf)
-            .map(|t| t.iter().sum())
-            .collect();
-        for p in &b.params {
-            let (prior, lw) = (p.prior_weight(), p.level_weights());
-            let (mut n, mut tl, mut written) = (0u64, 0.0f64, 0.0f64);
-            for (lv, &adj) in pairs.levels.chunks_exact(k).zip(&tf_sum) {
-                let prob = crate::model::probability(
-                    crate::model::predict::pattern_weight(prior, &lw, lv) + adj,
-                );
-                written += prob;
-                if prob >= threshold {
-                    n += 1;
-                    tl += prob;
-                }
-            }
-            links.push(n as f64);
-            precision.push(if n > 0 { tl / n as f64 } else { 0.0 });
-            recall.push(if written > 0.0 { tl / written } else { 0.0 });
-        }
+    let (levels, count, adj): (std::borrow::Cow<'_, [u8]>, Vec<u64>, Vec<f64>) = if n_tf > 0
+        && pairs.tf.len() == pairs.len() * n_tf
+    {
         b.note.push_str(
-            "; links, precision and recall rescore every pair with its term-frequency adjustment held at the fitted value",
-        );
+                "; links, precision and recall rescore every pair with its term-frequency adjustment held at the fitted value",
+            );
+        (
+            std::borrow::Cow::Borrowed(&pairs.levels[..]),
+            vec![1; pairs.len()],
+            pairs
+                .tf
+                .chunks_exact(n_tf)
+                .map(|t| t.iter().sum())
+                .collect(),
+        )
     } else {
         let counts = crate::compare::PatternCounts::from_vectors(k, pairs.levels.chunks_exact(k));
-        let mut levels = vec![0u8; k];
-        for p in &b.params {
-            let (prior, lw) = (p.prior_weight(), p.level_weights());
-            let (mut n, mut tl, mut written) = (0u64, 0.0f64, 0.0f64);
-            for (pi, &c) in counts.counts.iter().enumerate() {
-                for (ci, l) in levels.iter_mut().enumerate() {
-                    *l = counts.level(pi, ci);
-                }
-                let prob = crate::model::probability(crate::model::predict::pattern_weight(
-                    prior, &lw, &levels,
-                ));
-                written += c as f64 * prob;
-                if prob >= threshold {
-                    n += c;
-                    tl += c as f64 * prob;
-                }
+        let levels = (0..counts.len())
+            .flat_map(|pi| (0..k).map(move |ci| (pi, ci)))
+            .map(|(pi, ci)| counts.level(pi, ci))
+            .collect();
+        let n = counts.len();
+        (std::borrow::Cow::Owned(levels), counts.counts, vec![0.0; n])
+    };
+    let (mut links, mut precision, mut recall) = (Vec::new(), Vec::new(), Vec::new());
+    for p in &b.params {
+        let (prior, lw) = (p.prior_weight(), p.level_weights());
+        let (mut n, mut tl, mut written) = (0u64, 0.0f64, 0.0f64);
+        for ((lv, &c), &a) in levels.chunks_exact(k).zip(&count).zip(&adj) {
+            let prob = crate::model::probability(
+                crate::model::predict::pattern_weight(prior, &lw, lv) + a,
+            );
+            written += c as f64 * prob;
+            if prob >= threshold {
+                n += c;
+                tl += c as f64 * prob;
             }
-            links.push(n as f64);
-            precision.push(if n > 0 { tl / n as f64 } else { 0.0 });
-            recall.push(if written > 0.0 { tl / written } else { 0.0 });
         }
+        links.push(n as f64);
+        precision.push(if n > 0 { tl / n as f64 } else { 0.0 });
+        recall.push(if written > 0.0 { tl / written } else { 0.0 });
     }
     b.links = Some(percentile_95(&links));
     b.precision = Some(percentile_95(&precision));
