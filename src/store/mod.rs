@@ -731,12 +731,13 @@ impl Store {
                 ),
             ));
         }
-        self.index_keys(0);
+        self.index_keys(0, true);
         Ok(())
     }
 
-    /// Computes the blocking keys of records `from..` and inserts them into the chains.
-    fn index_keys(&mut self, from: usize) {
+    /// Computes the blocking keys of records `from..` and, with `chain`, inserts them into the
+    /// chains.
+    fn index_keys(&mut self, from: usize, chain: bool) {
         let n = self.source_of.len();
         let columns = &self.columns;
         for ki in &mut self.keys {
@@ -755,7 +756,9 @@ impl Store {
                 }
                 let k = ki.key(&part);
                 ki.key_of.push(k);
-                ki.insert(r as u32);
+                if chain {
+                    ki.insert(r as u32);
+                }
             }
         }
     }
@@ -1299,7 +1302,7 @@ impl Store {
         }
         self.manifest.sources = m.sources.clone();
         // Keys without chain insertion first, so that candidates see only older records.
-        self.index_keys_no_chain(from);
+        self.index_keys(from, false);
         let cand = self.candidates_of_new(from);
         for ki in &mut self.keys {
             for r in from..self.source_of.len() {
@@ -1529,30 +1532,6 @@ impl Store {
         summary.generation = generation;
         self.manifest = m;
         Ok(summary)
-    }
-
-    /// As [`Store::index_keys`] without inserting into the chains.
-    fn index_keys_no_chain(&mut self, from: usize) {
-        let n = self.source_of.len();
-        let columns = &self.columns;
-        for ki in &mut self.keys {
-            for p in &mut ki.parts {
-                p.extend(&columns[p.column].dict);
-            }
-            let mut part = vec![0u32; ki.parts.len()];
-            for r in from..n {
-                for (j, p) in ki.parts.iter().enumerate() {
-                    let v = columns[p.column].values[r];
-                    part[j] = if v == MISSING {
-                        MISSING
-                    } else {
-                        p.of_value[v as usize]
-                    };
-                }
-                let k = ki.key(&part);
-                ki.key_of.push(k);
-            }
-        }
     }
 
     /// Writes pairs.csv (every kept pair, the usual format), clusters.csv (id, source,
