@@ -109,50 +109,17 @@ pub fn predict(
             },
         );
     };
-    let n_c = comparer.len();
-    let n_tf = tf.len();
-    let units = blocker.work_units();
-    let pb = progress.bar(units.len() as u64, "scoring pairs");
-    let truth = ds.truth.as_deref();
-    let parts: Vec<(ScoredPairs, u64)> = units
-        .par_iter()
-        .map(|u| {
-            let mut out = ScoredPairs {
-                n_comparisons: n_c,
-                ..Default::default()
-            };
-            let mut lv = vec![0u8; n_c];
-            let mut adj = vec![0f64; n_tf];
-            let mut n_true = 0u64;
-            blocker.for_each_pair(u, |l, r| {
-                comparer.vector(ds, l, r, &mut lv);
-                let w =
-                    pattern_weight(prior, &weights, &lv) + tf.adjust(comparer, l, r, &lv, &mut adj);
-                let p = probability(w);
-                out.candidates += 1;
-                if let Some(t) = truth {
-                    let (a, b) = (t[l as usize], t[r as usize]);
-                    n_true += (a != MISSING && a == b) as u64;
-                }
-                if p >= min_probability {
-                    out.left.push(l);
-                    out.right.push(r);
-                    out.weight.push(w);
-                    out.probability.push(p);
-                    out.levels.extend_from_slice(&lv);
-                    out.tf.extend_from_slice(&adj);
-                }
-            });
-            pb.inc(1);
-            (out, n_true)
-        })
-        .collect();
-    pb.finish_and_clear();
-    let mut all = merge_units(
-        n_c,
-        blocker.rules.len(),
-        truth.is_some(),
-        units.iter().map(|u| u.rule).zip(parts),
+    let mut all = score_candidates(
+        ds,
+        comparer,
+        blocker,
+        min_probability,
+        progress,
+        tf.len(),
+        |l, r, lv, adj| {
+            let w = pattern_weight(prior, &weights, lv) + tf.adjust(comparer, l, r, lv, adj);
+            (w, probability(w))
+        },
     );
     all.tf_names = tf_names(Some(tf));
     all
@@ -168,6 +135,29 @@ pub fn predict_by(
     progress: &Progress,
     score: impl Fn(u32, u32, &[u8]) -> (f64, f64) + Sync,
 ) -> ScoredPairs {
+    score_candidates(
+        ds,
+        comparer,
+        blocker,
+        min_probability,
+        progress,
+        0,
+        |l, r, lv, _| score(l, r, lv),
+    )
+}
+
+/// Compares every candidate pair of `blocker`, scores it with `score(left, right, levels,
+/// adjustments)` (which fills the `n_tf` term-frequency adjustments) and keeps those with
+/// probability ≥ `min_probability`, in work-unit order.
+fn score_candidates(
+    ds: &Dataset,
+    comparer: &Comparer,
+    blocker: &Blocker,
+    min_probability: f64,
+    progress: &Progress,
+    n_tf: usize,
+    score: impl Fn(u32, u32, &[u8], &mut [f64]) -> (f64, f64) + Sync,
+) -> ScoredPairs {
     let n_c = comparer.len();
     let units = blocker.work_units();
     let pb = progress.bar(units.len() as u64, "scoring pairs");
@@ -180,10 +170,11 @@ pub fn predict_by(
                 ..Default::default()
             };
             let mut lv = vec![0u8; n_c];
+            let mut adj = vec![0f64; n_tf];
             let mut n_true = 0u64;
             blocker.for_each_pair(u, |l, r| {
                 comparer.vector(ds, l, r, &mut lv);
-                let (w, p) = score(l, r, &lv);
+                let (w, p) = score(l, r, &lv, &mut adj);
                 out.candidates += 1;
                 if let Some(t) = truth {
                     let (a, b) = (t[l as usize], t[r as usize]);
@@ -195,6 +186,7 @@ pub fn predict_by(
                     out.weight.push(w);
                     out.probability.push(p);
                     out.levels.extend_from_slice(&lv);
+                    out.tf.extend_from_slice(&adj);
                 }
             });
             pb.inc(1);
