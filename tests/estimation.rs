@@ -179,3 +179,86 @@ fn bootstrap_outcomes_keep_term_frequency_adjustments() {
         "{links} {iv:?}"
     );
 }
+
+#[test]
+fn the_fitted_trace_replays_to_the_fitted_model() {
+    // λ from EM on the prediction candidates (a session with no blocking rule), a session that
+    // re-estimates u, and comparisons estimated in two sessions (combined by their median).
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets");
+    let text = std::fs::read_to_string(root.join("settings/febrl4.toml")).unwrap();
+    let lambda = "lambda = { deterministic_rules = [[\"given_name\", \"surname\"], [\"date_of_birth\", \"soc_sec_id\"]], recall = 0.8 }\n";
+    let em =
+        "em = [{ blocking = [\"given_name\", \"surname\"] }, { blocking = [\"date_of_birth\"] }]";
+    assert!(text.contains(lambda) && text.contains(em));
+    let text = text.replace(lambda, "").replace(
+        em,
+        "em = [{ blocking = [\"given_name\", \"surname\"] }, {}, { blocking = [\"date_of_birth\"], fix_u = false }]",
+    );
+    let s = Settings::from_toml(&text, "febrl4.toml")
+        .unwrap()
+        .expanded("febrl4.toml")
+        .unwrap();
+    let paths = vec![
+        root.join("febrl/dataset4a.csv"),
+        root.join("febrl/dataset4b.csv"),
+    ];
+    let p = Progress::default();
+    let ds = pipeline::load(&s, &paths, &p).unwrap();
+    let run = job(&s, 2, 0.5).run(&ds, &p).unwrap();
+    let fit = run.model.fit.clone().unwrap();
+    assert_eq!(
+        fit.sessions
+            .iter()
+            .map(|s| s.sets_lambda)
+            .collect::<Vec<_>>(),
+        [false, true, false]
+    );
+    assert!(fit.sessions[2].trace.iter().all(|t| !t.u.is_empty()));
+    assert!(
+        fit.sessions[0]
+            .trace
+            .iter()
+            .all(|t| t.u.is_empty() && !t.m.is_empty())
+    );
+    let fitted = fellegi::model::FsParams::from_settings(&run.model, "model.json").unwrap();
+    let total = fellegi::block::total_pairs(s.link_type, &ds.source_sizes());
+    let mut start = fitted.clone();
+    for (m, null) in start.m.iter_mut().zip(&fitted.null_level) {
+        for (l, x) in m.iter_mut().enumerate() {
+            if Some(l) != *null {
+                *x = 0.5;
+            }
+        }
+    }
+    let replay = |fit: &fellegi::model::FitInfo| {
+        fellegi::model::train::replay(fit, &run.model.comparisons, &start, &fitted, total)
+    };
+    let steps = replay(&fit).expect("the fitted trace replays");
+    assert_eq!(
+        steps.len(),
+        1 + fit.sessions.iter().map(|s| s.trace.len()).sum::<usize>()
+    );
+    assert_eq!(steps[0].params.m, start.m);
+    let last = &steps.last().unwrap().params;
+    assert_eq!(
+        (last.lambda, &last.m, &last.u),
+        (fitted.lambda, &fitted.m, &fitted.u)
+    );
+    // λ moves only in the session that sets it; u only in the one that re-estimates it.
+    let in_session = |k: usize| steps.iter().filter(move |st| st.session == Some(k));
+    assert!(in_session(0).all(|st| st.params.lambda == steps[0].params.lambda));
+    let first_l = in_session(1).next().unwrap().params.lambda;
+    assert!(first_l != fitted.lambda || fit.sessions[1].trace.len() == 1);
+    assert!(in_session(1).all(|st| st.params.u == steps[0].params.u));
+    // A model whose m was replaced after EM does not pretend to replay to it.
+    let mut other = fitted.clone();
+    other.m[0][0] *= 0.5;
+    assert!(
+        fellegi::model::train::replay(&fit, &run.model.comparisons, &start, &other, total)
+            .is_none()
+    );
+    // Nor does a trace without per-iteration parameters.
+    let mut bare = fit.clone();
+    bare.sessions[1].trace.iter_mut().for_each(|t| t.m.clear());
+    assert!(replay(&bare).is_none());
+}

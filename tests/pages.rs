@@ -165,8 +165,33 @@ fn lab_numbers_equal_the_runs_own_metrics_and_the_waterfalls_equal_explain() {
         }
     }
     assert!(checked >= 100);
-    // The EM replay moves the log-likelihood up (EM never decreases it).
-    let steps = view::em_replay(&run, 25);
+    // The EM replay is the fitted trace: it ends at the fitted model exactly, and within each
+    // session the log-likelihood never decreases (EM's monotonicity).
+    let (source, steps) = view::em_replay(&run, 25);
+    assert_eq!(source, view::ReplaySource::FittedTrace);
+    let fit = model.fit.as_ref().unwrap();
+    let iterations: usize = fit.sessions.iter().map(|s| s.trace.len()).sum();
+    assert_eq!(steps.len(), iterations + 1);
+    let last = steps.last().unwrap();
+    assert_eq!(last.lambda, run.params.lambda);
+    assert_eq!(last.m, run.params.m);
+    assert_eq!(last.u, run.params.u);
+    assert_ne!(
+        steps[0].m, run.params.m,
+        "the replay starts from the starting values"
+    );
+    let mut at = 1;
+    for s in &fit.sessions {
+        let ll: Vec<f64> = steps[at..at + s.trace.len()]
+            .iter()
+            .map(|s| s.log_likelihood)
+            .collect();
+        assert!(ll.windows(2).all(|w| w[1] >= w[0] - 1e-6), "{ll:?}");
+        assert!(steps[at].label.contains(&s.blocking), "{}", steps[at].label);
+        at += s.trace.len();
+    }
+    // The candidates replay (for traces without parameters) also climbs.
+    let steps = view::candidates_replay(&run, 25);
     let ll: Vec<f64> = steps[1..].iter().map(|s| s.log_likelihood).collect();
     assert!(ll.windows(2).all(|w| w[1] >= w[0] - 1e-6), "{ll:?}");
 }

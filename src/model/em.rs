@@ -63,7 +63,7 @@ impl EmOptions {
 }
 
 /// One iteration of the trace.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmIteration {
     /// λ after the M-step.
@@ -73,6 +73,15 @@ pub struct EmIteration {
     /// Largest absolute change of any estimated parameter in this iteration (with
     /// [`super::loglinear`]: of any fitted pattern count, in pairs).
     pub max_change: f64,
+    /// m after the M-step, one row per estimated (active) comparison in comparison order (the
+    /// session's `estimated` list), one value per level. Empty in traces of [`super::loglinear`]
+    /// and in model.json files written before it was recorded. With it, the fitted trace can be
+    /// replayed step by step ([`super::train::replay`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub m: Vec<Vec<f64>>,
+    /// u after the M-step, rows as [`Self::m`]; empty when the session kept u fixed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub u: Vec<Vec<f64>>,
 }
 
 /// Result of an EM run.
@@ -194,10 +203,23 @@ pub fn run(counts: &PatternCounts, init: &FsParams, opt: &EmOptions) -> EmResult
                 ));
             }
         }
+        let active_rows = |v: &[Vec<f64>]| -> Vec<Vec<f64>> {
+            v.iter()
+                .zip(&opt.active)
+                .filter(|(_, a)| **a)
+                .map(|(r, _)| r.clone())
+                .collect()
+        };
         trace.push(EmIteration {
             lambda: p.lambda,
             log_likelihood: loglik,
             max_change: change,
+            m: active_rows(&p.m),
+            u: if opt.fix_u {
+                Vec::new()
+            } else {
+                active_rows(&p.u)
+            },
         });
         if change < opt.tolerance {
             converged = true;

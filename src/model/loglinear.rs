@@ -461,6 +461,8 @@ fn fit(
             lambda: matches / n,
             log_likelihood,
             max_change: change,
+            m: Vec::new(),
+            u: Vec::new(),
         });
         f_prev = f;
         if stalled {

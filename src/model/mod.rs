@@ -219,6 +219,11 @@ pub struct SessionFit {
     pub lambda_in_block: f64,
     /// The trace, one entry per iteration.
     pub trace: Vec<em::EmIteration>,
+    /// Whether the global λ is this session's final λ scaled from its pairs to all admissible
+    /// pairs (the first session over the prediction candidates or all pairs, when the settings
+    /// give no λ). Absent (false) otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sets_lambda: bool,
     /// Every EM start (`training.em_starts` > 1), the default start first; absent with one
     /// start. The trace is the kept start's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -514,7 +514,8 @@ fn estimate(
                 }
             }
         }
-        if s.blocking.is_none() && lambda.is_none() {
+        let sets_lambda = s.blocking.is_none() && lambda.is_none();
+        if sets_lambda {
             let l = (res.params.lambda * pairs as f64 / total as f64).clamp(super::PROB_FLOOR, 0.5);
             lambda = Some(l);
             lambda_method_from_em = Some(if all_pairs {
@@ -537,6 +538,7 @@ fn estimate(
             converged: res.converged,
             lambda_in_block: res.params.lambda,
             trace: res.trace,
+            sets_lambda,
             starts,
         });
     }
@@ -552,6 +554,128 @@ fn estimate(
         lambda,
         lambda_method_from_em,
     })
+}
+
+/// One step of a replay of the fitted EM trace ([`replay`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayStep {
+    /// The session (index into `fit.sessions`); `None` for the starting values.
+    pub session: Option<usize>,
+    /// The iteration within the session, from 1; 0 for the starting values.
+    pub iteration: usize,
+    /// The model's parameters after this iteration.
+    pub params: FsParams,
+    /// The session's log-likelihood (natural log) before this iteration's M-step; `None` for
+    /// the starting values.
+    pub log_likelihood: Option<f64>,
+}
+
+/// Replays a fitted model's EM trace (model.json's `fit.sessions[].trace`) as the model's
+/// parameters after every iteration of every session, in the order training ran them.
+///
+/// The first step is the starting point: m from `start` (the settings' starting values,
+/// [`FsParams::initial`]), u and λ as fitted. At iteration i of session s, each comparison the
+/// session estimates takes the combination training makes (the median per level of the session
+/// estimates, renormalised, as at the end of [`train`]) of the final estimates of the sessions
+/// before s and the session's iterate i; a session that sets the global λ (`sets_lambda`) gives
+/// its iterate's λ scaled from its pairs to the `total` admissible pairs. After the last
+/// iteration of the last session the parameters are therefore training's own. A session that
+/// re-estimates u (`fix_u = false`) replays u the same way.
+///
+/// Returns `None` when a session's trace lacks per-iteration parameters (traces of
+/// `algorithm = "as207"` and model.json files written before they were recorded), when the
+/// shapes do not match `comparisons`, or when the replay does not end exactly at `fitted` (m
+/// set after EM, as from clerical labels).
+pub fn replay(
+    fit: &FitInfo,
+    comparisons: &[ComparisonSpec],
+    start: &FsParams,
+    fitted: &FsParams,
+    total: u128,
+) -> Option<Vec<ReplayStep>> {
+    let n_c = comparisons.len();
+    if fit.sessions.is_empty() || start.m.len() != n_c || fitted.m.len() != n_c {
+        return None;
+    }
+    let index: Vec<Vec<usize>> = fit
+        .sessions
+        .iter()
+        .map(|s| {
+            s.estimated
+                .iter()
+                .map(|name| comparisons.iter().position(|c| c.output_name() == name))
+                .collect::<Option<Vec<usize>>>()
+        })
+        .collect::<Option<_>>()?;
+    for (s, idx) in fit.sessions.iter().zip(&index) {
+        if s.trace.is_empty()
+            || s.trace
+                .iter()
+                .any(|t| t.m.len() != idx.len() || !(t.u.is_empty() || t.u.len() == idx.len()))
+        {
+            return None;
+        }
+    }
+    let fixed = |f: fn(&crate::compare::LevelSpec) -> bool| -> Vec<Vec<bool>> {
+        comparisons
+            .iter()
+            .map(|c| c.levels.iter().map(f).collect())
+            .collect()
+    };
+    let (fixed_m, fixed_u) = (fixed(|l| l.fix_m), fixed(|l| l.fix_u));
+    let mut cur = FsParams {
+        lambda: fitted.lambda,
+        m: start.m.clone(),
+        u: fitted.u.clone(),
+        null_level: fitted.null_level.clone(),
+    };
+    // Starting u for comparisons some session re-estimates: the fitted u is all there is.
+    let (u_start, m_start) = (fitted.u.clone(), start.m.clone());
+    let mut m_done: Vec<Vec<Vec<f64>>> = vec![Vec::new(); n_c];
+    let mut u_done: Vec<Vec<Vec<f64>>> = vec![Vec::new(); n_c];
+    let mut out = vec![ReplayStep {
+        session: None,
+        iteration: 0,
+        params: cur.clone(),
+        log_likelihood: None,
+    }];
+    for (si, (s, idx)) in fit.sessions.iter().zip(&index).enumerate() {
+        for (it, t) in s.trace.iter().enumerate() {
+            for (k, &c) in idx.iter().enumerate() {
+                let mut ests = m_done[c].clone();
+                ests.push(t.m[k].clone());
+                cur.m[c] = m_start[c].clone();
+                combine(&mut cur.m[c], &ests, &fixed_m[c], cur.null_level[c]);
+                if !t.u.is_empty() {
+                    let mut ests = u_done[c].clone();
+                    ests.push(t.u[k].clone());
+                    cur.u[c] = u_start[c].clone();
+                    combine(&mut cur.u[c], &ests, &fixed_u[c], cur.null_level[c]);
+                }
+            }
+            if s.sets_lambda && total > 0 {
+                cur.lambda =
+                    (t.lambda * s.pairs as f64 / total as f64).clamp(super::PROB_FLOOR, 0.5);
+            }
+            out.push(ReplayStep {
+                session: Some(si),
+                iteration: it + 1,
+                params: cur.clone(),
+                log_likelihood: Some(t.log_likelihood),
+            });
+        }
+        let last = s.trace.last()?;
+        for (k, &c) in idx.iter().enumerate() {
+            m_done[c].push(last.m[k].clone());
+            if !last.u.is_empty() {
+                u_done[c].push(last.u[k].clone());
+            }
+        }
+    }
+    // A replay that does not arrive at the fitted model (m replaced after EM, e.g. from
+    // clerical labels) would misrepresent it.
+    let end = &out.last()?.params;
+    (end.lambda == fitted.lambda && end.m == fitted.m && end.u == fitted.u).then_some(out)
 }
 
 /// Median of session estimates per level; fixed levels keep their value; free levels are then

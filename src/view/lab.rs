@@ -109,29 +109,106 @@ pub struct LabOptions {
     pub oracle: Option<FsParams>,
     /// EM replay steps (see [`em_replay`]); empty hides the replay.
     pub replay: Vec<ReplayStep>,
+    /// Where the replay comes from.
+    pub replay_source: Option<ReplaySource>,
 }
 
-/// One step of the EM replay: the parameters after an iteration, with λ as a global prior.
+/// One step of the EM replay: the model's parameters after an iteration, with λ as a global
+/// prior.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReplayStep {
-    /// Global λ (the within-candidates λ scaled by candidates / admissible pairs).
+    /// What the step is, for the page: e.g. `session 2 of 3 (blocking dob), iteration 4 of 9`.
+    pub label: String,
+    /// Global λ.
     pub lambda: f64,
     /// m after the step.
     pub m: Vec<Vec<f64>>,
-    /// u after the step (fixed: the fitted u).
+    /// u after the step.
     pub u: Vec<Vec<f64>>,
-    /// Log-likelihood (natural log) of the candidates' counts before the step's M-step.
+    /// Log-likelihood (natural log) of the session's counts before the step's M-step; NaN for
+    /// the starting values.
     pub log_likelihood: f64,
 }
 
+/// Where an EM replay comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplaySource {
+    /// The fitted model's own trace (model.json `fit.sessions[].trace`), every session and
+    /// iteration in training order ([`crate::model::train::replay`]); its last step is the
+    /// fitted model.
+    FittedTrace,
+    /// A fresh EM run over the run's candidate pairs, for models whose trace has no
+    /// per-iteration parameters (AS 207, labels, model.json from before they were recorded).
+    Candidates,
+}
+
+/// The EM replay of a run: the fitted model's own trace when it holds per-iteration m and u
+/// ([`crate::model::train::replay`]: from the default starting m (model.json keeps the
+/// fitted m, not starting values the settings gave) through every iteration of every session,
+/// ending at the fitted λ, m and u), else [`candidates_replay`] with at most `max_iterations`
+/// steps.
+pub fn em_replay(run: &RunData<'_>, max_iterations: usize) -> (ReplaySource, Vec<ReplayStep>) {
+    if let Some(steps) = fitted_replay(run) {
+        return (ReplaySource::FittedTrace, steps);
+    }
+    (
+        ReplaySource::Candidates,
+        candidates_replay(run, max_iterations),
+    )
+}
+
+fn fitted_replay(run: &RunData<'_>) -> Option<Vec<ReplayStep>> {
+    let fit = run.model.fit.as_ref()?;
+    // The settings' default starting m: the fitted model's levels hold fitted values.
+    let mut stripped = run.model.comparisons.clone();
+    for c in &mut stripped {
+        for l in &mut c.levels {
+            if !l.fix_m {
+                l.m = None;
+            }
+            if !l.fix_u {
+                l.u = None;
+            }
+        }
+    }
+    let start = FsParams::initial(&stripped, &run.comparer, run.params.lambda);
+    let total = crate::block::total_pairs(run.model.link_type, &run.ds.source_sizes());
+    let steps =
+        crate::model::train::replay(fit, &run.model.comparisons, &start, &run.params, total)?;
+    let n = fit.sessions.len();
+    Some(
+        steps
+            .into_iter()
+            .map(|st| {
+                let label = match st.session {
+                    None => "starting values".to_string(),
+                    Some(s) => format!(
+                        "session {} of {n} ({}), iteration {} of {}",
+                        s + 1,
+                        fit.sessions[s].blocking,
+                        st.iteration,
+                        fit.sessions[s].trace.len()
+                    ),
+                };
+                ReplayStep {
+                    label,
+                    lambda: st.params.lambda,
+                    m: st.params.m,
+                    u: st.params.u,
+                    log_likelihood: st.log_likelihood.unwrap_or(f64::NAN),
+                }
+            })
+            .collect(),
+    )
+}
+
 /// An EM replay over the run's candidate pairs (the lab's pattern table), one step per
-/// iteration: m starts from the settings' starting values ([`FsParams::initial`]), u stays at
-/// the fitted u (Splink's default when u comes from sampling), λ starts from the fitted λ
-/// scaled to the candidates; at most `max_iterations` steps, fewer when EM converges (tolerance
-/// 1e-4). It replays one session on the prediction candidates so that each step can be shown
-/// on the lab's own table; the fitted model's sessions (their λ and log-likelihood per
-/// iteration are in model.json's `fit.sessions[].trace`) ran on their training blocks.
-pub fn em_replay(run: &RunData<'_>, max_iterations: usize) -> Vec<ReplayStep> {
+/// iteration: m starts from the settings' default starting values ([`FsParams::initial`]), u
+/// stays at the fitted u (Splink's default when u comes from sampling), λ starts from the
+/// fitted λ scaled to the candidates; at most `max_iterations` steps, fewer when EM converges
+/// (tolerance 1e-4). The fallback of [`em_replay`] when the fitted trace cannot be replayed.
+pub fn candidates_replay(run: &RunData<'_>, max_iterations: usize) -> Vec<ReplayStep> {
     let n_c = run.comparer.len();
     let mut map: rustc_hash::FxHashMap<u128, u64> = Default::default();
     for row in &run.table.rows {
@@ -144,8 +221,16 @@ pub fn em_replay(run: &RunData<'_>, max_iterations: usize) -> Vec<ReplayStep> {
         return Vec::new();
     }
     let scale = candidates / admissible;
+    let mut stripped = run.model.comparisons.clone();
+    for c in &mut stripped {
+        for l in &mut c.levels {
+            if !l.fix_m {
+                l.m = None;
+            }
+        }
+    }
     let mut cur = FsParams::initial(
-        &run.model.comparisons,
+        &stripped,
         &run.comparer,
         (run.params.lambda / scale).clamp(1e-6, 0.99),
     );
@@ -156,18 +241,23 @@ pub fn em_replay(run: &RunData<'_>, max_iterations: usize) -> Vec<ReplayStep> {
         fix_u: true,
         ..EmOptions::all_free(&levels)
     };
-    let step = |p: &FsParams, ll: f64| ReplayStep {
+    let step = |p: &FsParams, ll: f64, i: usize| ReplayStep {
+        label: if i == 0 {
+            "starting values".to_string()
+        } else {
+            format!("EM on the candidates, iteration {i}")
+        },
         lambda: (p.lambda * scale).clamp(PROB_FLOOR, 1.0 - PROB_FLOOR),
         m: p.m.clone(),
         u: p.u.clone(),
         log_likelihood: ll,
     };
-    let mut out = vec![step(&cur, f64::NAN)];
-    for _ in 0..max_iterations {
+    let mut out = vec![step(&cur, f64::NAN, 0)];
+    for i in 0..max_iterations {
         let res = em::run(&counts, &cur, &opt);
         let ll = res.trace.first().map_or(f64::NAN, |t| t.log_likelihood);
         cur = res.params;
-        out.push(step(&cur, ll));
+        out.push(step(&cur, ll, i + 1));
         if res.converged {
             break;
         }
@@ -193,12 +283,13 @@ pub fn lab_data(run: &RunData<'_>, opt: &LabOptions) -> Value {
         .iter()
         .map(|s| {
             json!({
-                "lambda": s.lambda, "m": s.m, "u": s.u,
+                "label": s.label, "lambda": s.lambda, "m": s.m, "u": s.u,
                 "ll": if s.log_likelihood.is_finite() { json!(s.log_likelihood) } else { Value::Null },
             })
         })
         .collect();
     o.insert("replay".into(), Value::Array(replay));
+    o.insert("replay_source".into(), json!(opt.replay_source));
     let trace: Vec<Value> = run
         .model
         .fit

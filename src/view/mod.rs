@@ -42,7 +42,8 @@ use crate::settings::Settings;
 
 pub use clusters::{ClusterOptions, ClusterView, clusters_data, clusters_html, sample_clusters};
 pub use lab::{
-    LabOptions, LabParams, LabResult, ReplayStep, em_replay, lab_data, lab_evaluate, lab_html,
+    LabOptions, LabParams, LabResult, ReplaySource, ReplayStep, candidates_replay, em_replay,
+    lab_data, lab_evaluate, lab_html,
 };
 pub use label::{LabelOptions, LabelStrategy, label_data, label_html, sample_pairs};
 
@@ -277,7 +278,8 @@ pub(crate) fn page(title: &str, data: &Value, script: &str) -> String {
 }
 
 /// The lab's extras for `run`: the oracle's parameters when the inputs have truth (seeded by
-/// `seed`) and an EM replay of at most 25 iterations ([`em_replay`]).
+/// `seed`) and the EM replay ([`em_replay`]: the fitted trace, or at most 25 iterations on the
+/// candidates when the trace cannot be replayed).
 ///
 /// # Errors
 /// As [`crate::pipeline::oracle_params`] (never for inputs without truth).
@@ -289,9 +291,11 @@ pub fn lab_options(run: &RunData<'_>, seed: u64, progress: &Progress) -> Result<
     } else {
         None
     };
+    let (source, replay) = em_replay(run, 25);
     Ok(LabOptions {
         oracle,
-        replay: em_replay(run, 25),
+        replay,
+        replay_source: Some(source),
     })
 }
 

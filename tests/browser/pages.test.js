@@ -147,6 +147,20 @@ function fellegiLab(s) {
         assert.ok(Math.abs(fellegiLab(o.s).metrics.f1 - o.r.metrics.f1) <= 1e-12);
       }
       await page.click("#reset-em");
+      const em = await page.evaluate(() => window.fellegiLab.state());
+      // The EM replay steps through the fitted trace: its first step (the starting values)
+      // scores as fellegi scores it, and its last step is the EM estimate again.
+      await page.click("#replay-first");
+      const first = await page.evaluate(() => ({ s: window.fellegiLab.state(), r: window.fellegiLab.result() }));
+      assert.notDeepEqual(first.s.m, em.m, "the replay's first step is the fitted m");
+      assert.ok(Math.abs(fellegiLab(first.s).metrics.f1 - first.r.metrics.f1) <= 1e-12);
+      assert.match(await page.$eval("#replay-info", e => e.textContent), /starting values/);
+      await page.click("#replay-next");
+      assert.match(await page.$eval("#replay-info", e => e.textContent), /iteration 1 of/);
+      await page.click("#replay-last");
+      const last = await page.evaluate(() => window.fellegiLab.state());
+      assert.deepEqual([last.lambda, last.m, last.u], [em.lambda, em.m, em.u], "the replay does not end at the EM estimate");
+      await page.click("#reset-em");
       await page.click("#tour-start");
       await page.click("#tour-next");
       await shot(page, "lab.png");

@@ -93,11 +93,16 @@
   if (DATA.replay.length) {
     const info = el("div", { id: "replay-info", class: "small" });
     replayEl.append(el("h2", {}, "EM replay"),
-      el("p", { class: "small" }, "EM over this run's candidate pairs from the starting values, one iteration per step (u fixed at the fitted u). The fitted sessions' λ and log-likelihood per iteration: " +
-        DATA.sessions.map(s => s.blocking + ": " + s.lambda.length + " iterations").join("; ") + "."),
+      el("p", { class: "small" }, DATA.replay_source === "fitted_trace"
+        ? "The fitted model's own EM trace, one iteration per step, session after session as training ran them (" +
+          DATA.sessions.map(s => s.blocking + ": " + s.lambda.length + " iterations").join("; ") +
+          "). Each comparison a session estimates takes the median of the sessions' estimates so far, as training combines them; the last step is the fitted model."
+        : "EM over this run's candidate pairs from the starting values, one iteration per step (u fixed at the fitted u): this model's trace has no per-iteration parameters to replay. The fitted sessions' λ and log-likelihood per iteration: " +
+          DATA.sessions.map(s => s.blocking + ": " + s.lambda.length + " iterations").join("; ") + "."),
       el("button", { id: "replay-first", onclick: () => applyStep(0) }, "first"), " ",
       el("button", { id: "replay-prev", onclick: () => applyStep(Math.max(0, step - 1)) }, "◀"), " ",
       el("button", { id: "replay-next", onclick: () => applyStep(Math.min(DATA.replay.length - 1, step + 1)) }, "▶"), " ",
+      el("button", { id: "replay-last", onclick: () => applyStep(DATA.replay.length - 1) }, "last"), " ",
       el("button", { id: "replay-play", onclick: () => {
         if (timer) { clearInterval(timer); timer = null; return; }
         applyStep(0);
@@ -175,7 +180,7 @@
     const info = document.getElementById("replay-info");
     if (info) {
       const st = DATA.replay[step];
-      info.textContent = ` step ${step} of ${DATA.replay.length - 1}: λ ${st.lambda.toExponential(3)}` + (st.ll !== null ? `, log-likelihood ${fmt(st.ll, 1)}` : " (starting values)");
+      info.textContent = ` step ${step} of ${DATA.replay.length - 1}, ${st.label}: λ ${st.lambda.toExponential(3)}` + (st.ll !== null ? `, log-likelihood ${fmt(st.ll, 1)}` : "");
     }
     histogram(res);
     prCurve(res);
