@@ -67,7 +67,18 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("could not start the async runtime")
 }
 
+/// Sends Ballista's log (the `log` facade) to stderr: `level` and above (`info` for the two
+/// roles, `warn` for a `link --engine` client) unless `RUST_LOG` says otherwise (e.g.
+/// `RUST_LOG=ballista_scheduler=debug`), so an operator sees executors register, tasks fail and
+/// stages roll back.
+pub fn init_log(level: &str) {
+    let env = env_logger::Env::default().default_filter_or(level);
+    // A second initialisation (never in the CLI) is harmless: keep the first logger.
+    let _ = env_logger::Builder::from_env(env).try_init();
+}
+
 pub fn run(c: Command) -> anyhow::Result<()> {
+    init_log("info");
     match c {
         Command::Scheduler {
             bind,

@@ -180,6 +180,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let t_load = t0.elapsed().as_secs_f64();
     #[cfg(feature = "distributed")]
+    if a.engine.is_some() {
+        super::engine::init_log("warn");
+    }
+    #[cfg(feature = "distributed")]
     let dist = match &a.engine {
         Some(e) => Some(fellegi::distributed::Options {
             partitions: a.partitions,

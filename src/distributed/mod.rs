@@ -18,10 +18,11 @@
 //!    An EM session with its own training rule counts its pairs the same way.
 //! 4. EM runs on the client exactly as on one machine ([`crate::model::train::train`]).
 //! 5. Scoring is a second distributed map: the pairs whose pattern reaches
-//!    `min_probability` are written by the executors as partitioned Parquet files
-//!    (`pairs.parts/` in the output), read back and put in the single-machine order (rule,
-//!    blocking key, left, right), so pairs.csv, clusters.csv and metrics.json are the
-//!    single-machine ones. Clustering stays a single-node step over the kept pairs.
+//!    `min_probability` come back to the client as the job's result (each final partition
+//!    exactly once, even when tasks were re-run), are put in the single-machine order (rule,
+//!    blocking key, left, right) and written as Parquet parts (`pairs.parts/` in the output),
+//!    so pairs.csv, clusters.csv and metrics.json are the single-machine ones. Clustering
+//!    stays a single-node step over the kept pairs.
 //!
 //! The same inputs and settings give the same pattern counts, model.json and pairs as
 //! [`crate::pipeline::link`] (tests/distributed.rs checks it on FEBRL4, in-process and with two
@@ -41,7 +42,6 @@ use ballista::datafusion::arrow::array::{
 use ballista::datafusion::arrow::compute::cast;
 use ballista::datafusion::arrow::datatypes::{DataType, Field, Schema};
 use ballista::datafusion::arrow::record_batch::RecordBatch;
-use ballista::datafusion::dataframe::DataFrameWriteOptions;
 use ballista::datafusion::parquet::arrow::ArrowWriter;
 use ballista::datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
@@ -142,7 +142,7 @@ pub fn run_job(
     })
 }
 
-/// Moves the executors' partitioned pairs from the work folder into `out/pairs.parts/` (after
+/// Moves the partitioned pairs from the work folder into `out/pairs.parts/` (after
 /// the merged outputs were written) and removes the work folder.
 ///
 /// # Errors
@@ -177,6 +177,51 @@ pub struct CandidateCounts {
 
 /// A kept pair as the engine returns it: (rule, blocking key, left, right, pattern).
 type KeptPair = (u32, u32, u32, u32, u128);
+
+/// Kept pairs per file of `pairs.parts/`.
+pub const PAIRS_PER_PART: usize = 1 << 20;
+
+/// Writes the kept pairs, in pairs.csv's order, as `dir/part-NNNNN.parquet` files of at most
+/// [`PAIRS_PER_PART`] pairs: columns `rule`, `key` (the rule's blocking key code), `l`, `r`
+/// (record indices in input order) and `p` (the comparison pattern, hex, level of comparison
+/// k in bits 4k..4k+4). Each file is written under a temporary name and renamed.
+fn write_parts(dir: &Path, pairs: &[KeptPair]) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("rule", DataType::UInt32, false),
+        Field::new("key", DataType::UInt32, false),
+        Field::new("l", DataType::UInt32, false),
+        Field::new("r", DataType::UInt32, false),
+        Field::new("p", DataType::Utf8, false),
+    ]));
+    for (i, chunk) in pairs.chunks(PAIRS_PER_PART).enumerate() {
+        let path = dir.join(format!("part-{i:05}.parquet"));
+        let tmp = dir.join(format!(".part-{i:05}.parquet.tmp"));
+        let col = |f: fn(&KeptPair) -> u32| -> ArrayRef {
+            Arc::new(UInt32Array::from_iter_values(chunk.iter().map(f)))
+        };
+        let cols: Vec<ArrayRef> = vec![
+            col(|p| p.0),
+            col(|p| p.1),
+            col(|p| p.2),
+            col(|p| p.3),
+            Arc::new(StringArray::from_iter_values(
+                chunk.iter().map(|p| udf::pattern_text(p.4)),
+            )),
+        ];
+        let batch = RecordBatch::try_new(schema.clone(), cols)
+            .map_err(|e| Error::Internal(format!("pairs part: {e}")))?;
+        let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let err = |e: ballista::datafusion::parquet::errors::ParquetError| {
+            Error::Internal(format!("pairs part {}: {e}", tmp.display()))
+        };
+        let mut w = ArrowWriter::try_new(file, schema.clone(), None).map_err(err)?;
+        w.write(&batch).map_err(err)?;
+        w.close().map_err(err)?;
+        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+    }
+    Ok(())
+}
 
 /// A distributed job in progress: the engine session and the work folder's tables.
 struct Session<'a> {
@@ -430,38 +475,16 @@ impl Session<'_> {
             self.candidates_sql(has_truth),
             list.join(", ")
         );
-        let dir = self.work.join("pairs");
-        // A trailing slash: DataFusion writes a folder of partition files.
-        let dir_s = format!("{}/", dir.display());
-        self.rt
-            .block_on(async {
-                self.ctx
-                    .sql(&sql)
-                    .await?
-                    .write_parquet(&dir_s, DataFrameWriteOptions::new(), None)
-                    .await
-            })
-            .map_err(|e| df_err(self.opts, "scoring pairs", e))?;
-        let has_files = std::fs::read_dir(&dir)
-            .map(|d| {
-                d.flatten()
-                    .any(|e| e.path().extension().is_some_and(|x| x == "parquet"))
-            })
-            .unwrap_or(false);
-        if !has_files {
-            return Ok(Vec::new());
-        }
-        // Read back on the client (the files are on shared disk): no second distributed job.
+        // The kept pairs come back to the client as the job's result, not through files the
+        // executors write: Ballista re-runs the tasks of a lost executor, and a file sink
+        // keeps every attempt's file (a task that finished writing before its executor was
+        // lost is written again), so files would hold some pairs twice, while a job's
+        // result is each final partition once. The client holds the kept pairs anyway (it
+        // orders them and clusters them); it writes pairs.parts/ itself ([`write_parts`]).
         let batches = self
             .rt
-            .block_on(async {
-                SessionContext::new()
-                    .read_parquet(&dir_s, ParquetReadOptions::default())
-                    .await?
-                    .collect()
-                    .await
-            })
-            .map_err(|e| df_err(self.opts, "reading the scored pairs", e))?;
+            .block_on(async { self.ctx.sql(&sql).await?.collect().await })
+            .map_err(|e| df_err(self.opts, "scoring pairs", e))?;
         let mut out = Vec::new();
         for b in batches {
             let (rule, key, l, r, p) = (
@@ -703,9 +726,28 @@ pub fn link(
         .copied()
         .filter(|&p| score(p).1 >= min_probability)
         .collect();
+    // The kept pairs must be exactly the candidates the pattern counts say reach
+    // `min_probability`: two jobs counted and kept them, so a lost or repeated partition in
+    // either shows as a difference, reported rather than written.
+    let expected: u64 = prediction
+        .counts
+        .patterns
+        .iter()
+        .zip(&prediction.counts.counts)
+        .filter(|(p, _)| score(**p).1 >= min_probability)
+        .map(|(_, &n)| n)
+        .sum();
     let mut pairs = session.kept_pairs(&kept, has_truth)?;
     // The single-machine order: rule, then blocking key, then left, then right.
     pairs.sort_unstable();
+    let repeated = pairs.windows(2).filter(|w| w[0] == w[1]).count();
+    if pairs.len() as u64 != expected || repeated > 0 {
+        return Err(Error::Engine(format!(
+            "the engine returned {} kept pairs ({repeated} of them twice) where the candidates' pattern counts give {expected}: it lost or repeated work (e.g. while re-running a lost executor's tasks), so nothing was written; run the job again",
+            pairs.len()
+        )));
+    }
+    write_parts(&session.work.join("pairs"), &pairs)?;
     let mut scored = ScoredPairs {
         n_comparisons: n_c,
         candidates: prediction.per_rule.iter().sum(),
