@@ -227,8 +227,9 @@ fn vabl_and_fabl_on_rldata500_two_files() {
         assert_eq!((tp, links), (50, 51), "{alg}: true links, links");
         if alg == "vabl" {
             let elbo = *fit.posterior.trace.last().unwrap();
+            // Within 1e-7 (it is 2e-10 off): log n1 for digamma(n1) in φ would be 5e-6 off.
             assert!(
-                ((elbo - PUBLISHED_RLDATA500_ELBO) / PUBLISHED_RLDATA500_ELBO).abs() < 1e-9,
+                (elbo - PUBLISHED_RLDATA500_ELBO).abs() < 1e-7,
                 "ELBO {elbo} against the published {PUBLISHED_RLDATA500_ELBO}"
             );
             assert_eq!(fit.posterior.iterations, 20, "the published run's 20 iterations");
