@@ -232,7 +232,10 @@ fn vabl_and_fabl_on_rldata500_two_files() {
                 (elbo - PUBLISHED_RLDATA500_ELBO).abs() < 1e-7,
                 "ELBO {elbo} against the published {PUBLISHED_RLDATA500_ELBO}"
             );
-            assert_eq!(fit.posterior.iterations, 20, "the published run's 20 iterations");
+            assert_eq!(
+                fit.posterior.iterations, 20,
+                "the published run's 20 iterations"
+            );
         }
         estimates.push(fit.estimate.clone());
         // The pipeline's pairs at 0.5 with one-to-one are the Bayes estimate.
