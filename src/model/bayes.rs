@@ -13,7 +13,11 @@
 //!
 //! Both work on pattern counts: per record `j` of the second file, the number of records `i` of
 //! the first at each comparison pattern ([`Bipartite`]), so an iteration costs O(n2 × patterns
-//! per record), not O(n1 × n2).
+//! per record), not O(n1 × n2). The dense quantities are `ndarray` matrices: the patterns ×
+//! comparisons table of levels ([`Bipartite::patterns`]) and, per comparison and level, the
+//! Dirichlet parameters and draws of m and u. The responsibilities φ_p / C_j are kept sparse,
+//! per record `j` over its own patterns only ([`Bipartite::per_record`]): a dense n2 × patterns
+//! matrix would be mostly zeros.
 //!
 //! - [`vabl`]: coordinate-ascent variational inference with the updates of Kundinger, Reiter &
 //!   Steorts (vabl: Dirichlet parameters `a`, `b` of m and u, Beta parameters of π, the pattern
@@ -40,6 +44,7 @@
 //!   scalable variational inference for bipartite record linkage. *JASA* (replication files:
 //!   github.com/briankundinger/vabl-jasa).
 
+use ndarray::Array2;
 use rand::RngExt;
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
@@ -81,8 +86,9 @@ pub struct Bipartite {
     pub n_levels: Vec<usize>,
     /// Each comparison's null level.
     pub null_level: Vec<Option<usize>>,
-    /// Distinct patterns, ascending, as level vectors (one `Vec` of comparison levels each).
-    pub patterns: Vec<Vec<u8>>,
+    /// Distinct patterns, ascending: row `p` holds pattern `p`'s level of each comparison
+    /// (patterns × comparisons).
+    pub patterns: Array2<u8>,
     /// Pairs at each pattern (N_p).
     pub total: Vec<u64>,
     /// Per record of the second source: its patterns, ascending by pattern.
@@ -301,10 +307,12 @@ impl Bipartite {
                     .collect()
             })
             .collect();
-        let patterns = keys
-            .iter()
-            .map(|&p| (0..k).map(|c| ((p >> (4 * c)) & 0xF) as u8).collect())
-            .collect();
+        let mut patterns = Array2::<u8>::zeros((keys.len(), k));
+        for (mut row, &p) in patterns.rows_mut().into_iter().zip(&keys) {
+            for (c, x) in row.iter_mut().enumerate() {
+                *x = ((p >> (4 * c)) & 0xF) as u8;
+            }
+        }
         Ok(Bipartite {
             left,
             right,
@@ -326,22 +334,65 @@ impl Bipartite {
         self.right.len()
     }
 
+    /// Distinct patterns.
+    pub fn n_patterns(&self) -> usize {
+        self.patterns.nrows()
+    }
+
     /// Whether level `l` of comparison `c` counts (is not the null level).
     fn counts(&self, c: usize, l: usize) -> bool {
         self.null_level[c] != Some(l)
     }
 
-    /// Per comparison and level: Σ_p weight_p over the patterns at that level (0 at null levels).
-    fn level_sums(&self, weight: &[f64]) -> Vec<Vec<f64>> {
-        let mut out: Vec<Vec<f64>> = self.n_levels.iter().map(|&n| vec![0.0; n]).collect();
-        for (p, lv) in self.patterns.iter().enumerate() {
+    /// A table over comparisons × levels filled with `x`: one row per comparison, as many
+    /// columns as the comparison with the most levels (a row's columns past its comparison's
+    /// levels are never read).
+    fn level_table(&self, x: f64) -> Array2<f64> {
+        let width = self.n_levels.iter().copied().max().unwrap_or(0);
+        Array2::from_elem((self.n_levels.len(), width), x)
+    }
+
+    /// Per comparison and level ([`Self::level_table`]): Σ_p weight_p over the patterns at that
+    /// level (0 at null levels).
+    fn level_sums(&self, weight: &[f64]) -> Array2<f64> {
+        let mut out = self.level_table(0.0);
+        for (lv, &w) in self.patterns.rows().into_iter().zip(weight) {
             for (c, &l) in lv.iter().enumerate() {
                 if self.counts(c, l as usize) {
-                    out[c][l as usize] += weight[p];
+                    out[[c, l as usize]] += w;
                 }
             }
         }
         out
+    }
+
+    /// The level table `x` as one `Vec` per comparison of its levels, `f` applied to each
+    /// counted level's value and its comparison's total over counted levels (null levels 1).
+    fn per_level(&self, x: &Array2<f64>, f: impl Fn(f64, f64) -> f64) -> Vec<Vec<f64>> {
+        self.n_levels
+            .iter()
+            .enumerate()
+            .map(|(c, &n)| {
+                let tot = self.level_total(x, c);
+                (0..n)
+                    .map(|l| {
+                        if self.counts(c, l) {
+                            f(x[[c, l]], tot)
+                        } else {
+                            1.0
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Σ over the counted levels of comparison `c` of the level table `x`.
+    fn level_total(&self, x: &Array2<f64>, c: usize) -> f64 {
+        (0..self.n_levels[c])
+            .filter(|&l| self.counts(c, l))
+            .map(|l| x[[c, l]])
+            .sum()
     }
 }
 
@@ -391,12 +442,13 @@ impl Default for VablOptions {
 
 /// Σ over groups of `ln Γ(x)` minus `ln Γ(Σ x)` (the log normaliser of a Dirichlet), summed
 /// over comparisons, skipping null levels.
-fn log_dirichlet_norm(bp: &Bipartite, x: &[Vec<f64>]) -> f64 {
+fn log_dirichlet_norm(bp: &Bipartite, x: &Array2<f64>) -> f64 {
     let mut s = 0.0;
-    for (c, xs) in x.iter().enumerate() {
+    for (c, &n) in bp.n_levels.iter().enumerate() {
         let mut tot = 0.0;
-        for (l, &v) in xs.iter().enumerate() {
+        for l in 0..n {
             if bp.counts(c, l) {
+                let v = x[[c, l]];
                 s += ln_gamma(v);
                 tot += v;
             }
@@ -407,29 +459,17 @@ fn log_dirichlet_norm(bp: &Bipartite, x: &[Vec<f64>]) -> f64 {
 }
 
 /// ψ(x) − ψ(Σ x) per level (0 at null levels).
-fn digamma_chunk(bp: &Bipartite, x: &[Vec<f64>]) -> Vec<Vec<f64>> {
-    x.iter()
-        .enumerate()
-        .map(|(c, xs)| {
-            let tot: f64 = xs
-                .iter()
-                .enumerate()
-                .filter(|(l, _)| bp.counts(c, *l))
-                .map(|(_, v)| v)
-                .sum();
-            let dt = digamma(tot);
-            xs.iter()
-                .enumerate()
-                .map(|(l, &v)| {
-                    if bp.counts(c, l) {
-                        digamma(v) - dt
-                    } else {
-                        0.0
-                    }
-                })
-                .collect()
-        })
-        .collect()
+fn digamma_chunk(bp: &Bipartite, x: &Array2<f64>) -> Array2<f64> {
+    let mut out = bp.level_table(0.0);
+    for (c, &n) in bp.n_levels.iter().enumerate() {
+        let dt = digamma(bp.level_total(x, c));
+        for l in 0..n {
+            if bp.counts(c, l) {
+                out[[c, l]] = digamma(x[[c, l]]) - dt;
+            }
+        }
+    }
+    out
 }
 
 fn ln_beta(a: f64, b: f64) -> f64 {
@@ -437,37 +477,20 @@ fn ln_beta(a: f64, b: f64) -> f64 {
 }
 
 /// Normalised Dirichlet means (null levels 1).
-fn means(bp: &Bipartite, x: &[Vec<f64>]) -> Vec<Vec<f64>> {
-    x.iter()
-        .enumerate()
-        .map(|(c, xs)| {
-            let tot: f64 = xs
-                .iter()
-                .enumerate()
-                .filter(|(l, _)| bp.counts(c, *l))
-                .map(|(_, v)| v)
-                .sum();
-            xs.iter()
-                .enumerate()
-                .map(|(l, &v)| if bp.counts(c, l) { v / tot } else { 1.0 })
-                .collect()
-        })
-        .collect()
+fn means(bp: &Bipartite, x: &Array2<f64>) -> Vec<Vec<f64>> {
+    bp.per_level(x, |v, tot| v / tot)
 }
 
 /// Variational Beta linkage (see the [module documentation](self)).
 pub fn vabl(bp: &Bipartite, opts: &VablOptions) -> LinkPosterior {
     let (n1, n2) = (bp.n1() as f64, bp.n2() as f64);
-    let np = bp.patterns.len();
+    let np = bp.n_patterns();
     let prior = 1.0;
     let prior_pi = (1.0, 1.0);
-    let mut a: Vec<Vec<f64>> = bp.n_levels.iter().map(|&n| vec![prior; n]).collect();
+    // Dirichlet parameters of m (a) and u (b), comparisons × levels.
+    let mut a = bp.level_table(prior);
     let totals: Vec<f64> = bp.total.iter().map(|&t| t as f64).collect();
-    let mut b: Vec<Vec<f64>> = bp
-        .level_sums(&totals)
-        .into_iter()
-        .map(|v| v.into_iter().map(|x| x + prior).collect())
-        .collect();
+    let mut b = bp.level_sums(&totals).mapv(|x| x + prior);
     let (mut a_pi, mut b_pi) = (1.0, 1.0);
     let mut elbo: Vec<f64> = Vec::new();
     let mut phi = vec![0.0; np];
@@ -479,11 +502,11 @@ pub fn vabl(bp: &Bipartite, opts: &VablOptions) -> LinkPosterior {
         let ac = digamma_chunk(bp, &a);
         let bc = digamma_chunk(bp, &b);
         let mut u_p = vec![0.0; np];
-        for (p, lv) in bp.patterns.iter().enumerate() {
+        for (p, lv) in bp.patterns.rows().into_iter().enumerate() {
             let (mut m, mut u) = (0.0, 0.0);
             for (c, &l) in lv.iter().enumerate() {
-                m += ac[c][l as usize];
-                u += bc[c][l as usize];
+                m += ac[[c, l as usize]];
+                u += bc[[c, l as usize]];
             }
             weights[p] = m - u;
             u_p[p] = u;
@@ -508,14 +531,8 @@ pub fn vabl(bp: &Bipartite, opts: &VablOptions) -> LinkPosterior {
         }
         let matched: Vec<f64> = (0..np).map(|p| phi[p] * kp[p]).collect();
         let unmatched: Vec<f64> = (0..np).map(|p| totals[p] - matched[p]).collect();
-        let az = bp.level_sums(&matched);
-        let bz = bp.level_sums(&unmatched);
-        for c in 0..a.len() {
-            for l in 0..a[c].len() {
-                a[c][l] = prior + az[c][l];
-                b[c][l] = prior + bz[c][l];
-            }
-        }
+        a = bp.level_sums(&matched).mapv(|x| prior + x);
+        b = bp.level_sums(&unmatched).mapv(|x| prior + x);
         a_pi = prior_pi.0 + n2 - total_nonmatch;
         b_pi = prior_pi.1 + total_nonmatch;
         if t % opts.check_every == 0 || t == 1 {
@@ -533,13 +550,12 @@ pub fn vabl(bp: &Bipartite, opts: &VablOptions) -> LinkPosterior {
                 - n1.ln() * n2;
             let e3 = ln_beta(a_pi, b_pi) - ln_beta(prior_pi.0, prior_pi.1);
             let e4 = log_dirichlet_norm(bp, &a) + log_dirichlet_norm(bp, &b);
-            let ones: Vec<Vec<f64>> = bp.n_levels.iter().map(|&n| vec![prior; n]).collect();
-            let e5 = -2.0 * log_dirichlet_norm(bp, &ones);
+            let e5 = -2.0 * log_dirichlet_norm(bp, &bp.level_table(prior));
             let mut e6 = 0.0;
-            for c in 0..a.len() {
-                for l in 0..a[c].len() {
+            for (c, &n) in bp.n_levels.iter().enumerate() {
+                for l in 0..n {
                     if bp.counts(c, l) {
-                        e6 += (prior - a[c][l]) * ac[c][l] + (prior - b[c][l]) * bc[c][l];
+                        e6 += (prior - a[[c, l]]) * ac[[c, l]] + (prior - b[[c, l]]) * bc[[c, l]];
                     }
                 }
             }
@@ -631,11 +647,27 @@ fn dirichlet(rng: &mut ChaCha8Rng, alpha: &[f64], skip: Option<usize>) -> Vec<f6
     x
 }
 
+/// One draw of each comparison's levels from Dirichlet(1 + `counts`) ([`dirichlet`]), in
+/// comparison order, as a level table.
+fn dirichlet_rows(bp: &Bipartite, rng: &mut ChaCha8Rng, counts: &Array2<f64>) -> Array2<f64> {
+    let mut out = bp.level_table(0.0);
+    for (c, &n) in bp.n_levels.iter().enumerate() {
+        let post: Vec<f64> = counts.row(c).iter().take(n).map(|x| 1.0 + x).collect();
+        for (l, v) in dirichlet(rng, &post, bp.null_level[c])
+            .into_iter()
+            .enumerate()
+        {
+            out[[c, l]] = v;
+        }
+    }
+    out
+}
+
 /// Fast Beta linkage, a seeded Gibbs sampler (see the [module documentation](self)).
 pub fn fabl(bp: &Bipartite, opts: &FablOptions, seed: u64) -> LinkPosterior {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (n1, n2) = (bp.n1() as f64, bp.n2());
-    let np = bp.patterns.len();
+    let np = bp.n_patterns();
     let totals: Vec<f64> = bp.total.iter().map(|&t| t as f64).collect();
     // Z_j: (index into per_record[j], drawn record or u32::MAX when the pattern holds more
     // records than kept) or none.
@@ -645,47 +677,24 @@ pub fn fabl(bp: &Bipartite, opts: &FablOptions, seed: u64) -> LinkPosterior {
     // Draw counts per record j: (record, times), and the no-link count.
     let mut tally: Vec<FxHashMap<u32, u32>> = vec![FxHashMap::default(); n2];
     let mut no_link = vec![0u32; n2];
-    let (mut m_sum, mut u_sum, mut pi_sum) = (
-        bp.n_levels
-            .iter()
-            .map(|&n| vec![0.0; n])
-            .collect::<Vec<_>>(),
-        bp.n_levels
-            .iter()
-            .map(|&n| vec![0.0; n])
-            .collect::<Vec<_>>(),
-        0.0,
-    );
+    let (mut m_sum, mut u_sum, mut pi_sum) = (bp.level_table(0.0), bp.level_table(0.0), 0.0);
     let mut trace = Vec::with_capacity(opts.iterations);
     let mut probs: Vec<f64> = Vec::new();
     for s in 0..opts.iterations {
         let az = bp.level_sums(&matches);
         let nonm: Vec<f64> = (0..np).map(|p| totals[p] - matches[p]).collect();
         let bz = bp.level_sums(&nonm);
-        let m: Vec<Vec<f64>> = az
-            .iter()
-            .enumerate()
-            .map(|(c, v)| {
-                let post: Vec<f64> = v.iter().map(|x| 1.0 + x).collect();
-                dirichlet(&mut rng, &post, bp.null_level[c])
-            })
-            .collect();
-        let u: Vec<Vec<f64>> = bz
-            .iter()
-            .enumerate()
-            .map(|(c, v)| {
-                let post: Vec<f64> = v.iter().map(|x| 1.0 + x).collect();
-                dirichlet(&mut rng, &post, bp.null_level[c])
-            })
-            .collect();
+        let m = dirichlet_rows(bp, &mut rng, &az);
+        let u = dirichlet_rows(bp, &mut rng, &bz);
         let w: Vec<f64> = bp
             .patterns
-            .iter()
+            .rows()
+            .into_iter()
             .map(|lv| {
                 let mut x = 0.0;
                 for (c, &l) in lv.iter().enumerate() {
                     if bp.counts(c, l as usize) {
-                        x += m[c][l as usize].ln() - u[c][l as usize].ln();
+                        x += m[[c, l as usize]].ln() - u[[c, l as usize]].ln();
                     }
                 }
                 x.exp()
@@ -740,12 +749,8 @@ pub fn fabl(bp: &Bipartite, opts: &FablOptions, seed: u64) -> LinkPosterior {
             }
         }
         if s >= opts.burn_in {
-            for c in 0..m.len() {
-                for l in 0..m[c].len() {
-                    m_sum[c][l] += m[c][l];
-                    u_sum[c][l] += u[c][l];
-                }
-            }
+            m_sum += &m;
+            u_sum += &u;
             pi_sum += pi;
         }
         trace.push(links as f64);
@@ -767,17 +772,7 @@ pub fn fabl(bp: &Bipartite, opts: &FablOptions, seed: u64) -> LinkPosterior {
                 .map(|&(r, n)| (r, n as f64 / kept))
         })
         .collect();
-    let scale = |x: Vec<Vec<f64>>| -> Vec<Vec<f64>> {
-        x.into_iter()
-            .enumerate()
-            .map(|(c, v)| {
-                v.into_iter()
-                    .enumerate()
-                    .map(|(l, y)| if bp.counts(c, l) { y / kept } else { 1.0 })
-                    .collect()
-            })
-            .collect()
-    };
+    let scale = |x: Array2<f64>| bp.per_level(&x, |y, _| y / kept);
     LinkPosterior {
         best,
         no_link: no_link.iter().map(|&n| n as f64 / kept).collect(),
@@ -833,7 +828,7 @@ mod tests {
     fn planted() -> Bipartite {
         let (n1, n2) = (40u32, 40u32);
         // Patterns: (agree, agree) = levels [0, 0]; disagree = 1.
-        let patterns = vec![vec![0u8, 0], vec![0, 1], vec![1, 0], vec![1, 1]];
+        let patterns = ndarray::array![[0u8, 0], [0, 1], [1, 0], [1, 1]];
         let mut per_record = Vec::new();
         let mut total = vec![0u64; 4];
         for j in 0..n2 {

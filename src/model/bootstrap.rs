@@ -13,6 +13,7 @@
 //! # References
 //! - Efron, B. & Tibshirani, R. J. (1993). *An Introduction to the Bootstrap*. Chapman & Hall.
 
+use ndarray::{Array2, Axis};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution};
@@ -179,26 +180,37 @@ impl BootstrapSummary {
         let replicates = refits.len();
         let params: Vec<FsParams> = refits.into_iter().flatten().collect();
         let failed = replicates - params.len();
-        let table = |which: fn(&FsParams) -> &Vec<Vec<f64>>| -> Vec<Vec<Interval>> {
-            which(template)
-                .iter()
-                .enumerate()
-                .map(|(c, row)| {
-                    (0..row.len())
-                        .map(|l| {
-                            let v: Vec<f64> = params.iter().map(|p| which(p)[c][l]).collect();
-                            percentile_95(&v)
-                        })
-                        .collect()
-                })
+        // The replicates as a matrix, one row per successful replicate and one column per
+        // parameter: λ, then m and u by comparison and level in `template`'s shape.
+        let shape = |x: &Vec<Vec<f64>>| x.iter().map(Vec::len).sum::<usize>();
+        let (nm, nu) = (shape(&template.m), shape(&template.u));
+        let mut table = Array2::<f64>::zeros((params.len(), 1 + nm + nu));
+        for (mut row, p) in table.rows_mut().into_iter().zip(&params) {
+            let m = template.m.iter().enumerate();
+            let u = template.u.iter().enumerate();
+            let values = std::iter::once(p.lambda)
+                .chain(m.flat_map(|(c, r)| (0..r.len()).map(move |l| p.m[c][l])))
+                .chain(u.flat_map(|(c, r)| (0..r.len()).map(move |l| p.u[c][l])));
+            for (x, v) in row.iter_mut().zip(values) {
+                *x = v;
+            }
+        }
+        let mut intervals = table
+            .axis_iter(Axis(1))
+            .map(|column| percentile_95(&column.to_vec()));
+        let lambda = intervals.next().unwrap_or([f64::NAN, f64::NAN]);
+        let mut like = |of: &Vec<Vec<f64>>| -> Vec<Vec<Interval>> {
+            of.iter()
+                .map(|row| intervals.by_ref().take(row.len()).collect())
                 .collect()
         };
+        let (m, u) = (like(&template.m), like(&template.u));
         BootstrapSummary {
             replicates,
             failed,
-            lambda: percentile_95(&params.iter().map(|p| p.lambda).collect::<Vec<_>>()),
-            m: table(|p| &p.m),
-            u: table(|p| &p.u),
+            lambda,
+            m,
+            u,
             links: None,
             precision: None,
             recall: None,
@@ -312,6 +324,46 @@ mod tests {
             "coverage {rate}: {covered:?}"
         );
         assert!(covered.iter().all(|&c| c >= 33), "{covered:?}");
+    }
+
+    /// The summary's interval of each parameter is the percentile interval of that parameter
+    /// over the successful replicates (columns of the replicate table in the template's shape:
+    /// λ, m by comparison and level, u likewise); failed replicates are counted and left out.
+    #[test]
+    fn summary_intervals_follow_each_parameter() {
+        let params = |k: f64| FsParams {
+            lambda: k,
+            m: vec![vec![10.0 + k, 20.0 + k, 30.0 + k], vec![40.0 + k]],
+            u: vec![vec![-k, -2.0 * k], vec![-3.0 * k, 100.0]],
+            null_level: vec![None, None],
+        };
+        let mut refits: Vec<Option<FsParams>> = (0..=100).map(|k| Some(params(k as f64))).collect();
+        refits.insert(7, None);
+        let s = BootstrapSummary::of(&params(0.0), refits, String::new());
+        assert_eq!((s.replicates, s.failed, s.params.len()), (102, 1, 101));
+        assert_eq!(s.lambda, [2.5, 97.5]);
+        assert_eq!(
+            s.m,
+            vec![
+                vec![[12.5, 107.5], [22.5, 117.5], [32.5, 127.5]],
+                vec![[42.5, 137.5]]
+            ]
+        );
+        assert_eq!(
+            s.u,
+            vec![
+                vec![[-97.5, -2.5], [-195.0, -5.0]],
+                vec![[-292.5, -7.5], [100.0, 100.0]]
+            ]
+        );
+        let none = BootstrapSummary::of(&params(0.0), vec![None, None], String::new());
+        assert_eq!(none.failed, 2);
+        assert!(
+            none.lambda
+                .iter()
+                .chain(none.m[1][0].iter())
+                .all(|x| x.is_nan())
+        );
     }
 
     #[test]
