@@ -25,9 +25,10 @@
 //! - Christen, P. (2012). *Data Matching*, §4.7 (pairs completeness), Springer.
 
 use crate::block::{BlockingRule, KeySpec, total_pairs};
-use crate::compare::{Comparer, ComparisonSpec, PatternCounts, Predicate};
+use crate::compare::{Comparer, ComparisonSpec, Predicate};
 use crate::data::{Dataset, LinkType, MISSING};
 use crate::model::FsParams;
+use crate::model::predict::ScoreGroups;
 
 /// Most distinct columns the rules may name (the sum runs over 2^K states).
 pub const MAX_KEY_COLUMNS: usize = 20;
@@ -164,15 +165,16 @@ pub const DRAWS_WITHOUT_BOOTSTRAP: usize = 400;
 /// (the pairs written whose match probability under `fitted` is ≥ `threshold`).
 ///
 /// Per draw, a parameter set θ (a bootstrap replicate in `replicates`, or `fitted` when there
-/// are none) gives every pattern of the pairs written its match probability p_θ, and the
-/// number of true matches among its n pairs is drawn Binomial(n, p_θ); the matches blocking
+/// are none) gives every group of the pairs written (a pattern, or a pair with its
+/// term-frequency adjustment held at the fitted value: [`ScoreGroups`]) its match probability
+/// p_θ, and the number of true matches among its n pairs is drawn Binomial(n, p_θ); the matches blocking
 /// never produced are drawn Poisson(E_θ (1 / R_θ − 1)), with E_θ = Σ n p_θ and R_θ =
 /// `blocking_recall(θ)`. The rate is (missed links + missed by blocking) / all matches. The
 /// interval thus holds both the parameters' sampling error (with a bootstrap) and the chance in
 /// which matches a given model lets through; it does not hold model error (conditional
 /// dependence). Draw `d` is seeded with `derive_seed(seed, PREDICTIVE_STREAM, d)`.
 pub fn predictive_interval(
-    written: &PatternCounts,
+    written: &ScoreGroups,
     fitted: &FsParams,
     replicates: &[FsParams],
     threshold: f64,
@@ -181,21 +183,7 @@ pub fn predictive_interval(
 ) -> [f64; 2] {
     use rand::SeedableRng;
     use rand_distr::{Binomial, Distribution, Poisson};
-    let k = written.n_comparisons;
-    let prob = |p: &FsParams| -> Vec<f64> {
-        let (prior, lw) = (p.prior_weight(), p.level_weights());
-        let mut levels = vec![0u8; k];
-        (0..written.len())
-            .map(|pi| {
-                for (c, l) in levels.iter_mut().enumerate() {
-                    *l = written.level(pi, c);
-                }
-                crate::model::probability(crate::model::predict::pattern_weight(
-                    prior, &lw, &levels,
-                ))
-            })
-            .collect()
-    };
+    let prob = |p: &FsParams| written.probabilities(p);
     let is_link: Vec<bool> = prob(fitted).iter().map(|&p| p >= threshold).collect();
     let sets: Vec<(&FsParams, usize)> = if replicates.is_empty() {
         vec![(fitted, DRAWS_WITHOUT_BOOTSTRAP)]
@@ -285,16 +273,50 @@ mod tests {
             u: vec![vec![1.0, 0.1, 0.7]],
             null_level: vec![Some(0)],
         };
-        let counts = PatternCounts {
+        let counts = crate::compare::PatternCounts {
             n_comparisons: 1,
             patterns: vec![1, 2],
             counts: vec![1000, 1000],
         };
-        let iv = predictive_interval(&counts, &p, &[], 0.5, &|_| 0.8, 3);
+        let groups = ScoreGroups::of_patterns(&counts);
+        let iv = predictive_interval(&groups, &p, &[], 0.5, &|_| 0.8, 3);
         let centre = 600.0 / 1500.0;
         assert!(iv[0] < centre && centre < iv[1], "{iv:?}");
         assert!(iv[1] - iv[0] < 0.05, "{iv:?}");
-        assert_eq!(iv, predictive_interval(&counts, &p, &[], 0.5, &|_| 0.8, 3));
+        assert_eq!(iv, predictive_interval(&groups, &p, &[], 0.5, &|_| 0.8, 3));
+        // The same pairs one group each, with adjustments that sum to nothing on average but
+        // move half the pairs of the link pattern below the threshold: fewer links, more missed.
+        let mut split = ScoreGroups {
+            n_comparisons: groups.n_comparisons,
+            levels: Vec::new(),
+            counts: Vec::new(),
+            adjustment: Vec::new(),
+            per_pair: true,
+        };
+        for g in 0..groups.len() {
+            let k = groups.n_comparisons;
+            for _ in 0..groups.counts[g] {
+                split
+                    .levels
+                    .extend_from_slice(&groups.levels[g * k..(g + 1) * k]);
+                split.counts.push(1);
+                split.adjustment.push(0.0);
+            }
+        }
+        let same = predictive_interval(&split, &p, &[], 0.5, &|_| 0.8, 3);
+        assert!(
+            (same[0] - iv[0]).abs() < 0.02 && (same[1] - iv[1]).abs() < 0.02,
+            "{same:?} vs {iv:?}"
+        );
+        let probs = split.probabilities(&p);
+        let mut lowered = split.clone();
+        for (a, &q) in lowered.adjustment.iter_mut().zip(&probs).step_by(2) {
+            if q >= 0.5 {
+                *a = -60.0;
+            }
+        }
+        let low = predictive_interval(&lowered, &p, &[], 0.5, &|_| 0.8, 3);
+        assert!(low[0] > iv[1], "{low:?} vs {iv:?}");
     }
 
     #[test]

@@ -63,6 +63,83 @@ impl ScoredPairs {
         let n = self.tf_names.len();
         &self.tf[i * n..(i + 1) * n]
     }
+
+    /// The kept pairs in groups that score alike under any λ, m and u: one group per
+    /// comparison pattern, or, when the model has term-frequency adjustments (pairs of one
+    /// pattern then differ in weight), one group per pair with its adjustment held at the
+    /// fitted value. `None` when the levels are not stored (`levels.len() != len() × k`).
+    pub fn score_groups(&self) -> Option<ScoreGroups> {
+        let k = self.n_comparisons;
+        if k == 0 || self.levels.len() != self.len() * k {
+            return None;
+        }
+        let n_tf = self.tf_names.len();
+        if n_tf > 0 && self.tf.len() == self.len() * n_tf {
+            return Some(ScoreGroups {
+                n_comparisons: k,
+                levels: self.levels.clone(),
+                counts: vec![1; self.len()],
+                adjustment: self.tf.chunks_exact(n_tf).map(|t| t.iter().sum()).collect(),
+                per_pair: true,
+            });
+        }
+        let counts = crate::compare::PatternCounts::from_vectors(k, self.levels.chunks_exact(k));
+        Some(ScoreGroups::of_patterns(&counts))
+    }
+}
+
+/// Pairs in groups whose members have the same match weight under any parameters (see
+/// [`ScoredPairs::score_groups`]): levels (`n_comparisons` per group, flat), the number of
+/// pairs in each group and the weight each adds beyond its pattern (term-frequency bits, 0
+/// without them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreGroups {
+    /// Comparisons per pattern.
+    pub n_comparisons: usize,
+    /// Levels, `n_comparisons` per group, flat.
+    pub levels: Vec<u8>,
+    /// Pairs per group.
+    pub counts: Vec<u64>,
+    /// Bits added to the group's pattern weight (term-frequency adjustments).
+    pub adjustment: Vec<f64>,
+    /// Whether every group is one pair (term-frequency adjustments).
+    pub per_pair: bool,
+}
+
+impl ScoreGroups {
+    /// One group per pattern of `counts`, without adjustments.
+    pub fn of_patterns(counts: &crate::compare::PatternCounts) -> ScoreGroups {
+        let k = counts.n_comparisons;
+        ScoreGroups {
+            n_comparisons: k,
+            levels: (0..counts.len())
+                .flat_map(|pi| (0..k).map(move |ci| counts.level(pi, ci)))
+                .collect(),
+            counts: counts.counts.clone(),
+            adjustment: vec![0.0; counts.len()],
+            per_pair: false,
+        }
+    }
+
+    /// Number of groups.
+    pub fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// Whether there is no group.
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// Each group's match probability under `p` (pattern weight plus adjustment).
+    pub fn probabilities(&self, p: &FsParams) -> Vec<f64> {
+        let (prior, lw) = (p.prior_weight(), p.level_weights());
+        self.levels
+            .chunks_exact(self.n_comparisons.max(1))
+            .zip(&self.adjustment)
+            .map(|(lv, &a)| probability(pattern_weight(prior, &lw, lv) + a))
+            .collect()
+    }
 }
 
 fn tf_names(tf: Option<&TermFrequencies>) -> Vec<String> {

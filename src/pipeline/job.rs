@@ -577,48 +577,24 @@ fn bootstrap_outcomes(
     threshold: f64,
 ) {
     use crate::model::bootstrap::percentile_95;
-    let k = pairs.n_comparisons;
-    if b.params.is_empty() || k == 0 || pairs.levels.len() != pairs.len() * k {
+    if b.params.is_empty() {
         return;
     }
-    // Groups of pairs that score alike under any parameters, flat: their levels (k each), how
-    // many pairs they hold and their term-frequency adjustment (bits). Without adjustments a
-    // group is a pattern; with them, pairs of one pattern differ in weight, so every pair is its
-    // own group, its adjustment held at the fitted model's value (it moves with u of the exact
-    // level only through log2 u, which the note says).
-    let n_tf = pairs.tf_names.len();
-    let (levels, count, adj): (std::borrow::Cow<'_, [u8]>, Vec<u64>, Vec<f64>) = if n_tf > 0
-        && pairs.tf.len() == pairs.len() * n_tf
-    {
-        b.note.push_str(
-                "; links, precision and recall rescore every pair with its term-frequency adjustment held at the fitted value",
-            );
-        (
-            std::borrow::Cow::Borrowed(&pairs.levels[..]),
-            vec![1; pairs.len()],
-            pairs
-                .tf
-                .chunks_exact(n_tf)
-                .map(|t| t.iter().sum())
-                .collect(),
-        )
-    } else {
-        let counts = crate::compare::PatternCounts::from_vectors(k, pairs.levels.chunks_exact(k));
-        let levels = (0..counts.len())
-            .flat_map(|pi| (0..k).map(move |ci| (pi, ci)))
-            .map(|(pi, ci)| counts.level(pi, ci))
-            .collect();
-        let n = counts.len();
-        (std::borrow::Cow::Owned(levels), counts.counts, vec![0.0; n])
+    // With term-frequency adjustments pairs of one pattern differ in weight, so each pair is
+    // its own group, its adjustment held at the fitted model's value (it moves with u of the
+    // exact level only through log2 u, which the note says).
+    let Some(groups) = pairs.score_groups() else {
+        return;
     };
+    if groups.per_pair {
+        b.note.push_str(
+            "; links, precision and recall rescore every pair with its term-frequency adjustment held at the fitted value",
+        );
+    }
     let (mut links, mut precision, mut recall) = (Vec::new(), Vec::new(), Vec::new());
     for p in &b.params {
-        let (prior, lw) = (p.prior_weight(), p.level_weights());
         let (mut n, mut tl, mut written) = (0u64, 0.0f64, 0.0f64);
-        for ((lv, &c), &a) in levels.chunks_exact(k).zip(&count).zip(&adj) {
-            let prob = crate::model::probability(
-                crate::model::predict::pattern_weight(prior, &lw, lv) + a,
-            );
+        for (prob, &c) in groups.probabilities(p).into_iter().zip(&groups.counts) {
             written += c as f64 * prob;
             if prob >= threshold {
                 n += c;
@@ -657,9 +633,7 @@ fn blocking_aware(
         .bootstrap
         .as_ref()
         .map_or(&[][..], |b| &b.params[..]);
-    let k = pairs.n_comparisons;
-    let written = (k > 0 && pairs.levels.len() == pairs.len() * k)
-        .then(|| crate::compare::PatternCounts::from_vectors(k, pairs.levels.chunks_exact(k)));
+    let written = pairs.score_groups();
     let threshold = e.threshold;
     let interval = |r: &dyn Fn(&crate::model::FsParams) -> f64| {
         written
