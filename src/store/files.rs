@@ -17,7 +17,10 @@ use crate::data::LinkType;
 use crate::error::{Error, Result};
 
 /// The store format's schema version; a store with another version is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: records and cluster assignments binary (records.bin: interned columns and blocking keys;
+/// assignments.bin), read without parsing CSV. 1: records.csv and assignments.csv.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The manifest's file name inside a store folder.
 pub const MANIFEST: &str = "store.json";
@@ -121,7 +124,7 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
         return Err(Error::Input {
             path,
             message: format!(
-                "store schema version {} is not the version this fellegi reads ({SCHEMA_VERSION}); use the fellegi that wrote it, or rebuild the store with `fellegi store create`",
+                "store schema version {} is not the version this fellegi reads ({SCHEMA_VERSION}); use the fellegi that wrote it, or recreate the store from its inputs with `fellegi store create` (or `fellegi store export` it with the old fellegi first)",
                 version.map_or("(none)".to_string(), |x| x.to_string())
             ),
         });

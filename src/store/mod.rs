@@ -36,6 +36,7 @@
 //! `merges.csv` (generation, from_cluster_id, into_cluster_id) and `changes.csv` (seq,
 //! source, id, old_cluster_id, new_cluster_id, reason). See [`files`] for why an add is atomic.
 
+mod binary;
 pub mod files;
 pub mod service;
 
@@ -43,8 +44,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use std::hash::BuildHasher as _;
+
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::Serialize;
 
 pub use files::{FileState, Manifest, SCHEMA_VERSION, Segment};
@@ -96,8 +101,32 @@ struct KeyPart {
     spec: KeySpec,
     /// Per column dictionary id: part id.
     of_value: Vec<u32>,
-    /// Encoded value → part id (derived keys only; a plain column's part id is its value id).
-    map: FxHashMap<Box<str>, u32>,
+    /// Derived keys only: the encoded values by part id (a plain column's part id is its value
+    /// id).
+    strs: StringList,
+    /// Derived keys only: encoded value → part id (ids into `strs`).
+    map: HashTable<u32>,
+}
+
+/// The hash of a string in the store's tables.
+fn hash_str(s: &str) -> u64 {
+    FxBuildHasher.hash_one(s)
+}
+
+/// The id of `v` in `list` by `table` (a table of ids into `list`).
+fn find_str(table: &HashTable<u32>, list: &StringList, v: &str) -> Option<u32> {
+    table
+        .find(hash_str(v), |&i| list.get(i as usize) == v)
+        .copied()
+}
+
+/// A table of every id of `list` (whose strings are distinct).
+fn table_of(list: &StringList) -> HashTable<u32> {
+    let mut t = HashTable::with_capacity(list.len());
+    for (i, v) in list.iter().enumerate() {
+        t.insert_unique(hash_str(v), i as u32, |&j| hash_str(list.get(j as usize)));
+    }
+    t
 }
 
 impl KeyPart {
@@ -111,9 +140,15 @@ impl KeyPart {
                     let s = encode_key_value(v, d.encode, d.prefix);
                     if s.is_empty() {
                         MISSING
+                    } else if let Some(id) = find_str(&self.map, &self.strs, &s) {
+                        id
                     } else {
-                        let next = self.map.len() as u32;
-                        *self.map.entry(s.into_boxed_str()).or_insert(next)
+                        let id = self.strs.len() as u32;
+                        self.strs.push(&s);
+                        let strs = &self.strs;
+                        self.map
+                            .insert_unique(hash_str(&s), id, |&j| hash_str(strs.get(j as usize)));
+                        id
                     }
                 }
             };
@@ -127,15 +162,23 @@ impl KeyPart {
         if v.is_empty() {
             return None;
         }
-        if let Some(&id) = col.map.get(v) {
+        if let Some(id) = col.find(v) {
             return Some(self.of_value[id as usize]).filter(|&p| p != MISSING);
         }
         match &self.spec {
             KeySpec::Column(_) => None,
             KeySpec::Derived(d) => {
                 let s = encode_key_value(v, d.encode, d.prefix);
-                self.map.get(s.as_str()).copied()
+                find_str(&self.map, &self.strs, &s)
             }
+        }
+    }
+
+    /// Number of part ids (a plain column's: its dictionary's size).
+    fn count(&self, dict_len: usize) -> usize {
+        match &self.spec {
+            KeySpec::Column(_) => dict_len,
+            KeySpec::Derived(_) => self.strs.len(),
         }
     }
 }
@@ -145,8 +188,10 @@ impl KeyPart {
 #[derive(Debug, Clone)]
 struct KeyIndex {
     parts: Vec<KeyPart>,
-    /// Multi-part keys: part ids → key id.
-    tuples: FxHashMap<Box<[u32]>, u32>,
+    /// Multi-part keys: the part ids of each key id, `parts.len()` per key.
+    tuple_parts: Vec<u32>,
+    /// Multi-part keys: part ids → key id (ids into `tuple_parts`).
+    tuples: HashTable<u32>,
     /// Per record: key id or [`MISSING`].
     key_of: Vec<u32>,
     /// Per key id: the newest record with it, or [`NONE`].
@@ -164,15 +209,60 @@ impl KeyIndex {
         if p.len() == 1 {
             return p[0];
         }
-        let next = self.tuples.len() as u32;
-        *self.tuples.entry(p.into()).or_insert(next)
+        if let Some(k) = self.lookup_key(p) {
+            return k;
+        }
+        let np = p.len();
+        let k = (self.tuple_parts.len() / np) as u32;
+        self.tuple_parts.extend_from_slice(p);
+        let tp = &self.tuple_parts;
+        self.tuples
+            .insert_unique(FxBuildHasher.hash_one(p), k, |&j| {
+                FxBuildHasher.hash_one(&tp[j as usize * np..(j as usize + 1) * np])
+            });
+        k
     }
 
     fn lookup_key(&self, p: &[u32]) -> Option<u32> {
         if p.len() == 1 {
             return Some(p[0]);
         }
-        self.tuples.get(p).copied()
+        let np = p.len();
+        let tp = &self.tuple_parts;
+        self.tuples
+            .find(FxBuildHasher.hash_one(p), |&j| {
+                &tp[j as usize * np..(j as usize + 1) * np] == p
+            })
+            .copied()
+    }
+
+    /// Number of multi-part keys.
+    fn tuple_count(&self) -> usize {
+        self.tuple_parts.len() / self.parts.len().max(1)
+    }
+
+    /// Rebuilds the tuple table from `tuple_parts` and the chains from `key_of`.
+    fn rebuild(&mut self) {
+        let np = self.parts.len();
+        if np > 1 {
+            let n = self.tuple_count();
+            let tp = &self.tuple_parts;
+            let h = |j: usize| FxBuildHasher.hash_one(&tp[j * np..(j + 1) * np]);
+            let mut t = HashTable::with_capacity(n);
+            for j in 0..n {
+                t.insert_unique(h(j), j as u32, |&i| h(i as usize));
+            }
+            self.tuples = t;
+        }
+        let keys = self.key_of.iter().filter(|&&k| k != MISSING).max();
+        self.head = vec![NONE; keys.map_or(0, |&k| k as usize + 1)];
+        self.next = vec![NONE; self.key_of.len()];
+        for (r, &k) in self.key_of.iter().enumerate() {
+            if k != MISSING {
+                self.next[r] = self.head[k as usize];
+                self.head[k as usize] = r as u32;
+            }
+        }
     }
 
     /// Records with key `k`, newest first.
@@ -210,19 +300,26 @@ struct StoreColumn {
     name: String,
     values: Vec<u32>,
     dict: StringList,
-    map: FxHashMap<Box<str>, u32>,
+    /// Value → id (ids into `dict`).
+    map: HashTable<u32>,
 }
 
 impl StoreColumn {
+    fn find(&self, v: &str) -> Option<u32> {
+        find_str(&self.map, &self.dict, v)
+    }
+
     fn push(&mut self, v: &str) {
         let id = if v.is_empty() {
             MISSING
-        } else if let Some(&id) = self.map.get(v) {
+        } else if let Some(id) = self.find(v) {
             id
         } else {
             let id = self.dict.len() as u32;
             self.dict.push(v);
-            self.map.insert(v.into(), id);
+            let dict = &self.dict;
+            self.map
+                .insert_unique(hash_str(v), id, |&j| hash_str(dict.get(j as usize)));
             id
         };
         self.values.push(id);
@@ -307,6 +404,28 @@ struct ScoredPair {
     levels: Vec<u8>,
 }
 
+/// The first bytes of every records.bin chunk.
+const RECORDS_MAGIC: &[u8; 4] = b"FREC";
+/// The records file (role `records`): chunks of [`Store::encode_records`], one per append.
+const RECORDS_FILE: &str = "records.bin";
+/// The assignments file (role `assignments`): per record, in record order, the cluster id it
+/// got when inserted (u64, little-endian).
+const ASSIGNMENTS_FILE: &str = "assignments.bin";
+
+/// The hash of a record's (source, id) in [`Store::by_key`].
+fn hash_rec(source: u16, id: &str) -> u64 {
+    FxBuildHasher.hash_one((source, id))
+}
+
+/// The table sizes before an add ([`Store::mark`]).
+#[derive(Debug, Clone, Default)]
+struct Mark {
+    records: usize,
+    dict: Vec<usize>,
+    strs: Vec<Vec<usize>>,
+    tuples: Vec<usize>,
+}
+
 /// An open store, every record in memory.
 #[derive(Debug)]
 pub struct Store {
@@ -320,7 +439,8 @@ pub struct Store {
     prior: f64,
     source_of: Vec<u16>,
     ids: StringList,
-    by_key: FxHashMap<(u16, Box<str>), u32>,
+    /// (source, id) → record (record indices).
+    by_key: HashTable<u32>,
     columns: Vec<StoreColumn>,
     keys: Vec<KeyIndex>,
     /// Per record: the cluster id it got when inserted.
@@ -466,48 +586,6 @@ pub fn create(
         // Sources in dataset order; record source indices are the dataset's.
         let sources: Vec<String> = ds.sources.iter().map(|s| s.name.clone()).collect();
         let columns: Vec<String> = ds.columns.iter().map(|c| c.name.clone()).collect();
-        let mut rec = Vec::new();
-        let mut header = vec!["source".to_string(), "id".to_string()];
-        header.extend(columns.iter().cloned());
-        csv_row(&mut rec, &header)?;
-        let mut asg = Vec::new();
-        csv_row(&mut asg, ["source", "id", "cluster_id"])?;
-        {
-            let mut w = csv::WriterBuilder::new().from_writer(&mut rec);
-            let mut wa = csv::WriterBuilder::new().from_writer(&mut asg);
-            let mut num = String::new();
-            for (r, &cid) in clusters.ids.iter().enumerate() {
-                w.write_field(ds.source_name(r))
-                    .and_then(|_| w.write_field(ds.ids.get(r)))
-                    .map_err(|e| Error::Internal(e.to_string()))?;
-                for c in &ds.columns {
-                    w.write_field(c.get(r).unwrap_or(""))
-                        .map_err(|e| Error::Internal(e.to_string()))?;
-                }
-                w.write_record(None::<&[u8]>)
-                    .map_err(|e| Error::Internal(e.to_string()))?;
-                num.clear();
-                let _ = write!(num, "{}", cid as u64 + 1);
-                wa.write_record([ds.source_name(r), ds.ids.get(r), num.as_str()])
-                    .map_err(|e| Error::Internal(e.to_string()))?;
-            }
-            w.flush().map_err(|e| Error::io(&tmp, e))?;
-            wa.flush().map_err(|e| Error::io(&tmp, e))?;
-        }
-        put("records", "records.csv", rec)?;
-        put("assignments", "assignments.csv", asg)?;
-        let mut pb = Vec::new();
-        write_pairs(&mut pb, &ds, &scored.comparer, pairs, None).map_err(|e| Error::io(&tmp, e))?;
-        put("pairs", "pairs.csv", pb)?;
-        let mut mg = Vec::new();
-        csv_row(
-            &mut mg,
-            ["generation", "from_cluster_id", "into_cluster_id"],
-        )?;
-        put("merges", "merges.csv", mg)?;
-        let mut ch = Vec::new();
-        csv_row(&mut ch, CHANGES_HEADER)?;
-        put("changes", "changes.csv", ch)?;
         let m = Manifest {
             schema_version: SCHEMA_VERSION,
             generation: 1,
@@ -521,8 +599,30 @@ pub fn create(
             pairs: pairs.len() as u64,
             next_cluster_id: clusters.count + 1,
             next_change: 1,
-            files,
+            files: Default::default(),
         };
+        let rec = encode_all_records(&tmp, &m, model, origin, &ds.source_of, &ds.ids, |c, r| {
+            ds.columns[c].get(r).unwrap_or("")
+        })?;
+        put("records", RECORDS_FILE, rec)?;
+        let ids: Vec<u64> = clusters.ids.iter().map(|&c| c as u64 + 1).collect();
+        let mut asg = binary::Enc::default();
+        asg.u64s(&ids);
+        put("assignments", ASSIGNMENTS_FILE, asg.0)?;
+        let mut pb = Vec::new();
+        write_pairs(&mut pb, &ds, &scored.comparer, pairs, None).map_err(|e| Error::io(&tmp, e))?;
+        put("pairs", "pairs.csv", pb)?;
+        let mut mg = Vec::new();
+        csv_row(
+            &mut mg,
+            ["generation", "from_cluster_id", "into_cluster_id"],
+        )?;
+        put("merges", "merges.csv", mg)?;
+        let mut ch = Vec::new();
+        csv_row(&mut ch, CHANGES_HEADER)?;
+        put("changes", "changes.csv", ch)?;
+        drop(put);
+        let m = Manifest { files, ..m };
         commit_manifest(&tmp, &m)?;
         Ok(m)
     })();
@@ -539,6 +639,33 @@ pub fn create(
     std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))?;
     progress.phase("write store", t);
     Ok(m)
+}
+
+/// The whole records.bin of a store with manifest `m` and model `model` holding the records
+/// `source_of`/`ids` whose cleaned value of column `c` in record `r` is `value(c, r)`: one
+/// chunk, the values interned and the blocking keys computed as an add would.
+#[allow(clippy::too_many_arguments)]
+fn encode_all_records<'a>(
+    dir: &Path,
+    m: &Manifest,
+    model: &Settings,
+    origin: &str,
+    source_of: &[u16],
+    ids: &StringList,
+    value: impl Fn(usize, usize) -> &'a str,
+) -> Result<Vec<u8>> {
+    let mut st = Store::empty(dir, m.clone(), model.clone(), origin)?;
+    let mark = st.mark();
+    st.source_of = source_of.to_vec();
+    st.ids = ids.clone();
+    for (c, col) in st.columns.iter_mut().enumerate() {
+        col.values.reserve(source_of.len());
+        for r in 0..source_of.len() {
+            col.push(value(c, r));
+        }
+    }
+    st.index_keys(0, false);
+    Ok(st.encode_records(&mark))
 }
 
 /// Parses committed CSV bytes, calling `row` with each record (line numbers from 2).
@@ -577,12 +704,12 @@ fn damaged(path: &Path, line: u64, what: impl std::fmt::Display) -> Error {
 }
 
 impl Store {
-    /// Opens the store at `dir`: reads the manifest, the model and every committed record, and
-    /// builds the blocking indexes and the clusters.
+    /// Opens the store at `dir`: reads the manifest, the model, the binary records (values,
+    /// blocking keys) and cluster assignments, and rebuilds the in-memory hash tables.
     ///
     /// # Errors
-    /// [`Error::Input`] when `dir` is not a store or has another schema version; [`Error::Csv`]
-    /// when a file does not parse (the store is damaged).
+    /// [`Error::Input`] when `dir` is not a store, has another schema version, or a file is
+    /// damaged.
     pub fn open(dir: &Path) -> Result<Store> {
         let manifest = read_manifest(dir)?;
         let file = |role: &str| {
@@ -591,14 +718,23 @@ impl Store {
                 message: format!("names no `{role}` file; the store is damaged"),
             })
         };
-        let model_bytes = read_committed(dir, file("model")?)?;
-        let origin = dir.join("model.json").display().to_string();
+        let model_state = file("model")?;
+        let model_bytes = read_committed(dir, model_state)?;
+        let origin = dir.join(&model_state.name).display().to_string();
         let text = String::from_utf8(model_bytes).map_err(|_| Error::Input {
-            path: dir.join("model.json"),
+            path: dir.join(&model_state.name),
             message: "is not UTF-8; the store is damaged".into(),
         })?;
         let model = Settings::from_json(&text, &origin)?;
-        let params = check_model(&model, &origin)?;
+        let mut store = Store::empty(dir, manifest, model, &origin)?;
+        store.read_records()?;
+        store.read_clusters()?;
+        Ok(store)
+    }
+
+    /// A store of no records with `manifest`'s columns and `model`'s blocking rules.
+    fn empty(dir: &Path, manifest: Manifest, model: Settings, origin: &str) -> Result<Store> {
+        let params = check_model(&model, origin)?;
         let level_weights = params.level_weights();
         let prior = params.prior_weight();
         let gamma_names = model
@@ -633,12 +769,14 @@ impl Store {
                     column,
                     spec: k.clone(),
                     of_value: Vec::new(),
-                    map: FxHashMap::default(),
+                    strs: StringList::default(),
+                    map: HashTable::new(),
                 });
             }
             keys.push(KeyIndex {
                 parts,
-                tuples: FxHashMap::default(),
+                tuple_parts: Vec::new(),
+                tuples: HashTable::new(),
                 key_of: Vec::new(),
                 head: Vec::new(),
                 next: Vec::new(),
@@ -656,7 +794,7 @@ impl Store {
             ..Default::default()
         };
         let template = Comparer::new(&model.comparisons, &empty)?;
-        let mut store = Store {
+        Ok(Store {
             template,
             dir: dir.to_path_buf(),
             manifest,
@@ -666,73 +804,209 @@ impl Store {
             prior,
             source_of: Vec::new(),
             ids: StringList::default(),
-            by_key: FxHashMap::default(),
+            by_key: HashTable::new(),
             columns,
             keys,
             assigned: Vec::new(),
             merged_into: FxHashMap::default(),
             members: FxHashMap::default(),
             gamma_names,
-        };
-        store.read_records()?;
-        store.read_clusters()?;
-        Ok(store)
+        })
+    }
+
+    /// How much of every table the records before an add fill ([`Store::encode_records`]).
+    fn mark(&self) -> Mark {
+        Mark {
+            records: self.source_of.len(),
+            dict: self.columns.iter().map(|c| c.dict.len()).collect(),
+            strs: self
+                .keys
+                .iter()
+                .map(|k| k.parts.iter().map(|p| p.strs.len()).collect())
+                .collect(),
+            tuples: self.keys.iter().map(KeyIndex::tuple_count).collect(),
+        }
+    }
+
+    /// One records.bin chunk: everything records `m.records..` added to the tables.
+    ///
+    /// Layout (little-endian): `FREC`, n (u32), n sources (u16), the ids (a string block:
+    /// count, ends, text); per column its new dictionary strings (a string block) and n value
+    /// ids (u32, `u32::MAX` missing); per blocking rule, per key part of a derived key its new
+    /// encoded values (a string block) and the part id of each new dictionary value, for
+    /// multi-part rules the new keys (count, then their part ids), and n key ids.
+    fn encode_records(&self, m: &Mark) -> Vec<u8> {
+        let n = self.source_of.len();
+        let mut e = binary::Enc::default();
+        e.bytes(RECORDS_MAGIC);
+        e.u32((n - m.records) as u32);
+        e.u16s(&self.source_of[m.records..]);
+        e.strings(&self.ids, m.records, n);
+        for (c, col) in self.columns.iter().enumerate() {
+            e.strings(&col.dict, m.dict[c], col.dict.len());
+            e.u32s(&col.values[m.records..]);
+        }
+        for (k, ki) in self.keys.iter().enumerate() {
+            for (j, p) in ki.parts.iter().enumerate() {
+                if let KeySpec::Derived(_) = p.spec {
+                    e.strings(&p.strs, m.strs[k][j], p.strs.len());
+                    e.u32s(&p.of_value[m.dict[p.column]..]);
+                }
+            }
+            let np = ki.parts.len();
+            if np > 1 {
+                e.u32((ki.tuple_count() - m.tuples[k]) as u32);
+                e.u32s(&ki.tuple_parts[m.tuples[k] * np..]);
+            }
+            e.u32s(&ki.key_of[m.records..]);
+        }
+        e.0
+    }
+
+    /// Appends one records.bin chunk to the tables (without the hash tables and chains,
+    /// [`Store::rebuild`]).
+    fn decode_records(&mut self, d: &mut binary::Dec<'_>) -> Result<()> {
+        if d.take(4)? != RECORDS_MAGIC {
+            return Err(d.damaged("no records chunk"));
+        }
+        let from = self.source_of.len();
+        let n = d.u32()? as usize;
+        d.u16s(n, &mut self.source_of)?;
+        let n_src = self.manifest.sources.len();
+        if self.source_of[from..].iter().any(|&s| s as usize >= n_src) {
+            return Err(d.damaged("a record's source is not among the manifest's"));
+        }
+        if d.strings(&mut self.ids)? != n {
+            return Err(d.damaged("the ids do not match the record count"));
+        }
+        for col in &mut self.columns {
+            d.strings(&mut col.dict)?;
+            d.u32s(n, &mut col.values)?;
+            let len = col.dict.len() as u32;
+            if col.values[from..].iter().any(|&v| v != MISSING && v >= len) {
+                return Err(d.damaged(format!(
+                    "a value id of column `{}` is out of range",
+                    col.name
+                )));
+            }
+        }
+        let columns = &self.columns;
+        for ki in &mut self.keys {
+            for p in &mut ki.parts {
+                let dict_len = columns[p.column].dict.len();
+                let had = p.of_value.len();
+                match p.spec {
+                    KeySpec::Column(_) => p.of_value.extend(had as u32..dict_len as u32),
+                    KeySpec::Derived(_) => {
+                        d.strings(&mut p.strs)?;
+                        d.u32s(dict_len - had, &mut p.of_value)?;
+                        let len = p.strs.len() as u32;
+                        if p.of_value[had..].iter().any(|&v| v != MISSING && v >= len) {
+                            return Err(d.damaged("a key part id is out of range"));
+                        }
+                    }
+                }
+            }
+            let np = ki.parts.len();
+            let keys = if np > 1 {
+                let had = ki.tuple_parts.len();
+                let t = d.u32()? as usize;
+                d.u32s(t * np, &mut ki.tuple_parts)?;
+                for (i, &v) in ki.tuple_parts[had..].iter().enumerate() {
+                    let p = &ki.parts[i % np];
+                    if v as usize >= p.count(columns[p.column].dict.len()) {
+                        return Err(d.damaged("a key's part id is out of range"));
+                    }
+                }
+                ki.tuple_count()
+            } else {
+                let p = &ki.parts[0];
+                p.count(columns[p.column].dict.len())
+            } as u32;
+            d.u32s(n, &mut ki.key_of)?;
+            if ki.key_of[from..].iter().any(|&k| k != MISSING && k >= keys) {
+                return Err(d.damaged("a key id is out of range"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the hash tables (values, key parts, keys, record ids) and the key chains from
+    /// the tables, in parallel; an id repeated within a source is an error.
+    fn rebuild(&mut self) -> Result<()> {
+        let Store {
+            columns,
+            keys,
+            by_key,
+            source_of,
+            ids,
+            ..
+        } = self;
+        let mut dup = None;
+        rayon::scope(|s| {
+            for col in columns.iter_mut() {
+                s.spawn(move |_| col.map = table_of(&col.dict));
+            }
+            for ki in keys.iter_mut() {
+                s.spawn(move |_| {
+                    for p in &mut ki.parts {
+                        if let KeySpec::Derived(_) = p.spec {
+                            p.map = table_of(&p.strs);
+                        }
+                    }
+                    ki.rebuild();
+                });
+            }
+            let dup = &mut dup;
+            s.spawn(move |_| {
+                let (src, ids) = (&*source_of, &*ids);
+                let h = |r: usize| hash_rec(src[r], ids.get(r));
+                let mut t = HashTable::with_capacity(src.len());
+                for r in 0..src.len() {
+                    let same =
+                        |&x: &u32| src[x as usize] == src[r] && ids.get(x as usize) == ids.get(r);
+                    match t.entry(h(r), same, |&x| h(x as usize)) {
+                        Entry::Occupied(_) => {
+                            *dup = Some(r);
+                            return;
+                        }
+                        Entry::Vacant(v) => {
+                            v.insert(r as u32);
+                        }
+                    }
+                }
+                *by_key = t;
+            });
+        });
+        if let Some(r) = dup {
+            return Err(Error::Input {
+                path: self.dir.join(&self.manifest.files["records"].name),
+                message: format!(
+                    "holds record {} twice; the store is damaged",
+                    self.name(r as u32)
+                ),
+            });
+        }
+        Ok(())
     }
 
     fn read_records(&mut self) -> Result<()> {
-        let dir = self.dir.clone();
         let f = self.manifest.files["records"].clone();
-        let path = dir.join(&f.name);
-        let bytes = read_committed(&dir, &f)?;
-        let n_cols = self.columns.len();
-        let sources = self.manifest.sources.clone();
-        let header = each_row(&path, &bytes, |line, rec| {
-            if rec.len() != n_cols + 2 {
-                return Err(damaged(&path, line, "wrong number of fields"));
-            }
-            let s = sources
-                .iter()
-                .position(|s| s == &rec[0])
-                .ok_or_else(|| damaged(&path, line, format!("unknown source `{}`", &rec[0])))?;
-            let r = self.source_of.len() as u32;
-            if self.by_key.insert((s as u16, rec[1].into()), r).is_some() {
-                return Err(damaged(
-                    &path,
-                    line,
-                    format!("duplicate record {}:{}", &rec[0], &rec[1]),
-                ));
-            }
-            self.source_of.push(s as u16);
-            self.ids.push(&rec[1]);
-            for (c, col) in self.columns.iter_mut().enumerate() {
-                col.push(&rec[c + 2]);
-            }
-            Ok(())
-        })?;
-        let want: Vec<&str> = ["source", "id"]
-            .into_iter()
-            .chain(self.manifest.columns.iter().map(String::as_str))
-            .collect();
-        if header.iter().collect::<Vec<_>>() != want {
-            return Err(damaged(
-                &path,
-                1,
-                "the header is not the manifest's columns",
-            ));
+        let path = self.dir.join(&f.name);
+        let bytes = read_committed(&self.dir, &f)?;
+        let mut d = binary::Dec::new(&path, &bytes);
+        while !d.done() {
+            self.decode_records(&mut d)?;
         }
         if self.source_of.len() as u64 != self.manifest.records {
-            return Err(damaged(
-                &path,
-                1,
-                format!(
-                    "{} records, the manifest says {}",
-                    self.source_of.len(),
-                    self.manifest.records
-                ),
-            ));
+            return Err(d.damaged(format!(
+                "{} records, the manifest says {}",
+                self.source_of.len(),
+                self.manifest.records
+            )));
         }
-        self.index_keys(0, true);
-        Ok(())
+        drop(bytes);
+        self.rebuild()
     }
 
     /// Computes the blocking keys of records `from..` and, with `chain`, inserts them into the
@@ -768,31 +1042,23 @@ impl Store {
         let f = self.manifest.files["assignments"].clone();
         let path = dir.join(&f.name);
         let bytes = read_committed(&dir, &f)?;
-        let mut assigned = vec![0u64; self.source_of.len()];
-        let mut seen = vec![false; self.source_of.len()];
         let next = self.manifest.next_cluster_id;
-        each_row(&path, &bytes, |line, rec| {
-            if rec.len() != 3 {
-                return Err(damaged(&path, line, "wrong number of fields"));
-            }
-            let r = self.record(&rec[0], &rec[1]).ok_or_else(|| {
-                damaged(&path, line, format!("no record {}:{}", &rec[0], &rec[1]))
-            })?;
-            let id: u64 = rec[2]
-                .parse()
-                .ok()
-                .filter(|i| (1..next).contains(i))
-                .ok_or_else(|| damaged(&path, line, format!("bad cluster id `{}`", &rec[2])))?;
-            assigned[r as usize] = id;
-            seen[r as usize] = true;
-            Ok(())
-        })?;
-        if let Some(r) = seen.iter().position(|s| !s) {
-            return Err(damaged(
-                &path,
-                1,
-                format!("record {} has no cluster id", self.name(r as u32)),
-            ));
+        let mut d = binary::Dec::new(&path, &bytes);
+        let n = self.source_of.len();
+        let mut assigned = Vec::with_capacity(n);
+        if bytes.len() != n * 8 {
+            return Err(d.damaged(format!(
+                "{} bytes for {n} records' cluster ids (8 bytes each)",
+                bytes.len()
+            )));
+        }
+        d.u64s(n, &mut assigned)?;
+        if let Some(r) = assigned.iter().position(|i| !(1..next).contains(i)) {
+            return Err(d.damaged(format!(
+                "record {} has bad cluster id {}",
+                self.name(r as u32),
+                assigned[r]
+            )));
         }
         let f = self.manifest.files["merges"].clone();
         let path = dir.join(&f.name);
@@ -831,8 +1097,12 @@ impl Store {
 
     /// The record index of (source, id), if stored.
     pub fn record(&self, source: &str, id: &str) -> Option<u32> {
-        let s = self.manifest.sources.iter().position(|x| x == source)?;
-        self.by_key.get(&(s as u16, id.into())).copied()
+        let s = self.manifest.sources.iter().position(|x| x == source)? as u16;
+        self.by_key
+            .find(hash_rec(s, id), |&r| {
+                self.source_of[r as usize] == s && self.ids.get(r as usize) == id
+            })
+            .copied()
     }
 
     /// `source:id` of record `r`.
@@ -1283,6 +1553,7 @@ impl Store {
         }
         let mut m = self.manifest.clone();
         let from = self.source_of.len();
+        let mark = self.mark();
         // Insert in memory.
         for r in recs {
             let s = match m.sources.iter().position(|s| *s == r.source) {
@@ -1293,9 +1564,12 @@ impl Store {
                 }
             } as u16;
             let i = self.source_of.len() as u32;
-            self.by_key.insert((s, r.id.as_str().into()), i);
             self.source_of.push(s);
             self.ids.push(&r.id);
+            let (src, ids) = (&self.source_of, &self.ids);
+            self.by_key.insert_unique(hash_rec(s, &r.id), i, |&x| {
+                hash_rec(src[x as usize], ids.get(x as usize))
+            });
             for (c, col) in self.columns.iter_mut().enumerate() {
                 col.push(&r.values[c]);
             }
@@ -1451,38 +1725,11 @@ impl Store {
             app.buf("merges").extend_from_slice(&mg);
         }
         // Records, assignments and pairs.
-        {
-            let rec = app.buf("records");
-            let mut w = csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(Vec::new());
-            for r in from..self.source_of.len() {
-                let mut row: Vec<&str> = vec![
-                    &self.manifest.sources[self.source_of[r] as usize],
-                    self.ids.get(r),
-                ];
-                row.extend(self.columns.iter().map(|c| c.get(r)));
-                w.write_record(&row)
-                    .map_err(|e| Error::Internal(e.to_string()))?;
-            }
-            rec.extend_from_slice(&w.into_inner().map_err(|e| Error::Internal(e.to_string()))?);
-        }
-        {
-            let mut w = csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(Vec::new());
-            for (x, &cid) in summary.cluster_ids.iter().enumerate() {
-                let r = from + x;
-                w.write_record([
-                    self.manifest.sources[self.source_of[r] as usize].as_str(),
-                    self.ids.get(r),
-                    &cid.to_string(),
-                ])
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            }
-            let bytes = w.into_inner().map_err(|e| Error::Internal(e.to_string()))?;
-            app.buf("assignments").extend_from_slice(&bytes);
-        }
+        let rec = self.encode_records(&mark);
+        app.buf("records").extend_from_slice(&rec);
+        let mut asg = binary::Enc::default();
+        asg.u64s(&summary.cluster_ids);
+        app.buf("assignments").extend_from_slice(&asg.0);
         {
             let comps = &self.model.comparisons;
             let mut w = csv::WriterBuilder::new()
@@ -1939,15 +2186,25 @@ impl Store {
         write_pairs(&mut pb, &ds, &scored.comparer, pairs, None)
             .map_err(|e| Error::io(&self.dir, e))?;
         written.push(("pairs".into(), format!("pairs-g{generation}.csv"), pb));
-        let mut asg = Vec::new();
-        csv_row(&mut asg, ["source", "id", "cluster_id"])?;
+        // The records again: the new model's blocking keys over the stored values.
+        let rec = encode_all_records(
+            &self.dir,
+            &m,
+            &model,
+            &origin,
+            &self.source_of,
+            &self.ids,
+            |c, r| self.columns[c].get(r),
+        )?;
+        written.push(("records".into(), format!("records-g{generation}.bin"), rec));
+        let mut asg = Vec::with_capacity(self.source_of.len());
         let mut changes = Vec::new();
         let mut seq = m.next_change;
         for (r, &c) in clusters.ids.iter().enumerate() {
             let src = &self.manifest.sources[self.source_of[r] as usize];
             let id = self.ids.get(r);
             let (old, new) = (self.cluster_of(r as u32), new_id[c as usize]);
-            csv_row(&mut asg, [src.as_str(), id, &new.to_string()])?;
+            asg.push(new);
             if old != new {
                 csv_row(
                     &mut changes,
@@ -1965,10 +2222,12 @@ impl Store {
             }
         }
         m.next_change = seq;
+        let mut enc = binary::Enc::default();
+        enc.u64s(&asg);
         written.push((
             "assignments".into(),
-            format!("assignments-g{generation}.csv"),
-            asg,
+            format!("assignments-g{generation}.bin"),
+            enc.0,
         ));
         let mut mg = Vec::new();
         csv_row(
