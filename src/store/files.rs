@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -205,34 +205,62 @@ impl Appender {
     ///
     /// # Errors
     /// [`Error::Io`]; [`Error::Internal`] for a role the manifest lacks.
+    /// The files are written and synced in parallel (one thread each); the manifest names
+    /// none of the new bytes until [`commit_manifest`], so their order does not matter.
     pub fn finish(self, dir: &Path, m: &mut Manifest) -> Result<()> {
+        let mut jobs = Vec::new();
         for (role, bytes) in self.pending {
             if bytes.is_empty() {
                 continue;
             }
             let state = m
                 .files
-                .get_mut(&role)
+                .get(&role)
                 .ok_or_else(|| Error::Internal(format!("store file role `{role}` unknown")))?;
-            let path: PathBuf = dir.join(&state.name);
-            let start = state.len();
-            (|| -> std::io::Result<()> {
-                let mut f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(false)
-                    .open(&path)?;
-                f.set_len(start)?;
-                f.seek(SeekFrom::Start(start))?;
-                f.write_all(&bytes)?;
-                f.sync_all()?;
-                Ok(())
-            })()
-            .map_err(|e| Error::io(&path, e))?;
-            state.segments.push(Segment {
-                end: start + bytes.len() as u64,
-                sha256: sha256_hex(&bytes),
-            });
+            jobs.push((role, dir.join(&state.name), state.len(), bytes));
+        }
+        let done: Vec<Result<(String, Segment)>> = std::thread::scope(|s| {
+            let handles: Vec<_> = jobs
+                .iter()
+                .map(|(role, path, start, bytes)| {
+                    s.spawn(move || -> Result<(String, Segment)> {
+                        let start = *start;
+                        (|| -> std::io::Result<()> {
+                            let mut f = std::fs::OpenOptions::new()
+                                .write(true)
+                                .create(true)
+                                .truncate(false)
+                                .open(path)?;
+                            f.set_len(start)?;
+                            f.seek(SeekFrom::Start(start))?;
+                            f.write_all(bytes)?;
+                            f.sync_all()?;
+                            Ok(())
+                        })()
+                        .map_err(|e| Error::io(path, e))?;
+                        Ok((
+                            role.clone(),
+                            Segment {
+                                end: start + bytes.len() as u64,
+                                sha256: sha256_hex(bytes),
+                            },
+                        ))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(Error::Internal("a store write panicked".into())))
+                })
+                .collect()
+        });
+        for d in done {
+            let (role, seg) = d?;
+            if let Some(state) = m.files.get_mut(&role) {
+                state.segments.push(seg);
+            }
         }
         Ok(())
     }

@@ -31,8 +31,10 @@
 //! # Layout
 //! A store is a folder with `store.json` (the [`Manifest`]: schema version, generation, the
 //! committed length and per-append SHA-256 of every file), `model.json`, and the append-only
-//! files `records.csv` (source, id and the cleaned compared values), `pairs.csv` (the usual
-//! pairs.csv), `assignments.csv` (the cluster id each record got when it was inserted),
+//! files `records.bin` (binary, one chunk per append: source, id and the cleaned compared
+//! values as interned string tables and u32 id columns, and the blocking keys with their key
+//! tables, so that [`Store::open`] parses no CSV and recomputes no key), `pairs.csv` (the usual
+//! pairs.csv), `assignments.bin` (the cluster id each record got when it was inserted, u64),
 //! `merges.csv` (generation, from_cluster_id, into_cluster_id) and `changes.csv` (seq,
 //! source, id, old_cluster_id, new_cluster_id, reason). See [`files`] for why an add is atomic.
 
@@ -417,6 +419,99 @@ fn hash_rec(source: u16, id: &str) -> u64 {
     FxBuildHasher.hash_one((source, id))
 }
 
+/// The current clusters as lists of records: per cluster id the first and the last record of
+/// its list, per record the next one of its cluster ([`NONE`] ends a list).
+#[derive(Debug, Clone, Default)]
+struct Members {
+    head: Vec<u32>,
+    tail: Vec<u32>,
+    next: Vec<u32>,
+    /// Number of cluster ids with records.
+    live: usize,
+}
+
+impl Members {
+    fn reserve(&mut self, ids: usize, records: usize) {
+        self.head.reserve(ids);
+        self.tail.reserve(ids);
+        self.next.reserve(records);
+    }
+
+    /// Appends record `r` to cluster `c`.
+    fn push(&mut self, c: u64, r: u32) {
+        let c = c as usize;
+        if self.head.len() <= c {
+            self.head.resize(c + 1, NONE);
+            self.tail.resize(c + 1, NONE);
+        }
+        if self.next.len() <= r as usize {
+            self.next.resize(r as usize + 1, NONE);
+        }
+        if self.head[c] == NONE {
+            self.head[c] = r;
+            self.live += 1;
+        } else {
+            self.next[self.tail[c] as usize] = r;
+        }
+        self.tail[c] = r;
+        self.next[r as usize] = NONE;
+    }
+
+    /// Moves every record of cluster `from` to cluster `into`.
+    fn merge(&mut self, from: u64, into: u64) {
+        let (f, i) = (from as usize, into as usize);
+        let Some(&h) = self.head.get(f).filter(|&&h| h != NONE) else {
+            return;
+        };
+        if self.head.len() <= i {
+            self.head.resize(i + 1, NONE);
+            self.tail.resize(i + 1, NONE);
+        }
+        if self.head[i] == NONE {
+            self.head[i] = h;
+        } else {
+            self.next[self.tail[i] as usize] = h;
+            self.live -= 1;
+        }
+        self.tail[i] = self.tail[f];
+        self.head[f] = NONE;
+        self.tail[f] = NONE;
+    }
+
+    /// The records of cluster `c` in record order, `None` when it has none.
+    fn get(&self, c: u64) -> Option<Vec<u32>> {
+        let mut y = self.head.get(c as usize).copied().filter(|&h| h != NONE)?;
+        let mut out = Vec::new();
+        while y != NONE {
+            out.push(y);
+            y = self.next[y as usize];
+        }
+        out.sort_unstable();
+        Some(out)
+    }
+}
+
+/// The table of (source, id) → record index over `source_of`/`ids`, and the first record
+/// whose (source, id) an earlier one has (left out of the table).
+fn records_table(source_of: &[u16], ids: &StringList) -> (HashTable<u32>, Option<usize>) {
+    let h = |r: usize| hash_rec(source_of[r], ids.get(r));
+    let mut t = HashTable::with_capacity(source_of.len());
+    let mut dup = None;
+    for r in 0..source_of.len() {
+        let same =
+            |&x: &u32| source_of[x as usize] == source_of[r] && ids.get(x as usize) == ids.get(r);
+        match t.entry(h(r), same, |&x| h(x as usize)) {
+            Entry::Occupied(_) => {
+                dup = dup.or(Some(r));
+            }
+            Entry::Vacant(v) => {
+                v.insert(r as u32);
+            }
+        }
+    }
+    (t, dup)
+}
+
 /// The table sizes before an add ([`Store::mark`]).
 #[derive(Debug, Clone, Default)]
 struct Mark {
@@ -440,7 +535,7 @@ pub struct Store {
     source_of: Vec<u16>,
     ids: StringList,
     /// (source, id) → record (record indices).
-    by_key: HashTable<u32>,
+    by_key: std::sync::OnceLock<HashTable<u32>>,
     columns: Vec<StoreColumn>,
     keys: Vec<KeyIndex>,
     /// Per record: the cluster id it got when inserted.
@@ -448,7 +543,7 @@ pub struct Store {
     /// Cluster id → the id it was merged into.
     merged_into: FxHashMap<u64, u64>,
     /// Current cluster id → its records, in record order.
-    members: FxHashMap<u64, Vec<u32>>,
+    members: Members,
     /// Comparison output names (pairs.csv gamma columns).
     gamma_names: Vec<String>,
     /// The comparisons compiled once (on no records), rebound to each scoring's rows.
@@ -804,12 +899,12 @@ impl Store {
             prior,
             source_of: Vec::new(),
             ids: StringList::default(),
-            by_key: HashTable::new(),
+            by_key: std::sync::OnceLock::new(),
             columns,
             keys,
             assigned: Vec::new(),
             merged_into: FxHashMap::default(),
-            members: FxHashMap::default(),
+            members: Members::default(),
             gamma_names,
         })
     }
@@ -931,18 +1026,10 @@ impl Store {
         Ok(())
     }
 
-    /// Rebuilds the hash tables (values, key parts, keys, record ids) and the key chains from
-    /// the tables, in parallel; an id repeated within a source is an error.
+    /// Rebuilds the hash tables (values, key parts, keys) and the key chains from the tables,
+    /// in parallel. The table of record ids is built when first needed ([`Store::by_key`]).
     fn rebuild(&mut self) -> Result<()> {
-        let Store {
-            columns,
-            keys,
-            by_key,
-            source_of,
-            ids,
-            ..
-        } = self;
-        let mut dup = None;
+        let Store { columns, keys, .. } = self;
         rayon::scope(|s| {
             for col in columns.iter_mut() {
                 s.spawn(move |_| col.map = table_of(&col.dict));
@@ -957,36 +1044,7 @@ impl Store {
                     ki.rebuild();
                 });
             }
-            let dup = &mut dup;
-            s.spawn(move |_| {
-                let (src, ids) = (&*source_of, &*ids);
-                let h = |r: usize| hash_rec(src[r], ids.get(r));
-                let mut t = HashTable::with_capacity(src.len());
-                for r in 0..src.len() {
-                    let same =
-                        |&x: &u32| src[x as usize] == src[r] && ids.get(x as usize) == ids.get(r);
-                    match t.entry(h(r), same, |&x| h(x as usize)) {
-                        Entry::Occupied(_) => {
-                            *dup = Some(r);
-                            return;
-                        }
-                        Entry::Vacant(v) => {
-                            v.insert(r as u32);
-                        }
-                    }
-                }
-                *by_key = t;
-            });
         });
-        if let Some(r) = dup {
-            return Err(Error::Input {
-                path: self.dir.join(&self.manifest.files["records"].name),
-                message: format!(
-                    "holds record {} twice; the store is damaged",
-                    self.name(r as u32)
-                ),
-            });
-        }
         Ok(())
     }
 
@@ -1006,7 +1064,8 @@ impl Store {
             )));
         }
         drop(bytes);
-        self.rebuild()
+        self.rebuild()?;
+        Ok(())
     }
 
     /// Computes the blocking keys of records `from..` and, with `chain`, inserts them into the
@@ -1079,9 +1138,10 @@ impl Store {
         })?;
         self.assigned = assigned;
         self.merged_into = merged;
-        let mut members: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
+        let mut members = Members::default();
+        members.reserve(next as usize, self.assigned.len());
         for (r, &a) in self.assigned.iter().enumerate() {
-            members.entry(self.resolve(a)).or_default().push(r as u32);
+            members.push(self.resolve(a), r as u32);
         }
         self.members = members;
         Ok(())
@@ -1095,10 +1155,67 @@ impl Store {
         id
     }
 
+    /// The table of (source, id) → record, built on first use (an add from the command line
+    /// checks its new ids by a scan instead, [`Store::stored_among`]).
+    fn by_key(&self) -> &HashTable<u32> {
+        self.by_key
+            .get_or_init(|| records_table(&self.source_of, &self.ids).0)
+    }
+
+    /// The first record whose (source, id) an earlier record has (the store is damaged).
+    pub fn duplicate_record(&self) -> Option<String> {
+        records_table(&self.source_of, &self.ids)
+            .1
+            .map(|r| self.name(r as u32))
+    }
+
+    /// Per new record, whether its (source, id) is stored: from the table when built, else by
+    /// one scan of the stored ids against a table of the new ones.
+    fn stored_among(&self, recs: &[NewRecord]) -> Vec<bool> {
+        if self.by_key.get().is_some() {
+            return recs
+                .iter()
+                .map(|r| self.record(&r.source, &r.id).is_some())
+                .collect();
+        }
+        let keyed: Vec<Option<(u16, &str)>> = recs
+            .iter()
+            .map(|r| {
+                let s = self.manifest.sources.iter().position(|x| *x == r.source)?;
+                Some((s as u16, r.id.as_str()))
+            })
+            .collect();
+        let mut t: HashTable<u32> = HashTable::with_capacity(recs.len());
+        for (i, k) in keyed.iter().enumerate() {
+            if let Some((s, id)) = k {
+                t.insert_unique(hash_rec(*s, id), i as u32, |&j| {
+                    keyed[j as usize].map_or(0, |(s, id)| hash_rec(s, id))
+                });
+            }
+        }
+        let mut out = vec![false; recs.len()];
+        if t.is_empty() {
+            return out;
+        }
+        let hits: Vec<u32> = (0..self.source_of.len())
+            .into_par_iter()
+            .with_min_len(1 << 16)
+            .filter_map(|r| {
+                let (s, id) = (self.source_of[r], self.ids.get(r));
+                t.find(hash_rec(s, id), |&j| keyed[j as usize] == Some((s, id)))
+                    .copied()
+            })
+            .collect();
+        for j in hits {
+            out[j as usize] = true;
+        }
+        out
+    }
+
     /// The record index of (source, id), if stored.
     pub fn record(&self, source: &str, id: &str) -> Option<u32> {
         let s = self.manifest.sources.iter().position(|x| x == source)? as u16;
-        self.by_key
+        self.by_key()
             .find(hash_rec(s, id), |&r| {
                 self.source_of[r as usize] == s && self.ids.get(r as usize) == id
             })
@@ -1131,7 +1248,7 @@ impl Store {
 
     /// Number of clusters.
     pub fn cluster_count(&self) -> usize {
-        self.members.len()
+        self.members.live
     }
 
     /// The current cluster id of record `r`.
@@ -1143,7 +1260,7 @@ impl Store {
     /// has that id now. An id merged into another resolves to it: the returned id says which.
     pub fn cluster(&self, id: u64) -> Option<(u64, Vec<(String, String)>)> {
         let cur = self.resolve(id);
-        let m = self.members.get(&cur)?;
+        let m = self.members.get(cur)?;
         Some((
             cur,
             m.iter()
@@ -1304,7 +1421,8 @@ impl Store {
     /// ids not already stored nor repeated.
     fn check_new(&self, recs: &[NewRecord]) -> Result<()> {
         let mut seen: FxHashMap<(&str, &str), ()> = FxHashMap::default();
-        for r in recs {
+        let stored = self.stored_among(recs);
+        for (r, &stored) in recs.iter().zip(&stored) {
             if r.values.len() != self.columns.len() {
                 return Err(Error::Internal(
                     "record values do not match the store's columns".into(),
@@ -1322,7 +1440,7 @@ impl Store {
                     r.source, r.id, self.manifest.sources[0]
                 )));
             }
-            if self.record(&r.source, &r.id).is_some() {
+            if stored {
                 return Err(Error::Data(format!(
                     "record {}:{} is already in the store; ids are unique within a source (nothing was added)",
                     r.source, r.id
@@ -1392,21 +1510,64 @@ impl Store {
             truth: None,
             columns: Vec::new(),
         };
-        for (c, col) in self.columns.iter().enumerate() {
-            let mut int = Interner::default();
-            let values = rows
-                .iter()
-                .map(|row| match row {
-                    Ok(r) => int.intern(col.get(*r as usize)),
-                    Err(v) => int.intern(&v[c]),
-                })
-                .collect();
-            ds.columns.push(Column {
-                name: col.name.clone(),
-                values,
-                dict: int.into_dict(),
-            });
-        }
+        // Local ids in order of first appearance, one per distinct value (as an interner
+        // would give them), found by the stored value ids rather than by hashing strings.
+        let local: Vec<Column> = self
+            .columns
+            .par_iter()
+            .enumerate()
+            .map(|(c, col)| {
+                // Dense when the rows are many against the dictionary, else hashed.
+                let dense = rows.len() * 8 >= col.dict.len();
+                let mut of_dense: Vec<u32> = if dense {
+                    vec![NONE; col.dict.len()]
+                } else {
+                    Vec::new()
+                };
+                let mut of_stored: FxHashMap<u32, u32> = FxHashMap::default();
+                let mut novel = Interner::default();
+                let mut of_novel: Vec<u32> = Vec::new();
+                let mut dict = StringList::default();
+                let mut values = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let (stored, v) = match row {
+                        Ok(r) => (Some(col.values[*r as usize]), col.get(*r as usize)),
+                        Err(v) => (col.find(&v[c]), v[c].as_str()),
+                    };
+                    let id = match stored {
+                        _ if v.is_empty() => MISSING,
+                        Some(MISSING) => MISSING,
+                        Some(sid) if dense => {
+                            let l = &mut of_dense[sid as usize];
+                            if *l == NONE {
+                                dict.push(v);
+                                *l = dict.len() as u32 - 1;
+                            }
+                            *l
+                        }
+                        Some(sid) => *of_stored.entry(sid).or_insert_with(|| {
+                            dict.push(v);
+                            dict.len() as u32 - 1
+                        }),
+                        None => {
+                            let k = novel.intern(v) as usize;
+                            if k == of_novel.len() {
+                                dict.push(v);
+                                of_novel.push(dict.len() as u32 - 1);
+                            }
+                            of_novel[k]
+                        }
+                    };
+                    values.push(id);
+                }
+                Column {
+                    name: col.name.clone(),
+                    values,
+                    dict,
+                }
+            })
+            .collect();
+        ds.columns = local;
         let comparer = self.template.rebind(&self.model.comparisons, &ds)?;
         let n_c = comparer.len();
         Ok(pairs
@@ -1567,9 +1728,11 @@ impl Store {
             self.source_of.push(s);
             self.ids.push(&r.id);
             let (src, ids) = (&self.source_of, &self.ids);
-            self.by_key.insert_unique(hash_rec(s, &r.id), i, |&x| {
-                hash_rec(src[x as usize], ids.get(x as usize))
-            });
+            if let Some(t) = self.by_key.get_mut() {
+                t.insert_unique(hash_rec(s, &r.id), i, |&x| {
+                    hash_rec(src[x as usize], ids.get(x as usize))
+                });
+            }
             for (c, col) in self.columns.iter_mut().enumerate() {
                 col.push(&r.values[c]);
             }
@@ -1680,7 +1843,7 @@ impl Store {
                     )?;
                     merges.push((o, winner));
                     summary.merged_clusters += 1;
-                    for &r in &self.members[&o] {
+                    for r in self.members.get(o).unwrap_or_default() {
                         csv_row(
                             &mut changes,
                             [
@@ -1767,14 +1930,12 @@ impl Store {
         self.assigned.extend_from_slice(&summary.cluster_ids);
         for (from_id, into) in merges {
             self.merged_into.insert(from_id, into);
-            if let Some(v) = self.members.remove(&from_id) {
-                self.members.entry(into).or_default().extend(v);
-            }
+            self.members.merge(from_id, into);
         }
         for (w, rs) in new_members {
-            let e = self.members.entry(w).or_default();
-            e.extend(rs);
-            e.sort_unstable();
+            for r in rs {
+                self.members.push(w, r);
+            }
         }
         summary.generation = generation;
         self.manifest = m;
@@ -1872,7 +2033,7 @@ impl Store {
             sources: self.manifest.sources.iter().cloned().zip(per).collect(),
             records: self.manifest.records,
             pairs: self.manifest.pairs,
-            clusters: self.members.len() as u64,
+            clusters: self.members.live as u64,
             next_cluster_id: self.manifest.next_cluster_id,
             min_probability: self.manifest.min_probability,
             threshold: self.manifest.threshold,
@@ -1941,6 +2102,12 @@ pub fn verify(dir: &Path) -> Verified {
             return out;
         }
     };
+    if let Some(r) = store.duplicate_record() {
+        out.errors.push(format!(
+            "{}: holds record {r} twice; the store is damaged",
+            dir.join(&m.files["records"].name).display()
+        ));
+    }
     // Pairs name stored records, left before right, as many as the manifest says.
     let f = &m.files["pairs"];
     let path = dir.join(&f.name);
