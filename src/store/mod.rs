@@ -716,7 +716,6 @@ pub fn create(
         let mut ch = Vec::new();
         csv_row(&mut ch, CHANGES_HEADER)?;
         put("changes", "changes.csv", ch)?;
-        drop(put);
         let m = Manifest { files, ..m };
         commit_manifest(&tmp, &m)?;
         Ok(m)
