@@ -299,6 +299,9 @@ proptest! {
         adds in 1usize..4,
         lt in 0usize..3,
     ) {
+        // A store is created from at least one record of every file (an all-B mask leaves the
+        // create with empty files, which the reader rejects).
+        prop_assume!(mask.iter().any(|&m| !m));
         let (link_type, names, take): (&'static str, &[&str], usize) = match lt {
             0 => ("dedupe", &["dataset3.csv"], 600),
             1 => ("link", &["dataset4a.csv", "dataset4b.csv"], 300),
