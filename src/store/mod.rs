@@ -1161,6 +1161,12 @@ impl Store {
             .get_or_init(|| records_table(&self.source_of, &self.ids).0)
     }
 
+    /// Builds the (source, id) table now rather than on first use (a long-running service
+    /// does, so that no insert scans the stored ids).
+    pub fn index_ids(&self) {
+        self.by_key();
+    }
+
     /// The first record whose (source, id) an earlier record has (the store is damaged).
     pub fn duplicate_record(&self) -> Option<String> {
         records_table(&self.source_of, &self.ids)
