@@ -136,6 +136,28 @@ impl StringList {
         self.buf.push_str(s);
         self.ends.push(self.buf.len() as u32);
     }
+    /// Appends strings given as one block of text and each string's end within it
+    /// (non-decreasing, the last at most `text.len()`, each on a character boundary).
+    ///
+    /// # Errors
+    /// A message when the ends are out of order, out of range or not on character boundaries,
+    /// or the list would pass 4 GiB.
+    pub fn push_block(&mut self, text: &str, ends: &[u32]) -> std::result::Result<(), String> {
+        let base = self.buf.len();
+        if base + text.len() > u32::MAX as usize {
+            return Err("string table over 4 GiB".into());
+        }
+        let mut last = 0u32;
+        for &e in ends {
+            if e < last || e as usize > text.len() || !text.is_char_boundary(e as usize) {
+                return Err(format!("string end {e} out of order or range"));
+            }
+            last = e;
+        }
+        self.buf.push_str(&text[..last as usize]);
+        self.ends.extend(ends.iter().map(|&e| base as u32 + e));
+        Ok(())
+    }
     /// The `i`-th string.
     pub fn get(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };

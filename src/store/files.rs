@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +17,10 @@ use crate::data::LinkType;
 use crate::error::{Error, Result};
 
 /// The store format's schema version; a store with another version is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: records and cluster assignments binary (records.bin: interned columns and blocking keys;
+/// assignments.bin), read without parsing CSV. 1: records.csv and assignments.csv.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The manifest's file name inside a store folder.
 pub const MANIFEST: &str = "store.json";
@@ -121,7 +124,7 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
         return Err(Error::Input {
             path,
             message: format!(
-                "store schema version {} is not the version this fellegi reads ({SCHEMA_VERSION}); use the fellegi that wrote it, or rebuild the store with `fellegi store create`",
+                "store schema version {} is not the version this fellegi reads ({SCHEMA_VERSION}); use the fellegi that wrote it, or recreate the store from its inputs with `fellegi store create` (or `fellegi store export` it with the old fellegi first)",
                 version.map_or("(none)".to_string(), |x| x.to_string())
             ),
         });
@@ -202,34 +205,62 @@ impl Appender {
     ///
     /// # Errors
     /// [`Error::Io`]; [`Error::Internal`] for a role the manifest lacks.
+    /// The files are written and synced in parallel (one thread each); the manifest names
+    /// none of the new bytes until [`commit_manifest`], so their order does not matter.
     pub fn finish(self, dir: &Path, m: &mut Manifest) -> Result<()> {
+        let mut jobs = Vec::new();
         for (role, bytes) in self.pending {
             if bytes.is_empty() {
                 continue;
             }
             let state = m
                 .files
-                .get_mut(&role)
+                .get(&role)
                 .ok_or_else(|| Error::Internal(format!("store file role `{role}` unknown")))?;
-            let path: PathBuf = dir.join(&state.name);
-            let start = state.len();
-            (|| -> std::io::Result<()> {
-                let mut f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(false)
-                    .open(&path)?;
-                f.set_len(start)?;
-                f.seek(SeekFrom::Start(start))?;
-                f.write_all(&bytes)?;
-                f.sync_all()?;
-                Ok(())
-            })()
-            .map_err(|e| Error::io(&path, e))?;
-            state.segments.push(Segment {
-                end: start + bytes.len() as u64,
-                sha256: sha256_hex(&bytes),
-            });
+            jobs.push((role, dir.join(&state.name), state.len(), bytes));
+        }
+        let done: Vec<Result<(String, Segment)>> = std::thread::scope(|s| {
+            let handles: Vec<_> = jobs
+                .iter()
+                .map(|(role, path, start, bytes)| {
+                    s.spawn(move || -> Result<(String, Segment)> {
+                        let start = *start;
+                        (|| -> std::io::Result<()> {
+                            let mut f = std::fs::OpenOptions::new()
+                                .write(true)
+                                .create(true)
+                                .truncate(false)
+                                .open(path)?;
+                            f.set_len(start)?;
+                            f.seek(SeekFrom::Start(start))?;
+                            f.write_all(bytes)?;
+                            f.sync_all()?;
+                            Ok(())
+                        })()
+                        .map_err(|e| Error::io(path, e))?;
+                        Ok((
+                            role.clone(),
+                            Segment {
+                                end: start + bytes.len() as u64,
+                                sha256: sha256_hex(bytes),
+                            },
+                        ))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(Error::Internal("a store write panicked".into())))
+                })
+                .collect()
+        });
+        for d in done {
+            let (role, seg) = d?;
+            if let Some(state) = m.files.get_mut(&role) {
+                state.segments.push(seg);
+            }
         }
         Ok(())
     }

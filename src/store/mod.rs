@@ -31,11 +31,14 @@
 //! # Layout
 //! A store is a folder with `store.json` (the [`Manifest`]: schema version, generation, the
 //! committed length and per-append SHA-256 of every file), `model.json`, and the append-only
-//! files `records.csv` (source, id and the cleaned compared values), `pairs.csv` (the usual
-//! pairs.csv), `assignments.csv` (the cluster id each record got when it was inserted),
+//! files `records.bin` (binary, one chunk per append: source, id and the cleaned compared
+//! values as interned string tables and u32 id columns, and the blocking keys with their key
+//! tables, so that [`Store::open`] parses no CSV and recomputes no key), `pairs.csv` (the usual
+//! pairs.csv), `assignments.bin` (the cluster id each record got when it was inserted, u64),
 //! `merges.csv` (generation, from_cluster_id, into_cluster_id) and `changes.csv` (seq,
 //! source, id, old_cluster_id, new_cluster_id, reason). See [`files`] for why an add is atomic.
 
+mod binary;
 pub mod files;
 pub mod service;
 
@@ -43,8 +46,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use std::hash::BuildHasher as _;
+
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::Serialize;
 
 pub use files::{FileState, Manifest, SCHEMA_VERSION, Segment};
@@ -96,8 +103,32 @@ struct KeyPart {
     spec: KeySpec,
     /// Per column dictionary id: part id.
     of_value: Vec<u32>,
-    /// Encoded value → part id (derived keys only; a plain column's part id is its value id).
-    map: FxHashMap<Box<str>, u32>,
+    /// Derived keys only: the encoded values by part id (a plain column's part id is its value
+    /// id).
+    strs: StringList,
+    /// Derived keys only: encoded value → part id (ids into `strs`).
+    map: HashTable<u32>,
+}
+
+/// The hash of a string in the store's tables.
+fn hash_str(s: &str) -> u64 {
+    FxBuildHasher.hash_one(s)
+}
+
+/// The id of `v` in `list` by `table` (a table of ids into `list`).
+fn find_str(table: &HashTable<u32>, list: &StringList, v: &str) -> Option<u32> {
+    table
+        .find(hash_str(v), |&i| list.get(i as usize) == v)
+        .copied()
+}
+
+/// A table of every id of `list` (whose strings are distinct).
+fn table_of(list: &StringList) -> HashTable<u32> {
+    let mut t = HashTable::with_capacity(list.len());
+    for (i, v) in list.iter().enumerate() {
+        t.insert_unique(hash_str(v), i as u32, |&j| hash_str(list.get(j as usize)));
+    }
+    t
 }
 
 impl KeyPart {
@@ -111,9 +142,15 @@ impl KeyPart {
                     let s = encode_key_value(v, d.encode, d.prefix);
                     if s.is_empty() {
                         MISSING
+                    } else if let Some(id) = find_str(&self.map, &self.strs, &s) {
+                        id
                     } else {
-                        let next = self.map.len() as u32;
-                        *self.map.entry(s.into_boxed_str()).or_insert(next)
+                        let id = self.strs.len() as u32;
+                        self.strs.push(&s);
+                        let strs = &self.strs;
+                        self.map
+                            .insert_unique(hash_str(&s), id, |&j| hash_str(strs.get(j as usize)));
+                        id
                     }
                 }
             };
@@ -127,15 +164,23 @@ impl KeyPart {
         if v.is_empty() {
             return None;
         }
-        if let Some(&id) = col.map.get(v) {
+        if let Some(id) = col.find(v) {
             return Some(self.of_value[id as usize]).filter(|&p| p != MISSING);
         }
         match &self.spec {
             KeySpec::Column(_) => None,
             KeySpec::Derived(d) => {
                 let s = encode_key_value(v, d.encode, d.prefix);
-                self.map.get(s.as_str()).copied()
+                find_str(&self.map, &self.strs, &s)
             }
+        }
+    }
+
+    /// Number of part ids (a plain column's: its dictionary's size).
+    fn count(&self, dict_len: usize) -> usize {
+        match &self.spec {
+            KeySpec::Column(_) => dict_len,
+            KeySpec::Derived(_) => self.strs.len(),
         }
     }
 }
@@ -145,8 +190,10 @@ impl KeyPart {
 #[derive(Debug, Clone)]
 struct KeyIndex {
     parts: Vec<KeyPart>,
-    /// Multi-part keys: part ids → key id.
-    tuples: FxHashMap<Box<[u32]>, u32>,
+    /// Multi-part keys: the part ids of each key id, `parts.len()` per key.
+    tuple_parts: Vec<u32>,
+    /// Multi-part keys: part ids → key id (ids into `tuple_parts`).
+    tuples: HashTable<u32>,
     /// Per record: key id or [`MISSING`].
     key_of: Vec<u32>,
     /// Per key id: the newest record with it, or [`NONE`].
@@ -164,15 +211,60 @@ impl KeyIndex {
         if p.len() == 1 {
             return p[0];
         }
-        let next = self.tuples.len() as u32;
-        *self.tuples.entry(p.into()).or_insert(next)
+        if let Some(k) = self.lookup_key(p) {
+            return k;
+        }
+        let np = p.len();
+        let k = (self.tuple_parts.len() / np) as u32;
+        self.tuple_parts.extend_from_slice(p);
+        let tp = &self.tuple_parts;
+        self.tuples
+            .insert_unique(FxBuildHasher.hash_one(p), k, |&j| {
+                FxBuildHasher.hash_one(&tp[j as usize * np..(j as usize + 1) * np])
+            });
+        k
     }
 
     fn lookup_key(&self, p: &[u32]) -> Option<u32> {
         if p.len() == 1 {
             return Some(p[0]);
         }
-        self.tuples.get(p).copied()
+        let np = p.len();
+        let tp = &self.tuple_parts;
+        self.tuples
+            .find(FxBuildHasher.hash_one(p), |&j| {
+                &tp[j as usize * np..(j as usize + 1) * np] == p
+            })
+            .copied()
+    }
+
+    /// Number of multi-part keys.
+    fn tuple_count(&self) -> usize {
+        self.tuple_parts.len() / self.parts.len().max(1)
+    }
+
+    /// Rebuilds the tuple table from `tuple_parts` and the chains from `key_of`.
+    fn rebuild(&mut self) {
+        let np = self.parts.len();
+        if np > 1 {
+            let n = self.tuple_count();
+            let tp = &self.tuple_parts;
+            let h = |j: usize| FxBuildHasher.hash_one(&tp[j * np..(j + 1) * np]);
+            let mut t = HashTable::with_capacity(n);
+            for j in 0..n {
+                t.insert_unique(h(j), j as u32, |&i| h(i as usize));
+            }
+            self.tuples = t;
+        }
+        let keys = self.key_of.iter().filter(|&&k| k != MISSING).max();
+        self.head = vec![NONE; keys.map_or(0, |&k| k as usize + 1)];
+        self.next = vec![NONE; self.key_of.len()];
+        for (r, &k) in self.key_of.iter().enumerate() {
+            if k != MISSING {
+                self.next[r] = self.head[k as usize];
+                self.head[k as usize] = r as u32;
+            }
+        }
     }
 
     /// Records with key `k`, newest first.
@@ -210,19 +302,26 @@ struct StoreColumn {
     name: String,
     values: Vec<u32>,
     dict: StringList,
-    map: FxHashMap<Box<str>, u32>,
+    /// Value → id (ids into `dict`).
+    map: HashTable<u32>,
 }
 
 impl StoreColumn {
+    fn find(&self, v: &str) -> Option<u32> {
+        find_str(&self.map, &self.dict, v)
+    }
+
     fn push(&mut self, v: &str) {
         let id = if v.is_empty() {
             MISSING
-        } else if let Some(&id) = self.map.get(v) {
+        } else if let Some(id) = self.find(v) {
             id
         } else {
             let id = self.dict.len() as u32;
             self.dict.push(v);
-            self.map.insert(v.into(), id);
+            let dict = &self.dict;
+            self.map
+                .insert_unique(hash_str(v), id, |&j| hash_str(dict.get(j as usize)));
             id
         };
         self.values.push(id);
@@ -307,6 +406,121 @@ struct ScoredPair {
     levels: Vec<u8>,
 }
 
+/// The first bytes of every records.bin chunk.
+const RECORDS_MAGIC: &[u8; 4] = b"FREC";
+/// The records file (role `records`): chunks of [`Store::encode_records`], one per append.
+const RECORDS_FILE: &str = "records.bin";
+/// The assignments file (role `assignments`): per record, in record order, the cluster id it
+/// got when inserted (u64, little-endian).
+const ASSIGNMENTS_FILE: &str = "assignments.bin";
+
+/// The hash of a record's (source, id) in [`Store::by_key`].
+fn hash_rec(source: u16, id: &str) -> u64 {
+    FxBuildHasher.hash_one((source, id))
+}
+
+/// The current clusters as lists of records: per cluster id the first and the last record of
+/// its list, per record the next one of its cluster ([`NONE`] ends a list).
+#[derive(Debug, Clone, Default)]
+struct Members {
+    head: Vec<u32>,
+    tail: Vec<u32>,
+    next: Vec<u32>,
+    /// Number of cluster ids with records.
+    live: usize,
+}
+
+impl Members {
+    fn reserve(&mut self, ids: usize, records: usize) {
+        self.head.reserve(ids);
+        self.tail.reserve(ids);
+        self.next.reserve(records);
+    }
+
+    /// Appends record `r` to cluster `c`.
+    fn push(&mut self, c: u64, r: u32) {
+        let c = c as usize;
+        if self.head.len() <= c {
+            self.head.resize(c + 1, NONE);
+            self.tail.resize(c + 1, NONE);
+        }
+        if self.next.len() <= r as usize {
+            self.next.resize(r as usize + 1, NONE);
+        }
+        if self.head[c] == NONE {
+            self.head[c] = r;
+            self.live += 1;
+        } else {
+            self.next[self.tail[c] as usize] = r;
+        }
+        self.tail[c] = r;
+        self.next[r as usize] = NONE;
+    }
+
+    /// Moves every record of cluster `from` to cluster `into`.
+    fn merge(&mut self, from: u64, into: u64) {
+        let (f, i) = (from as usize, into as usize);
+        let Some(&h) = self.head.get(f).filter(|&&h| h != NONE) else {
+            return;
+        };
+        if self.head.len() <= i {
+            self.head.resize(i + 1, NONE);
+            self.tail.resize(i + 1, NONE);
+        }
+        if self.head[i] == NONE {
+            self.head[i] = h;
+        } else {
+            self.next[self.tail[i] as usize] = h;
+            self.live -= 1;
+        }
+        self.tail[i] = self.tail[f];
+        self.head[f] = NONE;
+        self.tail[f] = NONE;
+    }
+
+    /// The records of cluster `c` in record order, `None` when it has none.
+    fn get(&self, c: u64) -> Option<Vec<u32>> {
+        let mut y = self.head.get(c as usize).copied().filter(|&h| h != NONE)?;
+        let mut out = Vec::new();
+        while y != NONE {
+            out.push(y);
+            y = self.next[y as usize];
+        }
+        out.sort_unstable();
+        Some(out)
+    }
+}
+
+/// The table of (source, id) → record index over `source_of`/`ids`, and the first record
+/// whose (source, id) an earlier one has (left out of the table).
+fn records_table(source_of: &[u16], ids: &StringList) -> (HashTable<u32>, Option<usize>) {
+    let h = |r: usize| hash_rec(source_of[r], ids.get(r));
+    let mut t = HashTable::with_capacity(source_of.len());
+    let mut dup = None;
+    for r in 0..source_of.len() {
+        let same =
+            |&x: &u32| source_of[x as usize] == source_of[r] && ids.get(x as usize) == ids.get(r);
+        match t.entry(h(r), same, |&x| h(x as usize)) {
+            Entry::Occupied(_) => {
+                dup = dup.or(Some(r));
+            }
+            Entry::Vacant(v) => {
+                v.insert(r as u32);
+            }
+        }
+    }
+    (t, dup)
+}
+
+/// The table sizes before an add ([`Store::mark`]).
+#[derive(Debug, Clone, Default)]
+struct Mark {
+    records: usize,
+    dict: Vec<usize>,
+    strs: Vec<Vec<usize>>,
+    tuples: Vec<usize>,
+}
+
 /// An open store, every record in memory.
 #[derive(Debug)]
 pub struct Store {
@@ -320,7 +534,8 @@ pub struct Store {
     prior: f64,
     source_of: Vec<u16>,
     ids: StringList,
-    by_key: FxHashMap<(u16, Box<str>), u32>,
+    /// (source, id) → record (record indices).
+    by_key: std::sync::OnceLock<HashTable<u32>>,
     columns: Vec<StoreColumn>,
     keys: Vec<KeyIndex>,
     /// Per record: the cluster id it got when inserted.
@@ -328,7 +543,7 @@ pub struct Store {
     /// Cluster id → the id it was merged into.
     merged_into: FxHashMap<u64, u64>,
     /// Current cluster id → its records, in record order.
-    members: FxHashMap<u64, Vec<u32>>,
+    members: Members,
     /// Comparison output names (pairs.csv gamma columns).
     gamma_names: Vec<String>,
     /// The comparisons compiled once (on no records), rebound to each scoring's rows.
@@ -466,48 +681,6 @@ pub fn create(
         // Sources in dataset order; record source indices are the dataset's.
         let sources: Vec<String> = ds.sources.iter().map(|s| s.name.clone()).collect();
         let columns: Vec<String> = ds.columns.iter().map(|c| c.name.clone()).collect();
-        let mut rec = Vec::new();
-        let mut header = vec!["source".to_string(), "id".to_string()];
-        header.extend(columns.iter().cloned());
-        csv_row(&mut rec, &header)?;
-        let mut asg = Vec::new();
-        csv_row(&mut asg, ["source", "id", "cluster_id"])?;
-        {
-            let mut w = csv::WriterBuilder::new().from_writer(&mut rec);
-            let mut wa = csv::WriterBuilder::new().from_writer(&mut asg);
-            let mut num = String::new();
-            for (r, &cid) in clusters.ids.iter().enumerate() {
-                w.write_field(ds.source_name(r))
-                    .and_then(|_| w.write_field(ds.ids.get(r)))
-                    .map_err(|e| Error::Internal(e.to_string()))?;
-                for c in &ds.columns {
-                    w.write_field(c.get(r).unwrap_or(""))
-                        .map_err(|e| Error::Internal(e.to_string()))?;
-                }
-                w.write_record(None::<&[u8]>)
-                    .map_err(|e| Error::Internal(e.to_string()))?;
-                num.clear();
-                let _ = write!(num, "{}", cid as u64 + 1);
-                wa.write_record([ds.source_name(r), ds.ids.get(r), num.as_str()])
-                    .map_err(|e| Error::Internal(e.to_string()))?;
-            }
-            w.flush().map_err(|e| Error::io(&tmp, e))?;
-            wa.flush().map_err(|e| Error::io(&tmp, e))?;
-        }
-        put("records", "records.csv", rec)?;
-        put("assignments", "assignments.csv", asg)?;
-        let mut pb = Vec::new();
-        write_pairs(&mut pb, &ds, &scored.comparer, pairs, None).map_err(|e| Error::io(&tmp, e))?;
-        put("pairs", "pairs.csv", pb)?;
-        let mut mg = Vec::new();
-        csv_row(
-            &mut mg,
-            ["generation", "from_cluster_id", "into_cluster_id"],
-        )?;
-        put("merges", "merges.csv", mg)?;
-        let mut ch = Vec::new();
-        csv_row(&mut ch, CHANGES_HEADER)?;
-        put("changes", "changes.csv", ch)?;
         let m = Manifest {
             schema_version: SCHEMA_VERSION,
             generation: 1,
@@ -521,8 +694,29 @@ pub fn create(
             pairs: pairs.len() as u64,
             next_cluster_id: clusters.count + 1,
             next_change: 1,
-            files,
+            files: Default::default(),
         };
+        let rec = encode_all_records(&tmp, &m, model, origin, &ds.source_of, &ds.ids, |c, r| {
+            ds.columns[c].get(r).unwrap_or("")
+        })?;
+        put("records", RECORDS_FILE, rec)?;
+        let ids: Vec<u64> = clusters.ids.iter().map(|&c| c as u64 + 1).collect();
+        let mut asg = binary::Enc::default();
+        asg.u64s(&ids);
+        put("assignments", ASSIGNMENTS_FILE, asg.0)?;
+        let mut pb = Vec::new();
+        write_pairs(&mut pb, &ds, &scored.comparer, pairs, None).map_err(|e| Error::io(&tmp, e))?;
+        put("pairs", "pairs.csv", pb)?;
+        let mut mg = Vec::new();
+        csv_row(
+            &mut mg,
+            ["generation", "from_cluster_id", "into_cluster_id"],
+        )?;
+        put("merges", "merges.csv", mg)?;
+        let mut ch = Vec::new();
+        csv_row(&mut ch, CHANGES_HEADER)?;
+        put("changes", "changes.csv", ch)?;
+        let m = Manifest { files, ..m };
         commit_manifest(&tmp, &m)?;
         Ok(m)
     })();
@@ -539,6 +733,33 @@ pub fn create(
     std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))?;
     progress.phase("write store", t);
     Ok(m)
+}
+
+/// The whole records.bin of a store with manifest `m` and model `model` holding the records
+/// `source_of`/`ids` whose cleaned value of column `c` in record `r` is `value(c, r)`: one
+/// chunk, the values interned and the blocking keys computed as an add would.
+#[allow(clippy::too_many_arguments)]
+fn encode_all_records<'a>(
+    dir: &Path,
+    m: &Manifest,
+    model: &Settings,
+    origin: &str,
+    source_of: &[u16],
+    ids: &StringList,
+    value: impl Fn(usize, usize) -> &'a str,
+) -> Result<Vec<u8>> {
+    let mut st = Store::empty(dir, m.clone(), model.clone(), origin)?;
+    let mark = st.mark();
+    st.source_of = source_of.to_vec();
+    st.ids = ids.clone();
+    for (c, col) in st.columns.iter_mut().enumerate() {
+        col.values.reserve(source_of.len());
+        for r in 0..source_of.len() {
+            col.push(value(c, r));
+        }
+    }
+    st.index_keys(0, false);
+    Ok(st.encode_records(&mark))
 }
 
 /// Parses committed CSV bytes, calling `row` with each record (line numbers from 2).
@@ -577,12 +798,12 @@ fn damaged(path: &Path, line: u64, what: impl std::fmt::Display) -> Error {
 }
 
 impl Store {
-    /// Opens the store at `dir`: reads the manifest, the model and every committed record, and
-    /// builds the blocking indexes and the clusters.
+    /// Opens the store at `dir`: reads the manifest, the model, the binary records (values,
+    /// blocking keys) and cluster assignments, and rebuilds the in-memory hash tables.
     ///
     /// # Errors
-    /// [`Error::Input`] when `dir` is not a store or has another schema version; [`Error::Csv`]
-    /// when a file does not parse (the store is damaged).
+    /// [`Error::Input`] when `dir` is not a store, has another schema version, or a file is
+    /// damaged.
     pub fn open(dir: &Path) -> Result<Store> {
         let manifest = read_manifest(dir)?;
         let file = |role: &str| {
@@ -591,14 +812,23 @@ impl Store {
                 message: format!("names no `{role}` file; the store is damaged"),
             })
         };
-        let model_bytes = read_committed(dir, file("model")?)?;
-        let origin = dir.join("model.json").display().to_string();
+        let model_state = file("model")?;
+        let model_bytes = read_committed(dir, model_state)?;
+        let origin = dir.join(&model_state.name).display().to_string();
         let text = String::from_utf8(model_bytes).map_err(|_| Error::Input {
-            path: dir.join("model.json"),
+            path: dir.join(&model_state.name),
             message: "is not UTF-8; the store is damaged".into(),
         })?;
         let model = Settings::from_json(&text, &origin)?;
-        let params = check_model(&model, &origin)?;
+        let mut store = Store::empty(dir, manifest, model, &origin)?;
+        store.read_records()?;
+        store.read_clusters()?;
+        Ok(store)
+    }
+
+    /// A store of no records with `manifest`'s columns and `model`'s blocking rules.
+    fn empty(dir: &Path, manifest: Manifest, model: Settings, origin: &str) -> Result<Store> {
+        let params = check_model(&model, origin)?;
         let level_weights = params.level_weights();
         let prior = params.prior_weight();
         let gamma_names = model
@@ -633,12 +863,14 @@ impl Store {
                     column,
                     spec: k.clone(),
                     of_value: Vec::new(),
-                    map: FxHashMap::default(),
+                    strs: StringList::default(),
+                    map: HashTable::new(),
                 });
             }
             keys.push(KeyIndex {
                 parts,
-                tuples: FxHashMap::default(),
+                tuple_parts: Vec::new(),
+                tuples: HashTable::new(),
                 key_of: Vec::new(),
                 head: Vec::new(),
                 next: Vec::new(),
@@ -656,7 +888,7 @@ impl Store {
             ..Default::default()
         };
         let template = Comparer::new(&model.comparisons, &empty)?;
-        let mut store = Store {
+        Ok(Store {
             template,
             dir: dir.to_path_buf(),
             manifest,
@@ -666,72 +898,172 @@ impl Store {
             prior,
             source_of: Vec::new(),
             ids: StringList::default(),
-            by_key: FxHashMap::default(),
+            by_key: std::sync::OnceLock::new(),
             columns,
             keys,
             assigned: Vec::new(),
             merged_into: FxHashMap::default(),
-            members: FxHashMap::default(),
+            members: Members::default(),
             gamma_names,
-        };
-        store.read_records()?;
-        store.read_clusters()?;
-        Ok(store)
+        })
+    }
+
+    /// How much of every table the records before an add fill ([`Store::encode_records`]).
+    fn mark(&self) -> Mark {
+        Mark {
+            records: self.source_of.len(),
+            dict: self.columns.iter().map(|c| c.dict.len()).collect(),
+            strs: self
+                .keys
+                .iter()
+                .map(|k| k.parts.iter().map(|p| p.strs.len()).collect())
+                .collect(),
+            tuples: self.keys.iter().map(KeyIndex::tuple_count).collect(),
+        }
+    }
+
+    /// One records.bin chunk: everything records `m.records..` added to the tables.
+    ///
+    /// Layout (little-endian): `FREC`, n (u32), n sources (u16), the ids (a string block:
+    /// count, ends, text); per column its new dictionary strings (a string block) and n value
+    /// ids (u32, `u32::MAX` missing); per blocking rule, per key part of a derived key its new
+    /// encoded values (a string block) and the part id of each new dictionary value, for
+    /// multi-part rules the new keys (count, then their part ids), and n key ids.
+    fn encode_records(&self, m: &Mark) -> Vec<u8> {
+        let n = self.source_of.len();
+        let mut e = binary::Enc::default();
+        e.bytes(RECORDS_MAGIC);
+        e.u32((n - m.records) as u32);
+        e.u16s(&self.source_of[m.records..]);
+        e.strings(&self.ids, m.records, n);
+        for (c, col) in self.columns.iter().enumerate() {
+            e.strings(&col.dict, m.dict[c], col.dict.len());
+            e.u32s(&col.values[m.records..]);
+        }
+        for (k, ki) in self.keys.iter().enumerate() {
+            for (j, p) in ki.parts.iter().enumerate() {
+                if let KeySpec::Derived(_) = p.spec {
+                    e.strings(&p.strs, m.strs[k][j], p.strs.len());
+                    e.u32s(&p.of_value[m.dict[p.column]..]);
+                }
+            }
+            let np = ki.parts.len();
+            if np > 1 {
+                e.u32((ki.tuple_count() - m.tuples[k]) as u32);
+                e.u32s(&ki.tuple_parts[m.tuples[k] * np..]);
+            }
+            e.u32s(&ki.key_of[m.records..]);
+        }
+        e.0
+    }
+
+    /// Appends one records.bin chunk to the tables (without the hash tables and chains,
+    /// [`Store::rebuild`]).
+    fn decode_records(&mut self, d: &mut binary::Dec<'_>) -> Result<()> {
+        if d.take(4)? != RECORDS_MAGIC {
+            return Err(d.damaged("no records chunk"));
+        }
+        let from = self.source_of.len();
+        let n = d.u32()? as usize;
+        d.u16s(n, &mut self.source_of)?;
+        let n_src = self.manifest.sources.len();
+        if self.source_of[from..].iter().any(|&s| s as usize >= n_src) {
+            return Err(d.damaged("a record's source is not among the manifest's"));
+        }
+        if d.strings(&mut self.ids)? != n {
+            return Err(d.damaged("the ids do not match the record count"));
+        }
+        for col in &mut self.columns {
+            d.strings(&mut col.dict)?;
+            d.u32s(n, &mut col.values)?;
+            let len = col.dict.len() as u32;
+            if col.values[from..].iter().any(|&v| v != MISSING && v >= len) {
+                return Err(d.damaged(format!(
+                    "a value id of column `{}` is out of range",
+                    col.name
+                )));
+            }
+        }
+        let columns = &self.columns;
+        for ki in &mut self.keys {
+            for p in &mut ki.parts {
+                let dict_len = columns[p.column].dict.len();
+                let had = p.of_value.len();
+                match p.spec {
+                    KeySpec::Column(_) => p.of_value.extend(had as u32..dict_len as u32),
+                    KeySpec::Derived(_) => {
+                        d.strings(&mut p.strs)?;
+                        d.u32s(dict_len - had, &mut p.of_value)?;
+                        let len = p.strs.len() as u32;
+                        if p.of_value[had..].iter().any(|&v| v != MISSING && v >= len) {
+                            return Err(d.damaged("a key part id is out of range"));
+                        }
+                    }
+                }
+            }
+            let np = ki.parts.len();
+            let keys = if np > 1 {
+                let had = ki.tuple_parts.len();
+                let t = d.u32()? as usize;
+                d.u32s(t * np, &mut ki.tuple_parts)?;
+                for (i, &v) in ki.tuple_parts[had..].iter().enumerate() {
+                    let p = &ki.parts[i % np];
+                    if v as usize >= p.count(columns[p.column].dict.len()) {
+                        return Err(d.damaged("a key's part id is out of range"));
+                    }
+                }
+                ki.tuple_count()
+            } else {
+                let p = &ki.parts[0];
+                p.count(columns[p.column].dict.len())
+            } as u32;
+            d.u32s(n, &mut ki.key_of)?;
+            if ki.key_of[from..].iter().any(|&k| k != MISSING && k >= keys) {
+                return Err(d.damaged("a key id is out of range"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the hash tables (values, key parts, keys) and the key chains from the tables,
+    /// in parallel. The table of record ids is built when first needed ([`Store::by_key`]).
+    fn rebuild(&mut self) -> Result<()> {
+        let Store { columns, keys, .. } = self;
+        rayon::scope(|s| {
+            for col in columns.iter_mut() {
+                s.spawn(move |_| col.map = table_of(&col.dict));
+            }
+            for ki in keys.iter_mut() {
+                s.spawn(move |_| {
+                    for p in &mut ki.parts {
+                        if let KeySpec::Derived(_) = p.spec {
+                            p.map = table_of(&p.strs);
+                        }
+                    }
+                    ki.rebuild();
+                });
+            }
+        });
+        Ok(())
     }
 
     fn read_records(&mut self) -> Result<()> {
-        let dir = self.dir.clone();
         let f = self.manifest.files["records"].clone();
-        let path = dir.join(&f.name);
-        let bytes = read_committed(&dir, &f)?;
-        let n_cols = self.columns.len();
-        let sources = self.manifest.sources.clone();
-        let header = each_row(&path, &bytes, |line, rec| {
-            if rec.len() != n_cols + 2 {
-                return Err(damaged(&path, line, "wrong number of fields"));
-            }
-            let s = sources
-                .iter()
-                .position(|s| s == &rec[0])
-                .ok_or_else(|| damaged(&path, line, format!("unknown source `{}`", &rec[0])))?;
-            let r = self.source_of.len() as u32;
-            if self.by_key.insert((s as u16, rec[1].into()), r).is_some() {
-                return Err(damaged(
-                    &path,
-                    line,
-                    format!("duplicate record {}:{}", &rec[0], &rec[1]),
-                ));
-            }
-            self.source_of.push(s as u16);
-            self.ids.push(&rec[1]);
-            for (c, col) in self.columns.iter_mut().enumerate() {
-                col.push(&rec[c + 2]);
-            }
-            Ok(())
-        })?;
-        let want: Vec<&str> = ["source", "id"]
-            .into_iter()
-            .chain(self.manifest.columns.iter().map(String::as_str))
-            .collect();
-        if header.iter().collect::<Vec<_>>() != want {
-            return Err(damaged(
-                &path,
-                1,
-                "the header is not the manifest's columns",
-            ));
+        let path = self.dir.join(&f.name);
+        let bytes = read_committed(&self.dir, &f)?;
+        let mut d = binary::Dec::new(&path, &bytes);
+        while !d.done() {
+            self.decode_records(&mut d)?;
         }
         if self.source_of.len() as u64 != self.manifest.records {
-            return Err(damaged(
-                &path,
-                1,
-                format!(
-                    "{} records, the manifest says {}",
-                    self.source_of.len(),
-                    self.manifest.records
-                ),
-            ));
+            return Err(d.damaged(format!(
+                "{} records, the manifest says {}",
+                self.source_of.len(),
+                self.manifest.records
+            )));
         }
-        self.index_keys(0, true);
+        drop(bytes);
+        self.rebuild()?;
         Ok(())
     }
 
@@ -768,31 +1100,23 @@ impl Store {
         let f = self.manifest.files["assignments"].clone();
         let path = dir.join(&f.name);
         let bytes = read_committed(&dir, &f)?;
-        let mut assigned = vec![0u64; self.source_of.len()];
-        let mut seen = vec![false; self.source_of.len()];
         let next = self.manifest.next_cluster_id;
-        each_row(&path, &bytes, |line, rec| {
-            if rec.len() != 3 {
-                return Err(damaged(&path, line, "wrong number of fields"));
-            }
-            let r = self.record(&rec[0], &rec[1]).ok_or_else(|| {
-                damaged(&path, line, format!("no record {}:{}", &rec[0], &rec[1]))
-            })?;
-            let id: u64 = rec[2]
-                .parse()
-                .ok()
-                .filter(|i| (1..next).contains(i))
-                .ok_or_else(|| damaged(&path, line, format!("bad cluster id `{}`", &rec[2])))?;
-            assigned[r as usize] = id;
-            seen[r as usize] = true;
-            Ok(())
-        })?;
-        if let Some(r) = seen.iter().position(|s| !s) {
-            return Err(damaged(
-                &path,
-                1,
-                format!("record {} has no cluster id", self.name(r as u32)),
-            ));
+        let mut d = binary::Dec::new(&path, &bytes);
+        let n = self.source_of.len();
+        let mut assigned = Vec::with_capacity(n);
+        if bytes.len() != n * 8 {
+            return Err(d.damaged(format!(
+                "{} bytes for {n} records' cluster ids (8 bytes each)",
+                bytes.len()
+            )));
+        }
+        d.u64s(n, &mut assigned)?;
+        if let Some(r) = assigned.iter().position(|i| !(1..next).contains(i)) {
+            return Err(d.damaged(format!(
+                "record {} has bad cluster id {}",
+                self.name(r as u32),
+                assigned[r]
+            )));
         }
         let f = self.manifest.files["merges"].clone();
         let path = dir.join(&f.name);
@@ -813,9 +1137,10 @@ impl Store {
         })?;
         self.assigned = assigned;
         self.merged_into = merged;
-        let mut members: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
+        let mut members = Members::default();
+        members.reserve(next as usize, self.assigned.len());
         for (r, &a) in self.assigned.iter().enumerate() {
-            members.entry(self.resolve(a)).or_default().push(r as u32);
+            members.push(self.resolve(a), r as u32);
         }
         self.members = members;
         Ok(())
@@ -829,10 +1154,77 @@ impl Store {
         id
     }
 
+    /// The table of (source, id) → record, built on first use (an add from the command line
+    /// checks its new ids by a scan instead, [`Store::stored_among`]).
+    fn by_key(&self) -> &HashTable<u32> {
+        self.by_key
+            .get_or_init(|| records_table(&self.source_of, &self.ids).0)
+    }
+
+    /// Builds the (source, id) table now rather than on first use (a long-running service
+    /// does, so that no insert scans the stored ids).
+    pub fn index_ids(&self) {
+        self.by_key();
+    }
+
+    /// The first record whose (source, id) an earlier record has (the store is damaged).
+    pub fn duplicate_record(&self) -> Option<String> {
+        records_table(&self.source_of, &self.ids)
+            .1
+            .map(|r| self.name(r as u32))
+    }
+
+    /// Per new record, whether its (source, id) is stored: from the table when built, else by
+    /// one scan of the stored ids against a table of the new ones.
+    fn stored_among(&self, recs: &[NewRecord]) -> Vec<bool> {
+        if self.by_key.get().is_some() {
+            return recs
+                .iter()
+                .map(|r| self.record(&r.source, &r.id).is_some())
+                .collect();
+        }
+        let keyed: Vec<Option<(u16, &str)>> = recs
+            .iter()
+            .map(|r| {
+                let s = self.manifest.sources.iter().position(|x| *x == r.source)?;
+                Some((s as u16, r.id.as_str()))
+            })
+            .collect();
+        let mut t: HashTable<u32> = HashTable::with_capacity(recs.len());
+        for (i, k) in keyed.iter().enumerate() {
+            if let Some((s, id)) = k {
+                t.insert_unique(hash_rec(*s, id), i as u32, |&j| {
+                    keyed[j as usize].map_or(0, |(s, id)| hash_rec(s, id))
+                });
+            }
+        }
+        let mut out = vec![false; recs.len()];
+        if t.is_empty() {
+            return out;
+        }
+        let hits: Vec<u32> = (0..self.source_of.len())
+            .into_par_iter()
+            .with_min_len(1 << 16)
+            .filter_map(|r| {
+                let (s, id) = (self.source_of[r], self.ids.get(r));
+                t.find(hash_rec(s, id), |&j| keyed[j as usize] == Some((s, id)))
+                    .copied()
+            })
+            .collect();
+        for j in hits {
+            out[j as usize] = true;
+        }
+        out
+    }
+
     /// The record index of (source, id), if stored.
     pub fn record(&self, source: &str, id: &str) -> Option<u32> {
-        let s = self.manifest.sources.iter().position(|x| x == source)?;
-        self.by_key.get(&(s as u16, id.into())).copied()
+        let s = self.manifest.sources.iter().position(|x| x == source)? as u16;
+        self.by_key()
+            .find(hash_rec(s, id), |&r| {
+                self.source_of[r as usize] == s && self.ids.get(r as usize) == id
+            })
+            .copied()
     }
 
     /// `source:id` of record `r`.
@@ -861,7 +1253,7 @@ impl Store {
 
     /// Number of clusters.
     pub fn cluster_count(&self) -> usize {
-        self.members.len()
+        self.members.live
     }
 
     /// The current cluster id of record `r`.
@@ -873,7 +1265,7 @@ impl Store {
     /// has that id now. An id merged into another resolves to it: the returned id says which.
     pub fn cluster(&self, id: u64) -> Option<(u64, Vec<(String, String)>)> {
         let cur = self.resolve(id);
-        let m = self.members.get(&cur)?;
+        let m = self.members.get(cur)?;
         Some((
             cur,
             m.iter()
@@ -1034,7 +1426,8 @@ impl Store {
     /// ids not already stored nor repeated.
     fn check_new(&self, recs: &[NewRecord]) -> Result<()> {
         let mut seen: FxHashMap<(&str, &str), ()> = FxHashMap::default();
-        for r in recs {
+        let stored = self.stored_among(recs);
+        for (r, &stored) in recs.iter().zip(&stored) {
             if r.values.len() != self.columns.len() {
                 return Err(Error::Internal(
                     "record values do not match the store's columns".into(),
@@ -1052,7 +1445,7 @@ impl Store {
                     r.source, r.id, self.manifest.sources[0]
                 )));
             }
-            if self.record(&r.source, &r.id).is_some() {
+            if stored {
                 return Err(Error::Data(format!(
                     "record {}:{} is already in the store; ids are unique within a source (nothing was added)",
                     r.source, r.id
@@ -1122,21 +1515,64 @@ impl Store {
             truth: None,
             columns: Vec::new(),
         };
-        for (c, col) in self.columns.iter().enumerate() {
-            let mut int = Interner::default();
-            let values = rows
-                .iter()
-                .map(|row| match row {
-                    Ok(r) => int.intern(col.get(*r as usize)),
-                    Err(v) => int.intern(&v[c]),
-                })
-                .collect();
-            ds.columns.push(Column {
-                name: col.name.clone(),
-                values,
-                dict: int.into_dict(),
-            });
-        }
+        // Local ids in order of first appearance, one per distinct value (as an interner
+        // would give them), found by the stored value ids rather than by hashing strings.
+        let local: Vec<Column> = self
+            .columns
+            .par_iter()
+            .enumerate()
+            .map(|(c, col)| {
+                // Dense when the rows are many against the dictionary, else hashed.
+                let dense = rows.len() * 8 >= col.dict.len();
+                let mut of_dense: Vec<u32> = if dense {
+                    vec![NONE; col.dict.len()]
+                } else {
+                    Vec::new()
+                };
+                let mut of_stored: FxHashMap<u32, u32> = FxHashMap::default();
+                let mut novel = Interner::default();
+                let mut of_novel: Vec<u32> = Vec::new();
+                let mut dict = StringList::default();
+                let mut values = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let (stored, v) = match row {
+                        Ok(r) => (Some(col.values[*r as usize]), col.get(*r as usize)),
+                        Err(v) => (col.find(&v[c]), v[c].as_str()),
+                    };
+                    let id = match stored {
+                        _ if v.is_empty() => MISSING,
+                        Some(MISSING) => MISSING,
+                        Some(sid) if dense => {
+                            let l = &mut of_dense[sid as usize];
+                            if *l == NONE {
+                                dict.push(v);
+                                *l = dict.len() as u32 - 1;
+                            }
+                            *l
+                        }
+                        Some(sid) => *of_stored.entry(sid).or_insert_with(|| {
+                            dict.push(v);
+                            dict.len() as u32 - 1
+                        }),
+                        None => {
+                            let k = novel.intern(v) as usize;
+                            if k == of_novel.len() {
+                                dict.push(v);
+                                of_novel.push(dict.len() as u32 - 1);
+                            }
+                            of_novel[k]
+                        }
+                    };
+                    values.push(id);
+                }
+                Column {
+                    name: col.name.clone(),
+                    values,
+                    dict,
+                }
+            })
+            .collect();
+        ds.columns = local;
         let comparer = self.template.rebind(&self.model.comparisons, &ds)?;
         let n_c = comparer.len();
         Ok(pairs
@@ -1283,6 +1719,7 @@ impl Store {
         }
         let mut m = self.manifest.clone();
         let from = self.source_of.len();
+        let mark = self.mark();
         // Insert in memory.
         for r in recs {
             let s = match m.sources.iter().position(|s| *s == r.source) {
@@ -1293,9 +1730,14 @@ impl Store {
                 }
             } as u16;
             let i = self.source_of.len() as u32;
-            self.by_key.insert((s, r.id.as_str().into()), i);
             self.source_of.push(s);
             self.ids.push(&r.id);
+            let (src, ids) = (&self.source_of, &self.ids);
+            if let Some(t) = self.by_key.get_mut() {
+                t.insert_unique(hash_rec(s, &r.id), i, |&x| {
+                    hash_rec(src[x as usize], ids.get(x as usize))
+                });
+            }
             for (c, col) in self.columns.iter_mut().enumerate() {
                 col.push(&r.values[c]);
             }
@@ -1406,7 +1848,7 @@ impl Store {
                     )?;
                     merges.push((o, winner));
                     summary.merged_clusters += 1;
-                    for &r in &self.members[&o] {
+                    for r in self.members.get(o).unwrap_or_default() {
                         csv_row(
                             &mut changes,
                             [
@@ -1451,38 +1893,11 @@ impl Store {
             app.buf("merges").extend_from_slice(&mg);
         }
         // Records, assignments and pairs.
-        {
-            let rec = app.buf("records");
-            let mut w = csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(Vec::new());
-            for r in from..self.source_of.len() {
-                let mut row: Vec<&str> = vec![
-                    &self.manifest.sources[self.source_of[r] as usize],
-                    self.ids.get(r),
-                ];
-                row.extend(self.columns.iter().map(|c| c.get(r)));
-                w.write_record(&row)
-                    .map_err(|e| Error::Internal(e.to_string()))?;
-            }
-            rec.extend_from_slice(&w.into_inner().map_err(|e| Error::Internal(e.to_string()))?);
-        }
-        {
-            let mut w = csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(Vec::new());
-            for (x, &cid) in summary.cluster_ids.iter().enumerate() {
-                let r = from + x;
-                w.write_record([
-                    self.manifest.sources[self.source_of[r] as usize].as_str(),
-                    self.ids.get(r),
-                    &cid.to_string(),
-                ])
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            }
-            let bytes = w.into_inner().map_err(|e| Error::Internal(e.to_string()))?;
-            app.buf("assignments").extend_from_slice(&bytes);
-        }
+        let rec = self.encode_records(&mark);
+        app.buf("records").extend_from_slice(&rec);
+        let mut asg = binary::Enc::default();
+        asg.u64s(&summary.cluster_ids);
+        app.buf("assignments").extend_from_slice(&asg.0);
         {
             let comps = &self.model.comparisons;
             let mut w = csv::WriterBuilder::new()
@@ -1520,14 +1935,12 @@ impl Store {
         self.assigned.extend_from_slice(&summary.cluster_ids);
         for (from_id, into) in merges {
             self.merged_into.insert(from_id, into);
-            if let Some(v) = self.members.remove(&from_id) {
-                self.members.entry(into).or_default().extend(v);
-            }
+            self.members.merge(from_id, into);
         }
         for (w, rs) in new_members {
-            let e = self.members.entry(w).or_default();
-            e.extend(rs);
-            e.sort_unstable();
+            for r in rs {
+                self.members.push(w, r);
+            }
         }
         summary.generation = generation;
         self.manifest = m;
@@ -1625,7 +2038,7 @@ impl Store {
             sources: self.manifest.sources.iter().cloned().zip(per).collect(),
             records: self.manifest.records,
             pairs: self.manifest.pairs,
-            clusters: self.members.len() as u64,
+            clusters: self.members.live as u64,
             next_cluster_id: self.manifest.next_cluster_id,
             min_probability: self.manifest.min_probability,
             threshold: self.manifest.threshold,
@@ -1694,6 +2107,12 @@ pub fn verify(dir: &Path) -> Verified {
             return out;
         }
     };
+    if let Some(r) = store.duplicate_record() {
+        out.errors.push(format!(
+            "{}: holds record {r} twice; the store is damaged",
+            dir.join(&m.files["records"].name).display()
+        ));
+    }
     // Pairs name stored records, left before right, as many as the manifest says.
     let f = &m.files["pairs"];
     let path = dir.join(&f.name);
@@ -1939,15 +2358,25 @@ impl Store {
         write_pairs(&mut pb, &ds, &scored.comparer, pairs, None)
             .map_err(|e| Error::io(&self.dir, e))?;
         written.push(("pairs".into(), format!("pairs-g{generation}.csv"), pb));
-        let mut asg = Vec::new();
-        csv_row(&mut asg, ["source", "id", "cluster_id"])?;
+        // The records again: the new model's blocking keys over the stored values.
+        let rec = encode_all_records(
+            &self.dir,
+            &m,
+            &model,
+            &origin,
+            &self.source_of,
+            &self.ids,
+            |c, r| self.columns[c].get(r),
+        )?;
+        written.push(("records".into(), format!("records-g{generation}.bin"), rec));
+        let mut asg = Vec::with_capacity(self.source_of.len());
         let mut changes = Vec::new();
         let mut seq = m.next_change;
         for (r, &c) in clusters.ids.iter().enumerate() {
             let src = &self.manifest.sources[self.source_of[r] as usize];
             let id = self.ids.get(r);
             let (old, new) = (self.cluster_of(r as u32), new_id[c as usize]);
-            csv_row(&mut asg, [src.as_str(), id, &new.to_string()])?;
+            asg.push(new);
             if old != new {
                 csv_row(
                     &mut changes,
@@ -1965,10 +2394,12 @@ impl Store {
             }
         }
         m.next_change = seq;
+        let mut enc = binary::Enc::default();
+        enc.u64s(&asg);
         written.push((
             "assignments".into(),
-            format!("assignments-g{generation}.csv"),
-            asg,
+            format!("assignments-g{generation}.bin"),
+            enc.0,
         ));
         let mut mg = Vec::new();
         csv_row(

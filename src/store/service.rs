@@ -60,6 +60,8 @@ fn ok(v: Value) -> Response {
 
 /// The router of the service over an open store; `max_body` bytes at most per request.
 pub fn router(store: Store, max_body: usize) -> Router {
+    // The service looks records up and inserts often: build the id table once, now.
+    store.index_ids();
     let shared: Shared = Arc::new(RwLock::new(store));
     Router::new()
         .route("/health", get(health))
@@ -293,6 +295,7 @@ async fn insert(
                 // so the memory matches the disk.
                 let dir = st.dir().to_path_buf();
                 if let Ok(fresh) = Store::open(&dir) {
+                    fresh.index_ids();
                     *st = fresh;
                 }
                 Err(err(StatusCode::INTERNAL_SERVER_ERROR, e))
