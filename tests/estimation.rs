@@ -18,9 +18,15 @@ fn febrl4(extra_training: &str) -> (Settings, Vec<PathBuf>) {
         &format!("[training]\n{extra_training}\n"),
         1,
     );
-    let s = Settings::from_toml(&text, "febrl4.toml").unwrap();
+    febrl4_with(&text, "febrl4.toml")
+}
+
+/// Settings parsed from `text` (named `name` in errors), expanded, with FEBRL4's two files.
+fn febrl4_with(text: &str, name: &str) -> (Settings, Vec<PathBuf>) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets");
+    let s = Settings::from_toml(text, name).unwrap();
     (
-        s.expanded("febrl4.toml").unwrap(),
+        s.expanded(name).unwrap(),
         vec![
             root.join("febrl/dataset4a.csv"),
             root.join("febrl/dataset4b.csv"),
@@ -157,14 +163,7 @@ fn bootstrap_outcomes_keep_term_frequency_adjustments() {
     } else {
         format!("{text}\n[training]\nbootstrap = 20\n")
     };
-    let s = Settings::from_toml(&text, "settings-tf.toml")
-        .unwrap()
-        .expanded("settings-tf.toml")
-        .unwrap();
-    let paths = vec![
-        root.join("datasets/febrl/dataset4a.csv"),
-        root.join("datasets/febrl/dataset4b.csv"),
-    ];
+    let (s, paths) = febrl4_with(&text, "settings-tf.toml");
     let p = Progress::default();
     let ds = pipeline::load(&s, &paths, &p).unwrap();
     let run = job(&s, 2, 0.5).run(&ds, &p).unwrap();
@@ -194,14 +193,7 @@ fn the_fitted_trace_replays_to_the_fitted_model() {
         em,
         "em = [{ blocking = [\"given_name\", \"surname\"] }, {}, { blocking = [\"date_of_birth\"], fix_u = false }]",
     );
-    let s = Settings::from_toml(&text, "febrl4.toml")
-        .unwrap()
-        .expanded("febrl4.toml")
-        .unwrap();
-    let paths = vec![
-        root.join("febrl/dataset4a.csv"),
-        root.join("febrl/dataset4b.csv"),
-    ];
+    let (s, paths) = febrl4_with(&text, "febrl4.toml");
     let p = Progress::default();
     let ds = pipeline::load(&s, &paths, &p).unwrap();
     let run = job(&s, 2, 0.5).run(&ds, &p).unwrap();
