@@ -77,6 +77,10 @@ pub const DEFAULT_THRESHOLD: f64 = 0.5;
 /// No record (end of a key chain).
 const NONE: u32 = u32::MAX;
 
+/// Rows (or pairs) from which a store scores in parallel; below it, one thread (no hand-off to
+/// rayon's pool), which is what a single-record `POST /match` needs.
+const PARALLEL_ROWS: usize = 1024;
+
 /// Options of [`create`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StoreOptions {
@@ -1517,64 +1521,77 @@ impl Store {
         };
         // Local ids in order of first appearance, one per distinct value (as an interner
         // would give them), found by the stored value ids rather than by hashing strings.
-        let local: Vec<Column> = self
-            .columns
-            .par_iter()
-            .enumerate()
-            .map(|(c, col)| {
-                // Dense when the rows are many against the dictionary, else hashed.
-                let dense = rows.len() * 8 >= col.dict.len();
-                let mut of_dense: Vec<u32> = if dense {
-                    vec![NONE; col.dict.len()]
-                } else {
-                    Vec::new()
+        let build = |(c, col): (usize, &StoreColumn)| {
+            // Dense when the rows are many against the dictionary, else hashed.
+            let dense = rows.len() * 8 >= col.dict.len();
+            let mut of_dense: Vec<u32> = if dense {
+                vec![NONE; col.dict.len()]
+            } else {
+                Vec::new()
+            };
+            let mut of_stored: FxHashMap<u32, u32> = FxHashMap::default();
+            let mut novel = Interner::default();
+            let mut of_novel: Vec<u32> = Vec::new();
+            let mut dict = StringList::default();
+            let mut values = Vec::with_capacity(rows.len());
+            for row in rows {
+                let (stored, v) = match row {
+                    Ok(r) => (Some(col.values[*r as usize]), col.get(*r as usize)),
+                    Err(v) => (col.find(&v[c]), v[c].as_str()),
                 };
-                let mut of_stored: FxHashMap<u32, u32> = FxHashMap::default();
-                let mut novel = Interner::default();
-                let mut of_novel: Vec<u32> = Vec::new();
-                let mut dict = StringList::default();
-                let mut values = Vec::with_capacity(rows.len());
-                for row in rows {
-                    let (stored, v) = match row {
-                        Ok(r) => (Some(col.values[*r as usize]), col.get(*r as usize)),
-                        Err(v) => (col.find(&v[c]), v[c].as_str()),
-                    };
-                    let id = match stored {
-                        _ if v.is_empty() => MISSING,
-                        Some(MISSING) => MISSING,
-                        Some(sid) if dense => {
-                            let l = &mut of_dense[sid as usize];
-                            if *l == NONE {
-                                dict.push(v);
-                                *l = dict.len() as u32 - 1;
-                            }
-                            *l
-                        }
-                        Some(sid) => *of_stored.entry(sid).or_insert_with(|| {
+                let id = match stored {
+                    _ if v.is_empty() => MISSING,
+                    Some(MISSING) => MISSING,
+                    Some(sid) if dense => {
+                        let l = &mut of_dense[sid as usize];
+                        if *l == NONE {
                             dict.push(v);
-                            dict.len() as u32 - 1
-                        }),
-                        None => {
-                            let k = novel.intern(v) as usize;
-                            if k == of_novel.len() {
-                                dict.push(v);
-                                of_novel.push(dict.len() as u32 - 1);
-                            }
-                            of_novel[k]
+                            *l = dict.len() as u32 - 1;
                         }
-                    };
-                    values.push(id);
-                }
-                Column {
-                    name: col.name.clone(),
-                    values,
-                    dict,
-                }
-            })
-            .collect();
-        ds.columns = local;
+                        *l
+                    }
+                    Some(sid) => *of_stored.entry(sid).or_insert_with(|| {
+                        dict.push(v);
+                        dict.len() as u32 - 1
+                    }),
+                    None => {
+                        let k = novel.intern(v) as usize;
+                        if k == of_novel.len() {
+                            dict.push(v);
+                            of_novel.push(dict.len() as u32 - 1);
+                        }
+                        of_novel[k]
+                    }
+                };
+                values.push(id);
+            }
+            Column {
+                name: col.name.clone(),
+                values,
+                dict,
+            }
+        };
+        // A thread per column pays for itself only on big batches: for the service's
+        // single-record POST /match, handing the columns to rayon's pool cost more than the
+        // work (context switches were the top of its profile).
+        ds.columns = if rows.len() >= PARALLEL_ROWS {
+            self.columns.par_iter().enumerate().map(build).collect()
+        } else {
+            self.columns.iter().enumerate().map(build).collect()
+        };
         let comparer = self.template.rebind(&self.model.comparisons, &ds)?;
         let n_c = comparer.len();
+        if pairs.len() < PARALLEL_ROWS {
+            let mut lv = vec![0u8; n_c];
+            return Ok(pairs
+                .iter()
+                .map(|&(a, b)| {
+                    comparer.vector(&ds, a, b, &mut lv);
+                    let w = pattern_weight(self.prior, &self.level_weights, &lv);
+                    (w, probability(w), lv.clone())
+                })
+                .collect());
+        }
         Ok(pairs
             .par_chunks(4096)
             .map(|chunk| {
