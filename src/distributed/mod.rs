@@ -481,10 +481,7 @@ impl Session<'_> {
         // lost is written again), so files would hold some pairs twice, while a job's
         // result is each final partition once. The client holds the kept pairs anyway (it
         // orders them and clusters them); it writes pairs.parts/ itself ([`write_parts`]).
-        let batches = self
-            .rt
-            .block_on(async { self.ctx.sql(&sql).await?.collect().await })
-            .map_err(|e| df_err(self.opts, "scoring pairs", e))?;
+        let batches = self.query("scoring pairs", &sql)?;
         let mut out = Vec::new();
         for b in batches {
             let (rule, key, l, r, p) = (
@@ -719,24 +716,21 @@ pub fn link(
         let w = pattern_weight(prior, &weights, &levels_of(p, n_c));
         (w, probability(w))
     };
-    let kept: Vec<u128> = prediction
-        .counts
-        .patterns
-        .iter()
-        .copied()
-        .filter(|&p| score(p).1 >= min_probability)
-        .collect();
-    // The kept pairs must be exactly the candidates the pattern counts say reach
-    // `min_probability`: two jobs counted and kept them, so a lost or repeated partition in
-    // either shows as a difference, reported rather than written.
-    let expected: u64 = prediction
+    // The patterns that reach `min_probability`, and how many candidates they hold: the kept
+    // pairs must be exactly these; two jobs counted and kept them, so a lost or repeated
+    // partition in either shows as a difference, reported rather than written.
+    let (mut kept, mut expected) = (Vec::new(), 0u64);
+    for (&p, &n) in prediction
         .counts
         .patterns
         .iter()
         .zip(&prediction.counts.counts)
-        .filter(|(p, _)| score(**p).1 >= min_probability)
-        .map(|(_, &n)| n)
-        .sum();
+    {
+        if score(p).1 >= min_probability {
+            kept.push(p);
+            expected += n;
+        }
+    }
     let mut pairs = session.kept_pairs(&kept, has_truth)?;
     // The single-machine order: rule, then blocking key, then left, then right.
     pairs.sort_unstable();

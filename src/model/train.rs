@@ -629,8 +629,6 @@ pub fn replay(
         u: fitted.u.clone(),
         null_level: fitted.null_level.clone(),
     };
-    // Starting u for comparisons some session re-estimates: the fitted u is all there is.
-    let (u_start, m_start) = (fitted.u.clone(), start.m.clone());
     let mut m_done: Vec<Vec<Vec<f64>>> = vec![Vec::new(); n_c];
     let mut u_done: Vec<Vec<Vec<f64>>> = vec![Vec::new(); n_c];
     let mut out = vec![ReplayStep {
@@ -644,12 +642,14 @@ pub fn replay(
             for (k, &c) in idx.iter().enumerate() {
                 let mut ests = m_done[c].clone();
                 ests.push(t.m[k].clone());
-                cur.m[c] = m_start[c].clone();
+                cur.m[c] = start.m[c].clone();
                 combine(&mut cur.m[c], &ests, &fixed_m[c], cur.null_level[c]);
                 if !t.u.is_empty() {
                     let mut ests = u_done[c].clone();
                     ests.push(t.u[k].clone());
-                    cur.u[c] = u_start[c].clone();
+                    // The starting u of a re-estimated comparison: the fitted u is all there
+                    // is (its fixed levels are the sampled values training kept).
+                    cur.u[c] = fitted.u[c].clone();
                     combine(&mut cur.u[c], &ests, &fixed_u[c], cur.null_level[c]);
                 }
             }

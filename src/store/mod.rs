@@ -1581,30 +1581,23 @@ impl Store {
         };
         let comparer = self.template.rebind(&self.model.comparisons, &ds)?;
         let n_c = comparer.len();
-        if pairs.len() < PARALLEL_ROWS {
+        let score = |chunk: &[(u32, u32)]| {
             let mut lv = vec![0u8; n_c];
-            return Ok(pairs
+            chunk
                 .iter()
                 .map(|&(a, b)| {
                     comparer.vector(&ds, a, b, &mut lv);
                     let w = pattern_weight(self.prior, &self.level_weights, &lv);
                     (w, probability(w), lv.clone())
                 })
-                .collect());
+                .collect::<Vec<_>>()
+        };
+        if pairs.len() < PARALLEL_ROWS {
+            return Ok(score(pairs));
         }
         Ok(pairs
             .par_chunks(4096)
-            .map(|chunk| {
-                let mut lv = vec![0u8; n_c];
-                chunk
-                    .iter()
-                    .map(|&(a, b)| {
-                        comparer.vector(&ds, a, b, &mut lv);
-                        let w = pattern_weight(self.prior, &self.level_weights, &lv);
-                        (w, probability(w), lv.clone())
-                    })
-                    .collect::<Vec<_>>()
-            })
+            .map(score)
             .collect::<Vec<_>>()
             .into_iter()
             .flatten()

@@ -160,19 +160,7 @@ pub fn em_replay(run: &RunData<'_>, max_iterations: usize) -> (ReplaySource, Vec
 
 fn fitted_replay(run: &RunData<'_>) -> Option<Vec<ReplayStep>> {
     let fit = run.model.fit.as_ref()?;
-    // The settings' default starting m: the fitted model's levels hold fitted values.
-    let mut stripped = run.model.comparisons.clone();
-    for c in &mut stripped {
-        for l in &mut c.levels {
-            if !l.fix_m {
-                l.m = None;
-            }
-            if !l.fix_u {
-                l.u = None;
-            }
-        }
-    }
-    let start = FsParams::initial(&stripped, &run.comparer, run.params.lambda);
+    let start = default_start(run, run.params.lambda);
     let total = crate::block::total_pairs(run.model.link_type, &run.ds.source_sizes());
     let steps =
         crate::model::train::replay(fit, &run.model.comparisons, &start, &run.params, total)?;
@@ -203,6 +191,23 @@ fn fitted_replay(run: &RunData<'_>) -> Option<Vec<ReplayStep>> {
     )
 }
 
+/// The settings' default starting values ([`FsParams::initial`]) with λ = `lambda`: the fitted
+/// model's levels hold fitted m and u, so only the fixed ones are kept.
+fn default_start(run: &RunData<'_>, lambda: f64) -> FsParams {
+    let mut stripped = run.model.comparisons.clone();
+    for c in &mut stripped {
+        for l in &mut c.levels {
+            if !l.fix_m {
+                l.m = None;
+            }
+            if !l.fix_u {
+                l.u = None;
+            }
+        }
+    }
+    FsParams::initial(&stripped, &run.comparer, lambda)
+}
+
 /// An EM replay over the run's candidate pairs (the lab's pattern table), one step per
 /// iteration: m starts from the settings' default starting values ([`FsParams::initial`]), u
 /// stays at the fitted u (Splink's default when u comes from sampling), λ starts from the
@@ -221,19 +226,7 @@ pub fn candidates_replay(run: &RunData<'_>, max_iterations: usize) -> Vec<Replay
         return Vec::new();
     }
     let scale = candidates / admissible;
-    let mut stripped = run.model.comparisons.clone();
-    for c in &mut stripped {
-        for l in &mut c.levels {
-            if !l.fix_m {
-                l.m = None;
-            }
-        }
-    }
-    let mut cur = FsParams::initial(
-        &stripped,
-        &run.comparer,
-        (run.params.lambda / scale).clamp(1e-6, 0.99),
-    );
+    let mut cur = default_start(run, (run.params.lambda / scale).clamp(1e-6, 0.99));
     cur.u = run.params.u.clone();
     let levels: Vec<usize> = cur.m.iter().map(Vec::len).collect();
     let opt = EmOptions {
