@@ -607,3 +607,157 @@ fn recluster_with_the_same_model_keeps_every_id_and_a_new_threshold_maps_them() 
     st.add(&recs).unwrap();
     assert!(store::verify(&s).ok());
 }
+
+/// Issue 16: a JSON record (the service's) is read as a CSV row of its source's `[[input]]`
+/// would be: the input's id column, renames, missing markers and date formats, then the
+/// model's transforms. Every row of a file in the input's own format, given field by field to
+/// `clean_record`, must equal what `read_new` reads from the file.
+#[test]
+fn json_records_follow_their_inputs_rules_as_the_csv_reader_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let mut m = model("link");
+    m.inputs.push(fellegi::data::InputDescription {
+        source: Some("census".into()),
+        unique_id: Some("rec".into()),
+        rename: [
+            ("family".to_string(), "surname".to_string()),
+            ("dob".to_string(), "date_of_birth".to_string()),
+        ]
+        .into(),
+        date_format: [("date_of_birth".to_string(), "%d/%m/%Y".to_string())].into(),
+        missing: Some(vec!["NA".into(), "?".into()]),
+        ..Default::default()
+    });
+    let (h, r) = rows("dataset4a.csv");
+    let a = t.join("in").join("dataset4a.csv");
+    write_csv(&a, &h, &r.iter().take(300).collect::<Vec<_>>());
+
+    // dataset4b's rows in the census input's format: renamed columns, d/m/Y dates, and
+    // missing markers in some fields.
+    let (hb, rb) = rows("dataset4b.csv");
+    let file_header: Vec<String> = hb
+        .split(',')
+        .map(|c| match c {
+            "record_id" => "rec".to_string(),
+            "surname" => "family".to_string(),
+            "date_of_birth" => "dob".to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    let dob = file_header.iter().position(|c| c == "dob").unwrap();
+    let mut file_rows: Vec<Vec<String>> = Vec::new();
+    for (i, row) in rb.iter().take(250).enumerate() {
+        let mut f: Vec<String> = row.split(',').map(str::to_string).collect();
+        let d = f[dob].clone();
+        if d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit()) {
+            f[dob] = format!("{}/{}/{}", &d[6..8], &d[4..6], &d[..4]);
+        }
+        match i % 7 {
+            0 => f[2] = "NA".into(),
+            3 => f[dob] = " ? ".into(),
+            5 => f[dob] = "31/02/1970".into(),
+            _ => {}
+        }
+        file_rows.push(f);
+    }
+    // The store holds dataset4a and the census file's last 50 rows (read by the input's
+    // rules at create); the first 200 are new.
+    let joined: Vec<String> = file_rows.iter().map(|f| f.join(",")).collect();
+    let first = t.join("in").join("census.csv");
+    write_csv(
+        &first,
+        &file_header.join(","),
+        &joined[200..].iter().collect::<Vec<_>>(),
+    );
+    let s = t.join("store");
+    store::create(
+        &m,
+        "test model",
+        &[a, first],
+        opts(),
+        &s,
+        &Progress::default(),
+    )
+    .unwrap();
+    let st = Store::open(&s).unwrap();
+    assert_eq!(st.len(), 350);
+    let census = t.join("new").join("census.csv");
+    file_rows.truncate(200);
+    let joined: Vec<String> = file_rows.iter().map(|f| f.join(",")).collect();
+    write_csv(
+        &census,
+        &file_header.join(","),
+        &joined.iter().collect::<Vec<_>>(),
+    );
+    let from_csv = st
+        .read_new(std::slice::from_ref(&census), None, &Progress::default())
+        .unwrap();
+    assert_eq!(from_csv.len(), 200);
+    let rules = st.input_rules("census");
+    assert!(rules.is_some());
+    let used: BTreeSet<String> = m.columns_used().into_iter().map(|(c, _)| c).collect();
+    for (f, want) in file_rows.iter().zip(&from_csv) {
+        let fields: Vec<(String, String)> = file_header
+            .iter()
+            .zip(f)
+            .filter(|(c, _)| used.contains(rules.unwrap().settings_name(c)))
+            .map(|(c, v)| (c.clone(), v.clone()))
+            .collect();
+        let got = st.clean_record("census", &f[0], &fields, rules).unwrap();
+        assert_eq!(&got, want, "row {}", f[0]);
+    }
+    // The rules matter: without them the same fields are not the file's records.
+    let f = &file_rows[1];
+    let fields: Vec<(String, String)> = vec![("given_name".into(), f[2].clone())];
+    let e = st
+        .clean_record("census", &f[0], &[("dob".into(), f[dob].clone())], None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unknown field `dob`"), "{e}");
+    // A column under both its file name and the model's is refused; the model's name alone
+    // is accepted.
+    let both = [
+        ("family".to_string(), "x".to_string()),
+        ("surname".to_string(), "y".to_string()),
+    ];
+    let e = st
+        .clean_record("census", "z", &both, rules)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("given twice"), "{e}");
+    let one = st.clean_record("census", "z", &fields, rules).unwrap();
+    assert_eq!(
+        one.values,
+        from_csv[1]
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if st.manifest.columns[i] == "given_name" {
+                v.clone()
+            } else {
+                String::new()
+            })
+            .collect::<Vec<_>>()
+    );
+    // A file of that source with `rename`d dates also gives candidates as its CSV form does.
+    let q = st.find(&from_csv[..20], 0.0).unwrap();
+    let fields0: Vec<Vec<(String, String)>> = file_rows[..20]
+        .iter()
+        .map(|f| {
+            file_header
+                .iter()
+                .zip(f)
+                .filter(|(c, _)| used.contains(rules.unwrap().settings_name(c)))
+                .map(|(c, v)| (c.clone(), v.clone()))
+                .collect()
+        })
+        .collect();
+    let json: Vec<_> = file_rows[..20]
+        .iter()
+        .zip(&fields0)
+        .map(|(f, fl)| st.clean_record("census", &f[0], fl, rules).unwrap())
+        .collect();
+    assert_eq!(st.find(&json, 0.0).unwrap(), q);
+    assert!(q.iter().any(|c| !c.is_empty()), "no candidates at all");
+}

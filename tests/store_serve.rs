@@ -118,9 +118,20 @@ fn the_service_matches_inserts_looks_up_rejects_and_shuts_down_cleanly() {
         .unwrap();
     let progress = Progress::default();
     let ds = fellegi::pipeline::load(&settings, std::slice::from_ref(&base), &progress).unwrap();
-    let model = fellegi::pipeline::fit(&settings, &ds, 1, &progress)
+    let mut model = fellegi::pipeline::fit(&settings, &ds, 1, &progress)
         .unwrap()
         .model;
+    // An input described in the model, not among the store's files: JSON records naming it
+    // as `_source` are read by its rules.
+    model.inputs.push(fellegi::data::InputDescription {
+        path: Some(t.join("elsewhere").join("census.csv")),
+        source: Some("census".into()),
+        unique_id: Some("rec".into()),
+        rename: [("family".to_string(), "surname".to_string())].into(),
+        date_format: [("date_of_birth".to_string(), "%d/%m/%Y".to_string())].into(),
+        missing: Some(vec!["NA".into()]),
+        ..Default::default()
+    });
     let dir = t.join("store");
     store::create(
         &model,
@@ -163,6 +174,43 @@ fn the_service_matches_inserts_looks_up_rejects_and_shuts_down_cleanly() {
     let (_, m) = post(&a, "/match", &json!({ "records": [q2] }));
     let best = &m["results"][0]["candidates"][0];
     assert_eq!(best["id"], rows[10].split(',').next().unwrap());
+    // The same record as the census input writes it (its id column, a renamed column, d/m/Y
+    // dates, a missing marker) gets the same answer as in the model's own form.
+    let mut plain = q2.clone();
+    plain["street_number"] = json!("");
+    let mut census = serde_json::Map::new();
+    for (k, v) in plain.as_object().unwrap() {
+        let v = v.as_str().unwrap().to_string();
+        match k.as_str() {
+            "record_id" => census.insert("rec".into(), json!(v)),
+            "surname" => census.insert("family".into(), json!(v)),
+            "date_of_birth" if v.len() == 8 => census.insert(
+                k.clone(),
+                json!(format!("{}/{}/{}", &v[6..8], &v[4..6], &v[..4])),
+            ),
+            "street_number" => census.insert(k.clone(), json!("NA")),
+            _ => census.insert(k.clone(), json!(v)),
+        };
+    }
+    census.insert("_source".into(), json!("census"));
+    let (st, m_census) = post(&a, "/match", &json!({ "record": census }));
+    assert_eq!(st, 200, "{m_census}");
+    let (_, m_plain) = post(&a, "/match", &json!({ "record": plain }));
+    assert_eq!(m_census["results"], m_plain["results"]);
+    assert!(
+        !m_plain["results"][0]["candidates"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // Without `_source` the census names are unknown fields.
+    census.remove("_source");
+    let (st, e) = post(&a, "/match", &json!({ "record": census }));
+    assert_eq!(st, 400, "{e}");
+    assert!(
+        e["error"].as_str().unwrap().contains("unknown field"),
+        "{e}"
+    );
 
     // Concurrent inserts: 8 clients × 10 records, none lost.
     let answers: Vec<Vec<(String, u64)>> = std::thread::scope(|s| {

@@ -60,7 +60,9 @@ use crate::block::KeySpec;
 use crate::clean::encode_key_value;
 use crate::cluster::{Clusters, UnionFind};
 use crate::compare::Comparer;
-use crate::data::{Column, Dataset, InputSpec, Interner, LinkType, MISSING, Source, StringList};
+use crate::data::{
+    Column, Dataset, InputDescription, InputSpec, Interner, LinkType, MISSING, Source, StringList,
+};
 use crate::error::{Error, Result};
 use crate::model::predict::pattern_weight;
 use crate::model::{FsParams, probability};
@@ -1294,7 +1296,12 @@ impl Store {
     /// Reads new records from CSV files as the store's model reads inputs (its `[[input]]`
     /// descriptions, date formats and transforms). In a dedupe store every record joins the
     /// store's one source; in link stores a file's records are the source `source` when given,
-    /// else the file's source name (its stem, or its `[[input]]`'s `source`).
+    /// else the file's source name (its stem, or its `[[input]]`'s `source`). A file is read by
+    /// the `[[input]]` whose `path` it is, else by that of the source it adds to
+    /// ([`Store::input_rules`] of `source`, or of its stem); with none, as a plain CSV. Unlike
+    /// a link run, inputs of the model that no new file matches are not an error: they
+    /// describe sources added at other times. With no `paths`, the model's `[[input]]` files
+    /// are read.
     ///
     /// # Errors
     /// The reader's errors (unknown column, malformed row, empty file, huge field, duplicate
@@ -1312,7 +1319,28 @@ impl Store {
             ));
         }
         let settings = &self.model;
-        let (paths, descriptions) = crate::pipeline::resolve_inputs(settings, paths)?;
+        let (paths, descriptions) = if paths.is_empty() {
+            crate::pipeline::resolve_inputs(settings, paths)?
+        } else {
+            // Each new file is read by the [[input]] of the source it adds to (`source`, else
+            // its stem); the model's other inputs may describe sources added later.
+            let descriptions = paths
+                .iter()
+                .map(|p| {
+                    let same =
+                        |q: &Path| std::path::absolute(p).ok() == std::path::absolute(q).ok();
+                    let name = source.map_or_else(|| crate::data::stem_of(p), str::to_string);
+                    settings
+                        .inputs
+                        .iter()
+                        .find(|d| source.is_none() && d.path.as_deref().is_some_and(same))
+                        .or_else(|| self.input_rules(&name))
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .collect();
+            (paths.to_vec(), descriptions)
+        };
         let spec = InputSpec {
             paths,
             descriptions,
@@ -1351,18 +1379,39 @@ impl Store {
             .collect())
     }
 
-    /// Raw field values → a cleaned [`NewRecord`]: the store model's transforms applied to
-    /// `fields` (column name → value as given; a column left out is missing). Used by the
-    /// service, whose records come as JSON; `[[input]]` value rules (missing markers, date
-    /// formats) are not applied, so give dates in the format the comparisons expect.
+    /// The `[[input]]` description of the model whose rules apply to records of `input`: the
+    /// one whose `source` is `input`, else the one whose file's stem is `input`.
+    pub fn input_rules(&self, input: &str) -> Option<&InputDescription> {
+        let inputs = &self.model.inputs;
+        inputs
+            .iter()
+            .find(|d| d.source.as_deref() == Some(input))
+            .or_else(|| {
+                inputs.iter().find(|d| {
+                    d.source.is_none()
+                        && d.path
+                            .as_deref()
+                            .is_some_and(|p| crate::data::stem_of(p) == input)
+                })
+            })
+    }
+
+    /// Raw field values → a cleaned [`NewRecord`], as a CSV row of that input would be read:
+    /// `rules` (an `[[input]]` description, see [`Store::input_rules`]) renames its file
+    /// columns, reads its missing markers as missing and rewrites its dates in the form the
+    /// comparisons expect; then the model's transforms are applied. `fields` maps a column name
+    /// (the file's name under `rules`, or the model's) to its value as given; a column left out
+    /// is missing. Used by the service, whose records come as JSON.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for a field that is not a column the model reads.
+    /// [`Error::Invalid`] for a field that is not a column the model reads (nor renamed onto
+    /// one), or a column given twice (under its file name and its model name).
     pub fn clean_record(
         &self,
         source: &str,
         id: &str,
         fields: &[(String, String)],
+        rules: Option<&InputDescription>,
     ) -> Result<NewRecord> {
         let used: Vec<String> = {
             let mut u: Vec<String> = Vec::new();
@@ -1373,13 +1422,39 @@ impl Store {
             }
             u
         };
-        for (k, _) in fields {
-            if !used.contains(k) {
+        let plain = InputDescription::default();
+        let desc = rules.unwrap_or(&plain);
+        let targets = self.model.date_targets();
+        let mut named: Vec<(&str, std::borrow::Cow<'_, str>)> = Vec::with_capacity(fields.len());
+        for (k, v) in fields {
+            let c = desc.settings_name(k);
+            if !used.iter().any(|u| u == c) {
+                let renamed = if c == k {
+                    String::new()
+                } else {
+                    format!(" (input rename maps it to `{c}`)")
+                };
                 return Err(Error::invalid(
                     "record",
-                    format!("unknown field `{k}`: the model reads {}", used.join(", ")),
+                    format!(
+                        "unknown field `{k}`{renamed}: the model reads {}",
+                        used.join(", ")
+                    ),
                 ));
             }
+            if named.iter().any(|(n, _)| *n == c) {
+                return Err(Error::invalid(
+                    "record",
+                    format!(
+                        "column `{c}` is given twice (once under its input's name); give it once"
+                    ),
+                ));
+            }
+            let target = targets.iter().find(|(t, _)| t == c).map(|(_, f)| *f);
+            let v = desc
+                .value_rule(c, target)
+                .apply(std::borrow::Cow::Borrowed(v.as_str()));
+            named.push((c, v));
         }
         let mut ds = Dataset {
             sources: vec![Source {
@@ -1396,10 +1471,10 @@ impl Store {
         };
         for c in &used {
             let mut int = Interner::default();
-            let v = fields
+            let v = named
                 .iter()
-                .find(|(k, _)| k == c)
-                .map_or("", |(_, v)| v.as_str());
+                .find(|(k, _)| *k == c)
+                .map_or("", |(_, v)| v.as_ref());
             let id = int.intern(v);
             ds.columns.push(Column {
                 name: c.clone(),

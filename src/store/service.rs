@@ -11,8 +11,12 @@
 //!
 //! A record is a flat JSON object: the model's unique-id column (e.g. `"record_id"`), the
 //! columns the model reads (strings or numbers; absent or null = missing) and, in link stores,
-//! `"_source"` naming its source (required for inserts there). Values are cleaned by the
-//! model's transforms; `[[input]]` value rules (missing markers, date formats) are not applied.
+//! `"_source"` naming its source (required for inserts there). A record is read as a row of
+//! its source's `[[input]]` in the model would be (the input whose `source` or file stem is
+//! `_source`; in a dedupe store `_source` only picks the input, and without it the store's
+//! source's input applies): that input's `unique_id` column, its `rename`s (a column may be
+//! given under its file name or the model's), `missing` markers and `date_format`s; then the
+//! model's transforms clean the values.
 //! Bad requests (malformed JSON, unknown fields, a duplicate id, a body over the limit) get a
 //! 4xx with `{"error": "..."}`; nothing is inserted from a rejected request.
 
@@ -171,7 +175,6 @@ fn records_of(st: &Store, v: &Value, insert: bool) -> std::result::Result<Vec<Ne
             .as_object()
             .ok_or_else(|| bad(format!("record {i} is not a JSON object")))?;
         let mut fields = Vec::new();
-        let mut id = None;
         let mut source = None;
         for (k, v) in o {
             let s = match v {
@@ -194,21 +197,41 @@ fn records_of(st: &Store, v: &Value, insert: bool) -> std::result::Result<Vec<Ne
                     ),
                 ));
             }
-            if *k == uid {
-                id = Some(s);
-            } else if k == "_source" {
+            if k == "_source" {
                 source = Some(s);
             } else {
                 fields.push((k.clone(), s));
             }
         }
+        // The record is read as a row of its source's [[input]] would be: that input's id
+        // column, renames, missing markers and date formats. In a dedupe store `_source`
+        // only picks the rules; every record joins the store's one source.
+        let rules = match (&source, st.manifest.link_type) {
+            (Some(s), _) if !s.is_empty() => st.input_rules(s),
+            (_, LinkType::Dedupe) => st.input_rules(&st.manifest.sources[0]),
+            _ => None,
+        };
+        let id_key = rules.and_then(|d| d.unique_id.as_deref()).unwrap_or(&uid);
+        let mut id = None;
+        let mut rest = Vec::with_capacity(fields.len());
+        for (k, v) in fields {
+            if k == id_key || k == uid {
+                if id.is_some() {
+                    return Err(bad(format!(
+                        "record {i}: the id is given twice (`{id_key}` and `{uid}`); give it once"
+                    )));
+                }
+                id = Some(v);
+            } else {
+                rest.push((k, v));
+            }
+        }
+        let fields = rest;
         let id = match id {
             Some(id) if !id.is_empty() => id,
             _ if !insert => format!("query-{i}"),
             _ => {
-                return Err(bad(format!(
-                    "record {i} has no `{uid}` (the model's unique id)"
-                )));
+                return Err(bad(format!("record {i} has no `{id_key}` (the unique id)")));
             }
         };
         let source = match (st.manifest.link_type, source) {
@@ -223,7 +246,7 @@ fn records_of(st: &Store, v: &Value, insert: bool) -> std::result::Result<Vec<Ne
             }
         };
         let rec = st
-            .clean_record(&source, &id, &fields)
+            .clean_record(&source, &id, &fields, rules)
             .map_err(|e| bad(format!("record {i}: {e}")))?;
         out.push(rec);
     }
