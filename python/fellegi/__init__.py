@@ -51,6 +51,7 @@ __all__ = [
     "evaluate",
     "generate",
     "load_model",
+    "Store",
     "datasets",
     "FellegiError",
     "SettingsError",
@@ -320,6 +321,151 @@ class FittedModel:
 def load_model(path: PathLike) -> FittedModel:
     """Reads a ``model.json`` written by ``fellegi train``, ``fellegi link`` or :meth:`FittedModel.save`."""
     return FittedModel(Settings.from_file(path))
+
+
+# ------------------------------------------------------------------ store
+
+
+def _model_settings(model: Any) -> Settings:
+    """The settings of a fitted model given as a FittedModel, Settings, dict or path."""
+    if isinstance(model, FittedModel):
+        return model.settings
+    return _settings(model)
+
+
+def _store_inputs(store: "Store", records: Any, source: Optional[str]) -> List[Tuple[str, Any]]:
+    """Records for a store: as :func:`link` takes inputs, and also a list of dicts (one
+    record each, column -> value). In a link store a table needs its source: ``source=`` or
+    a dict key."""
+    if isinstance(records, list) and records and all(isinstance(r, Mapping) for r in records):
+        records = pa.Table.from_pylist(
+            [{k: (None if v is None else str(v)) for k, v in r.items()} for r in records]
+        )
+    named = _named_inputs(records, store._native.model().input_columns())
+    unnamed = not isinstance(records, Mapping) and any(not isinstance(x, str) for _, x in named)
+    if unnamed and source is None and store.info()["link_type"] != "dedupe":
+        raise OptionError(
+            "records given as a table need their source in a link store: pass source=\"NAME\" "
+            "or a dict {\"NAME\": table}"
+        )
+    return named
+
+
+class Store:
+    """A persistent store (``fellegi store``): records linked by a fitted model, the pairs at
+    or above its minimum probability and clusters whose ids stay stable as records are added.
+
+    Create one with :meth:`create` (or the CLI's ``fellegi store create``), open one with
+    :meth:`open`. Adds are atomic: a failed or interrupted :meth:`add` leaves the store as it
+    was. The same store can be served over HTTP with ``fellegi serve STORE``.
+
+    >>> store = fellegi.Store.create(run.model, "people.csv", "people.store")   # doctest: +SKIP
+    >>> store.add("new.csv")["cluster_ids"]                                    # doctest: +SKIP
+    >>> store.match(new_df).to_pandas()                                        # doctest: +SKIP
+    """
+
+    def __init__(self, native: Any) -> None:
+        self._native = native
+
+    @classmethod
+    def create(
+        cls,
+        model: Any,
+        inputs: Any,
+        path: PathLike,
+        *,
+        min_probability: float = 0.01,
+        threshold: float = 0.5,
+    ) -> "Store":
+        """Creates a store at ``path`` (a new or empty folder) from ``inputs`` (as :func:`link`
+        takes them) linked by the fitted ``model`` (a :class:`FittedModel`, its settings or a
+        ``model.json`` path). Pairs with probability >= ``min_probability`` (default 0.01) are
+        kept; pairs >= ``threshold`` (default 0.5) link records into clusters."""
+        s = _model_settings(model)
+        named = _named_inputs(inputs, s.input_columns())
+        return cls(_native.store_create(s._native, named, os.fspath(path), min_probability, threshold))
+
+    @classmethod
+    def open(cls, path: PathLike) -> "Store":
+        """Opens the store at ``path`` (every record in memory)."""
+        return cls(_native.store_open(os.fspath(path)))
+
+    @staticmethod
+    def verify(path: PathLike) -> Dict[str, Any]:
+        """Checks a store's checksums and contents (``fellegi store verify``):
+        ``{"ok", "generation", "errors", "trailing"}``."""
+        return json.loads(_native.store_verify(os.fspath(path)))
+
+    @property
+    def path(self) -> Path:
+        """The store's folder."""
+        return Path(self._native.path())
+
+    @property
+    def model(self) -> FittedModel:
+        """The store's fitted model."""
+        return FittedModel(Settings._wrap(self._native.model()))
+
+    def info(self) -> Dict[str, Any]:
+        """``fellegi store info --json``: generation, link type, records per source, pairs,
+        clusters, the next cluster id, min_probability and threshold."""
+        return json.loads(self._native.info_json())
+
+    def __len__(self) -> int:
+        return self._native.len()
+
+    def add(self, records: Any, *, source: Optional[str] = None) -> Dict[str, Any]:
+        """Adds records (one atomic add) and updates the clusters: a record joining one cluster
+        takes its id, one joining none gets a new id, one joining several merges them into the
+        oldest. ``records``: CSV paths (read with their ``[[input]]`` rules, as ``store add``
+        reads them), DataFrames or Tables (columns under the model's names), a dict of them by
+        source, or a list of dicts. ``source`` names the source in link stores (default a
+        file's stem or a dict key). Returns the summary: generation, records, candidates,
+        pairs, new_clusters, merged_clusters and ``cluster_ids`` (one per record, in order)."""
+        return json.loads(self._native.add(_store_inputs(self, records, source), source))
+
+    def match(
+        self,
+        records: Any,
+        *,
+        min_probability: Optional[float] = None,
+        source: Optional[str] = None,
+    ) -> Any:
+        """Matches records against the store without adding them (``POST /match``): a pyarrow
+        Table with one row per candidate at or above ``min_probability`` (default the store's),
+        best first per query: query_source, query_id, rank, source, id, cluster_id,
+        match_weight, match_probability, then per comparison its ``level_``, ``gamma_`` and
+        ``weight_`` (bits; the prior plus the weights is match_weight)."""
+        named = _store_inputs(self, records, source if source is not None else "")
+        return _table(self._native.find(named, min_probability, source))
+
+    def record(self, source: str, id: str) -> Optional[Dict[str, Any]]:
+        """A stored record: ``{"source", "id", "cluster_id", "values"}`` (cleaned values), or
+        None."""
+        r = self._native.record(source, id)
+        return None if r is None else json.loads(r)
+
+    def cluster(self, cluster_id: int) -> Optional[Dict[str, Any]]:
+        """A cluster: ``{"cluster_id", "requested", "records"}`` (an id merged away resolves
+        to the cluster it went into), or None."""
+        r = self._native.cluster(cluster_id)
+        return None if r is None else json.loads(r)
+
+    def export(self, out: PathLike) -> List[Path]:
+        """Writes pairs.csv and clusters.csv (cluster_id = the stable id) under ``out``, as
+        ``fellegi store export`` does; returns the paths."""
+        return [Path(p) for p in self._native.export(os.fspath(out))]
+
+    def recluster(self, model: Any = None) -> Dict[str, Any]:
+        """Re-scores and re-clusters after a model change (``fellegi store recluster``),
+        keeping an id wherever its cluster survives; returns the summary (generation, pairs,
+        clusters, kept_ids, new_ids, moved_records, mapping: the old-to-new id file)."""
+        native = None if model is None else _model_settings(model)._native
+        return json.loads(self._native.recluster(native))
+
+    def __repr__(self) -> str:
+        i = self.info()
+        return f"Store({str(self.path)!r}, {i['records']} records, {i['clusters']} clusters, generation {i['generation']})"
 
 
 # ------------------------------------------------------------------ link

@@ -24,6 +24,7 @@ use fellegi::pipeline::{self, DecisionOptions, FsRule, Job, LinkMethod};
 use fellegi::plot::{Chart, ChartData, Format, ModelParams};
 use fellegi::progress::Progress;
 use fellegi::settings::Settings;
+use fellegi::store::{self, NewRecord, Store, StoreOptions};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
@@ -1231,6 +1232,315 @@ fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
+// ---------------------------------------------------------------- the store
+
+/// A persistent store (`fellegi.Store`): records, pairs and clusters with stable ids. The
+/// library's [`Store`] behind a lock; every call runs on a worker with the GIL released.
+#[pyclass(module = "fellegi._native", name = "NativeStore", frozen)]
+struct PyStore {
+    store: Arc<std::sync::Mutex<Store>>,
+}
+
+/// The store's lock, or the error a poisoned one (a panic mid-call) deserves.
+fn locked(s: &std::sync::Mutex<Store>) -> fellegi::Result<std::sync::MutexGuard<'_, Store>> {
+    s.lock().map_err(|_| {
+        fellegi::Error::Internal(
+            "an earlier call on this store failed mid-way; open it again".into(),
+        )
+    })
+}
+
+fn json_text<T: serde::Serialize>(v: &T) -> fellegi::Result<String> {
+    serde_json::to_string(v).map_err(|e| fellegi::Error::Internal(format!("to JSON: {e}")))
+}
+
+/// New records for `store` from Python inputs (tables by name, or CSV paths).
+fn store_records(
+    st: &Store,
+    inputs: &Inputs,
+    source: Option<&str>,
+    progress: &Progress,
+) -> fellegi::Result<Vec<NewRecord>> {
+    match inputs {
+        Inputs::Paths(p) => st.read_new(p, source, progress),
+        Inputs::Tables(tables) => {
+            let needed: Vec<String> = std::iter::once(st.model.unique_id.clone())
+                .chain(st.model.columns_used().into_iter().map(|(c, _)| c))
+                .collect();
+            for t in tables {
+                if let Some((_, m)) = t.rejected.iter().find(|(c, _)| needed.contains(c)) {
+                    return Err(fellegi::Error::Input {
+                        path: PathBuf::from(&t.name),
+                        message: m.clone(),
+                    });
+                }
+            }
+            st.read_tables(&Inputs::sources(tables), source)
+        }
+    }
+}
+
+/// Creates a store at `out` from `inputs` linked by the fitted `model`.
+#[pyfunction]
+#[pyo3(signature = (model, inputs, out, min_probability, threshold))]
+fn store_create(
+    py: Python<'_>,
+    model: &PySettings,
+    inputs: Vec<(String, Bound<'_, PyAny>)>,
+    out: PathBuf,
+    min_probability: f64,
+    threshold: f64,
+) -> PyResult<PyStore> {
+    let origin = model.origin.clone();
+    let model = model.inner.clone();
+    let inputs = Inputs::from_py(py, inputs)?;
+    let opts = StoreOptions {
+        min_probability,
+        threshold,
+    };
+    let st = run_blocking(py, move |progress: Progress| {
+        match &inputs {
+            Inputs::Paths(p) => store::create(&model, &origin, p, opts, &out, &progress)?,
+            Inputs::Tables(_) => {
+                let ds = inputs.load(&model)?;
+                store::create_from(&model, &origin, &ds, opts, &out, &progress)?
+            }
+        };
+        Store::open(&out)
+    })?;
+    Ok(PyStore {
+        store: Arc::new(std::sync::Mutex::new(st)),
+    })
+}
+
+/// Opens the store at `path`.
+#[pyfunction]
+fn store_open(py: Python<'_>, path: PathBuf) -> PyResult<PyStore> {
+    let st = run_blocking(py, move |_: Progress| Store::open(&path))?;
+    Ok(PyStore {
+        store: Arc::new(std::sync::Mutex::new(st)),
+    })
+}
+
+/// `fellegi store verify` as JSON: `{"ok", "generation", "errors", "trailing"}`.
+#[pyfunction]
+fn store_verify(py: Python<'_>, path: PathBuf) -> PyResult<String> {
+    run_blocking(py, move |_: Progress| {
+        let v = store::verify(&path);
+        json_text(&serde_json::json!({
+            "ok": v.ok(),
+            "generation": v.generation,
+            "errors": v.errors,
+            "trailing": v.trailing.iter().map(|(f, n)| serde_json::json!({"file": f, "bytes": n})).collect::<Vec<_>>(),
+        }))
+    })
+}
+
+#[pymethods]
+impl PyStore {
+    /// `fellegi store info --json`.
+    fn info_json(&self, py: Python<'_>) -> PyResult<String> {
+        let s = self.store.clone();
+        run_blocking(py, move |_: Progress| json_text(&locked(&s)?.info()))
+    }
+
+    /// The store's folder.
+    fn path(&self, py: Python<'_>) -> PyResult<PathBuf> {
+        let s = self.store.clone();
+        run_blocking(py, move |_: Progress| Ok(locked(&s)?.dir().to_path_buf()))
+    }
+
+    /// Records in the store.
+    fn len(&self, py: Python<'_>) -> PyResult<usize> {
+        let s = self.store.clone();
+        run_blocking(py, move |_: Progress| Ok(locked(&s)?.len()))
+    }
+
+    /// The store's model.
+    fn model(&self, py: Python<'_>) -> PyResult<PySettings> {
+        let s = self.store.clone();
+        let settings = run_blocking(py, move |_: Progress| Ok(locked(&s)?.model.clone()))?;
+        Ok(PySettings {
+            inner: settings,
+            origin: "store model.json".into(),
+        })
+    }
+
+    /// Adds records (one atomic add); the summary as JSON (AddSummary).
+    #[pyo3(signature = (inputs, source=None))]
+    fn add(
+        &self,
+        py: Python<'_>,
+        inputs: Vec<(String, Bound<'_, PyAny>)>,
+        source: Option<String>,
+    ) -> PyResult<String> {
+        let inputs = Inputs::from_py(py, inputs)?;
+        let s = self.store.clone();
+        run_blocking(py, move |progress: Progress| {
+            let mut st = locked(&s)?;
+            let recs = store_records(&st, &inputs, source.as_deref(), &progress)?;
+            json_text(&st.add(&recs)?)
+        })
+    }
+
+    /// Matches records against the store without adding them: one row per candidate.
+    #[pyo3(signature = (inputs, min_probability=None, source=None))]
+    fn find(
+        &self,
+        py: Python<'_>,
+        inputs: Vec<(String, Bound<'_, PyAny>)>,
+        min_probability: Option<f64>,
+        source: Option<String>,
+    ) -> PyResult<ArrowTable> {
+        let inputs = Inputs::from_py(py, inputs)?;
+        let s = self.store.clone();
+        let batch = run_blocking(py, move |progress: Progress| {
+            let st = locked(&s)?;
+            let min = min_probability.unwrap_or(st.manifest.min_probability);
+            fellegi::classify::check_probability("min_probability", min)?;
+            let recs = store_records(&st, &inputs, source.as_deref(), &progress)?;
+            let found = st.find(&recs, min)?;
+            candidates_table(&recs, &found, st.comparison_names())
+        })?;
+        Ok(ArrowTable { batch })
+    }
+
+    /// A stored record as JSON (`{"source", "id", "cluster_id", "values"}`), or None.
+    fn record(&self, py: Python<'_>, source: String, id: String) -> PyResult<Option<String>> {
+        let s = self.store.clone();
+        run_blocking(py, move |_: Progress| {
+            let st = locked(&s)?;
+            match st.record(&source, &id) {
+                None => Ok(None),
+                Some(r) => {
+                    let values: serde_json::Map<String, serde_json::Value> = st
+                        .values(r)
+                        .into_iter()
+                        .map(|(k, v)| (k, serde_json::Value::String(v)))
+                        .collect();
+                    json_text(&serde_json::json!({
+                        "source": source, "id": id,
+                        "cluster_id": st.cluster_of(r), "values": values,
+                    }))
+                    .map(Some)
+                }
+            }
+        })
+    }
+
+    /// A cluster as JSON (`{"cluster_id", "requested", "records"}`; a merged id resolves to
+    /// its survivor), or None.
+    fn cluster(&self, py: Python<'_>, cluster_id: u64) -> PyResult<Option<String>> {
+        let s = self.store.clone();
+        run_blocking(py, move |_: Progress| {
+            let st = locked(&s)?;
+            match st.cluster(cluster_id) {
+                None => Ok(None),
+                Some((now, recs)) => json_text(&serde_json::json!({
+                    "cluster_id": now, "requested": cluster_id,
+                    "records": recs.into_iter().map(|(s, i)| serde_json::json!({"source": s, "id": i})).collect::<Vec<_>>(),
+                }))
+                .map(Some),
+            }
+        })
+    }
+
+    /// `fellegi store export`: pairs.csv and clusters.csv under `out`; the paths written.
+    fn export(&self, py: Python<'_>, out: PathBuf) -> PyResult<Vec<PathBuf>> {
+        let s = self.store.clone();
+        run_blocking(py, move |_: Progress| locked(&s)?.export(&out))
+    }
+
+    /// `fellegi store recluster` (with a new fitted model, or the stored one); the summary as
+    /// JSON (ReclusterSummary).
+    #[pyo3(signature = (model=None))]
+    fn recluster(&self, py: Python<'_>, model: Option<&PySettings>) -> PyResult<String> {
+        let model = model.map(|m| (m.inner.clone(), m.origin.clone()));
+        let s = self.store.clone();
+        run_blocking(py, move |progress: Progress| {
+            let mut st = locked(&s)?;
+            let new = model.as_ref().map(|(m, o)| (m, o.as_str()));
+            json_text(&st.recluster(new, &progress)?)
+        })
+    }
+}
+
+/// The candidates of `found` (per query, best first) as one table: the query's source and id,
+/// the candidate's rank (1 = best), source, id, cluster id, match weight and probability, then
+/// per comparison its level label, gamma and weight (bits).
+fn candidates_table(
+    queries: &[NewRecord],
+    found: &[Vec<fellegi::store::Candidate>],
+    comparisons: &[String],
+) -> fellegi::Result<RecordBatch> {
+    let n: usize = found.iter().map(Vec::len).sum();
+    let mut q_source = Vec::with_capacity(n);
+    let mut q_id = Vec::with_capacity(n);
+    let mut rank = Vec::with_capacity(n);
+    let mut source = Vec::with_capacity(n);
+    let mut id = Vec::with_capacity(n);
+    let mut cluster = Vec::with_capacity(n);
+    let mut weight = Vec::with_capacity(n);
+    let mut prob = Vec::with_capacity(n);
+    let k = comparisons.len();
+    let mut level: Vec<Vec<String>> = vec![Vec::with_capacity(n); k];
+    let mut gamma: Vec<Vec<i32>> = vec![Vec::with_capacity(n); k];
+    let mut cw: Vec<Vec<f64>> = vec![Vec::with_capacity(n); k];
+    for (q, cands) in queries.iter().zip(found) {
+        for (r, c) in cands.iter().enumerate() {
+            q_source.push(q.source.as_str());
+            q_id.push(q.id.as_str());
+            rank.push(r as u32 + 1);
+            source.push(c.source.clone());
+            id.push(c.id.clone());
+            cluster.push(c.cluster_id);
+            weight.push(c.match_weight);
+            prob.push(c.match_probability);
+            for (j, x) in c.contributions.iter().enumerate().take(k) {
+                level[j].push(x.level.clone());
+                gamma[j].push(x.gamma);
+                cw[j].push(x.weight);
+            }
+        }
+    }
+    let mut fields: Vec<(String, ArrayRef)> = vec![
+        ("query_source".into(), Arc::new(StringArray::from(q_source))),
+        ("query_id".into(), Arc::new(StringArray::from(q_id))),
+        ("rank".into(), Arc::new(UInt32Array::from(rank))),
+        ("source".into(), Arc::new(StringArray::from(source))),
+        ("id".into(), Arc::new(StringArray::from(id))),
+        (
+            "cluster_id".into(),
+            Arc::new(arrow_array::UInt64Array::from(cluster)),
+        ),
+        ("match_weight".into(), Arc::new(Float64Array::from(weight))),
+        (
+            "match_probability".into(),
+            Arc::new(Float64Array::from(prob)),
+        ),
+    ];
+    for (j, c) in comparisons.iter().enumerate() {
+        fields.push((
+            format!("level_{c}"),
+            Arc::new(StringArray::from(std::mem::take(&mut level[j]))),
+        ));
+        fields.push((
+            format!("gamma_{c}"),
+            Arc::new(Int32Array::from(std::mem::take(&mut gamma[j]))),
+        ));
+        fields.push((
+            format!("weight_{c}"),
+            Arc::new(Float64Array::from(std::mem::take(&mut cw[j]))),
+        ));
+    }
+    batch(
+        fields
+            .iter()
+            .map(|(n, a)| (n.as_str(), a.clone()))
+            .collect(),
+    )
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySettings>()?;
@@ -1249,5 +1559,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dataset_entry, m)?)?;
     m.add_function(wrap_pyfunction!(generate, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
+    m.add_class::<PyStore>()?;
+    m.add_function(wrap_pyfunction!(store_create, m)?)?;
+    m.add_function(wrap_pyfunction!(store_open, m)?)?;
+    m.add_function(wrap_pyfunction!(store_verify, m)?)?;
     Ok(())
 }

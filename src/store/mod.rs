@@ -626,7 +626,40 @@ pub fn create(
     out: &Path,
     progress: &Progress,
 ) -> Result<Manifest> {
-    check_options(&opts)?;
+    check_create(model, origin, &opts, out)?;
+    let ds = crate::pipeline::load(model, paths, progress)?;
+    create_from(model, origin, &ds, opts, out, progress)
+}
+
+/// As [`create`], from records already loaded for `model` (by [`crate::pipeline::load`] or
+/// [`crate::pipeline::load_memory`], which the Python package uses for DataFrames).
+///
+/// # Errors
+/// As [`create`], less the input errors.
+pub fn create_from(
+    model: &Settings,
+    origin: &str,
+    ds: &Dataset,
+    opts: StoreOptions,
+    out: &Path,
+    progress: &Progress,
+) -> Result<Manifest> {
+    check_create(model, origin, &opts, out)?;
+    let columns_used = model.columns_used();
+    if let Some((c, _)) = columns_used
+        .iter()
+        .find(|(c, _)| ds.column_index(c).is_none())
+    {
+        return Err(Error::Data(format!(
+            "the records have no column `{c}`, which the model reads; load them for this model"
+        )));
+    }
+    write_new_store(model, origin, ds, opts, out, progress)
+}
+
+/// The checks of a store's options, model and folder before anything is read.
+fn check_create(model: &Settings, origin: &str, opts: &StoreOptions, out: &Path) -> Result<()> {
+    check_options(opts)?;
     check_model(model, origin)?;
     if out.exists() {
         let empty = out.is_dir()
@@ -641,8 +674,19 @@ pub fn create(
             });
         }
     }
-    let ds = crate::pipeline::load(model, paths, progress)?;
-    let scored = crate::pipeline::score(model, origin, &ds, opts.min_probability, progress)?;
+    Ok(())
+}
+
+/// Scores `ds`, clusters it and writes the store (temporary folder, then renamed).
+fn write_new_store(
+    model: &Settings,
+    origin: &str,
+    ds: &Dataset,
+    opts: StoreOptions,
+    out: &Path,
+    progress: &Progress,
+) -> Result<Manifest> {
+    let scored = crate::pipeline::score(model, origin, ds, opts.min_probability, progress)?;
     let pairs = &scored.pairs;
     let t = Instant::now();
     let links = (0..pairs.len())
@@ -1351,6 +1395,39 @@ impl Store {
         };
         let mut ds = crate::data::read_csv_files(&spec, progress)?;
         crate::clean::apply_transforms(&mut ds, &settings.transforms)?;
+        self.records_of(&ds, source)
+    }
+
+    /// New records from in-memory tables (the Python package's DataFrames), read as
+    /// [`crate::pipeline::load_memory`] reads them for the store's model (columns under the
+    /// model's names; no `[[input]]` rules), then its transforms. Sources as in
+    /// [`Store::read_new`]: a table's name is its source unless `source` is given.
+    ///
+    /// # Errors
+    /// [`crate::data::read_memory`]'s errors; [`Error::Invalid`] for `source` in a dedupe store.
+    pub fn read_tables(
+        &self,
+        tables: &[crate::data::MemorySource<'_>],
+        source: Option<&str>,
+    ) -> Result<Vec<NewRecord>> {
+        if source.is_some() && self.manifest.link_type == LinkType::Dedupe {
+            return Err(Error::invalid(
+                "source",
+                "a source names a source of a link or link_and_dedupe store; a dedupe store has one population, so leave it out",
+            ));
+        }
+        let spec = crate::data::MemorySpec {
+            unique_id: self.model.unique_id.clone(),
+            truth: None,
+            columns: self.model.columns_used(),
+        };
+        let mut ds = crate::data::read_memory(tables, &spec)?;
+        crate::clean::apply_transforms(&mut ds, &self.model.transforms)?;
+        self.records_of(&ds, source)
+    }
+
+    /// The records of a dataset loaded for the store's model, with their sources.
+    fn records_of(&self, ds: &Dataset, source: Option<&str>) -> Result<Vec<NewRecord>> {
         let cols: Vec<usize> = self
             .manifest
             .columns
