@@ -755,7 +755,7 @@ fn write_new_store(
         asg.u64s(&ids);
         put("assignments", ASSIGNMENTS_FILE, asg.0)?;
         let mut pb = Vec::new();
-        write_pairs(&mut pb, &ds, &scored.comparer, pairs, None).map_err(|e| Error::io(&tmp, e))?;
+        write_pairs(&mut pb, ds, &scored.comparer, pairs, None).map_err(|e| Error::io(&tmp, e))?;
         put("pairs", "pairs.csv", pb)?;
         let mut mg = Vec::new();
         csv_row(
