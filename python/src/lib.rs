@@ -349,6 +349,20 @@ impl Inputs {
             .collect()
     }
 
+    /// Fails when a column in `needed` was rejected while reading a table (its Arrow type is
+    /// not text), with the reader's message.
+    fn check_needed(tables: &[Table], needed: &[String]) -> fellegi::Result<()> {
+        for t in tables {
+            if let Some((_, m)) = t.rejected.iter().find(|(c, _)| needed.contains(c)) {
+                return Err(fellegi::Error::Input {
+                    path: PathBuf::from(&t.name),
+                    message: m.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Loads the inputs for `settings` (the pipeline's `load` or `load_memory`).
     fn load(&self, settings: &Settings) -> fellegi::Result<Dataset> {
         let progress = Progress::default();
@@ -358,14 +372,7 @@ impl Inputs {
                 let mut needed = vec![settings.unique_id.clone()];
                 needed.extend(settings.truth.clone());
                 needed.extend(settings.columns_used().into_iter().map(|(c, _)| c));
-                for t in tables {
-                    if let Some((_, m)) = t.rejected.iter().find(|(c, _)| needed.contains(c)) {
-                        return Err(fellegi::Error::Input {
-                            path: PathBuf::from(&t.name),
-                            message: m.clone(),
-                        });
-                    }
-                }
+                Self::check_needed(tables, &needed)?;
                 let sources = Self::sources(tables);
                 pipeline::load_memory(settings, &sources, &progress)
             }
@@ -1267,14 +1274,7 @@ fn store_records(
             let needed: Vec<String> = std::iter::once(st.model.unique_id.clone())
                 .chain(st.model.columns_used().into_iter().map(|(c, _)| c))
                 .collect();
-            for t in tables {
-                if let Some((_, m)) = t.rejected.iter().find(|(c, _)| needed.contains(c)) {
-                    return Err(fellegi::Error::Input {
-                        path: PathBuf::from(&t.name),
-                        message: m.clone(),
-                    });
-                }
-            }
+            Inputs::check_needed(tables, &needed)?;
             st.read_tables(&Inputs::sources(tables), source)
         }
     }

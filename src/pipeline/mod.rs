@@ -37,7 +37,7 @@ mod patterns;
 mod source;
 pub mod warnings;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use explain::{Explanation, explain, find_record};
 pub use job::{
@@ -81,6 +81,15 @@ pub fn effective_seed(explicit: Option<u64>, settings: &Settings) -> u64 {
         .unwrap_or(DEFAULT_SEED)
 }
 
+/// Whether two paths name the same file: equal as given, as absolute paths, or once
+/// canonicalised (symbolic links and `..` resolved). Matches an input file with the `path` of
+/// an `[[input]]`.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    a == b
+        || std::path::absolute(a).ok() == std::path::absolute(b).ok()
+        || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
 /// The files to read and their descriptions: `paths` (e.g. `--input`) when given, each with the
 /// settings' `[[input]]` whose `path` is that file or whose `source` is its stem (else the
 /// defaults); with no `paths`, the `[[input]]` files themselves, in order.
@@ -106,11 +115,6 @@ pub fn resolve_inputs(
         }
         return Ok((files, settings.inputs.clone()));
     }
-    let same = |a: &std::path::Path, b: &std::path::Path| {
-        a == b
-            || std::path::absolute(a).ok() == std::path::absolute(b).ok()
-            || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
-    };
     let mut used = vec![false; settings.inputs.len()];
     let mut descriptions = Vec::with_capacity(paths.len());
     for p in paths {
@@ -118,7 +122,7 @@ pub fn resolve_inputs(
         let found = settings
             .inputs
             .iter()
-            .position(|d| d.path.as_deref().is_some_and(|q| same(p, q)))
+            .position(|d| d.path.as_deref().is_some_and(|q| same_file(p, q)))
             .or_else(|| {
                 settings
                     .inputs

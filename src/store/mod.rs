@@ -628,7 +628,7 @@ pub fn create(
 ) -> Result<Manifest> {
     check_create(model, origin, &opts, out)?;
     let ds = crate::pipeline::load(model, paths, progress)?;
-    create_from(model, origin, &ds, opts, out, progress)
+    write_new_store(model, origin, &ds, opts, out, progress)
 }
 
 /// As [`create`], from records already loaded for `model` (by [`crate::pipeline::load`] or
@@ -1356,12 +1356,7 @@ impl Store {
         source: Option<&str>,
         progress: &Progress,
     ) -> Result<Vec<NewRecord>> {
-        if source.is_some() && self.manifest.link_type == LinkType::Dedupe {
-            return Err(Error::invalid(
-                "--source",
-                "--source names a source of a link or link_and_dedupe store; a dedupe store has one population, so leave --source out",
-            ));
-        }
+        self.check_source_option(source, "--source")?;
         let settings = &self.model;
         let (paths, descriptions) = if paths.is_empty() {
             crate::pipeline::resolve_inputs(settings, paths)?
@@ -1371,13 +1366,16 @@ impl Store {
             let descriptions = paths
                 .iter()
                 .map(|p| {
-                    let same =
-                        |q: &Path| std::path::absolute(p).ok() == std::path::absolute(q).ok();
                     let name = source.map_or_else(|| crate::data::stem_of(p), str::to_string);
                     settings
                         .inputs
                         .iter()
-                        .find(|d| source.is_none() && d.path.as_deref().is_some_and(same))
+                        .find(|d| {
+                            source.is_none()
+                                && d.path
+                                    .as_deref()
+                                    .is_some_and(|q| crate::pipeline::same_file(p, q))
+                        })
                         .or_else(|| self.input_rules(&name))
                         .cloned()
                         .unwrap_or_default()
@@ -1410,12 +1408,7 @@ impl Store {
         tables: &[crate::data::MemorySource<'_>],
         source: Option<&str>,
     ) -> Result<Vec<NewRecord>> {
-        if source.is_some() && self.manifest.link_type == LinkType::Dedupe {
-            return Err(Error::invalid(
-                "source",
-                "a source names a source of a link or link_and_dedupe store; a dedupe store has one population, so leave it out",
-            ));
-        }
+        self.check_source_option(source, "source")?;
         let spec = crate::data::MemorySpec {
             unique_id: self.model.unique_id.clone(),
             truth: None,
@@ -1424,6 +1417,19 @@ impl Store {
         let mut ds = crate::data::read_memory(tables, &spec)?;
         crate::clean::apply_transforms(&mut ds, &self.model.transforms)?;
         self.records_of(&ds, source)
+    }
+
+    /// Refuses a source option (`option`, as the caller names it) in a dedupe store.
+    fn check_source_option(&self, source: Option<&str>, option: &str) -> Result<()> {
+        if source.is_some() && self.manifest.link_type == LinkType::Dedupe {
+            return Err(Error::invalid(
+                option,
+                format!(
+                    "{option} names a source of a link or link_and_dedupe store; a dedupe store has one population, so leave {option} out"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The records of a dataset loaded for the store's model, with their sources.
