@@ -5,8 +5,13 @@
 //! ```sh
 //! fellegi serve STORE --addr 127.0.0.1:8080 &
 //! cargo bench --bench serve_load -- --addr 127.0.0.1:8080 --queries people.csv \
-//!     [--requests 20000] [--seconds 30] [--clients 4] [--id-column record_id] [--skip entity_id]
+//!     [--requests 20000] [--seconds 30] [--clients 4] [--skip entity_id] [--server-pid PID]
 //! ```
+//! With `--server-pid` it also reads the server's CPU time (user + system, from
+//! `/proc/PID/stat`) before and after the run and reports the server's CPU milliseconds per
+//! request and the throughput that implies on two cores fully given to the server
+//! (`2000 / cpu_ms_per_request`): on a 2-core machine the client shares the cores, so the
+//! measured throughput alone understates what the server sustains on two cores of its own.
 //! The queries are the rows of a CSV file (header = field names), sent in order, round robin
 //! over the clients. Loopback only: the address must be 127.0.0.1 or localhost.
 
@@ -55,6 +60,19 @@ fn request(s: &mut BufReader<TcpStream>, addr: &str, body: &[u8]) -> std::io::Re
     Ok(status)
 }
 
+/// The CPU seconds (user + system) process `pid` has used, from `/proc/PID/stat`.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc/PID/stat");
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
+    // SAFETY: sysconf has no preconditions; _SC_CLK_TCK is the unit of /proc's CPU times.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks / hz
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--bench") && arg(&args, "--addr").is_none() {
@@ -88,6 +106,8 @@ fn main() {
             serde_json::json!({ "record": o }).to_string().into_bytes()
         })
         .collect();
+    let server_pid = arg(&args, "--server-pid");
+    let cpu_before = server_pid.as_deref().map(cpu_seconds);
     let deadline = Instant::now() + Duration::from_secs_f64(secs);
     let start = Instant::now();
     let results: Vec<(Vec<f64>, u64)> = std::thread::scope(|s| {
@@ -119,6 +139,7 @@ fn main() {
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let wall = start.elapsed().as_secs_f64();
+    let server_cpu = server_pid.as_deref().map(cpu_seconds).zip(cpu_before).map(|(a, b)| a - b);
     let mut lat: Vec<f64> = results.iter().flat_map(|r| r.0.iter().copied()).collect();
     let errors: u64 = results.iter().map(|r| r.1).sum();
     lat.sort_by(f64::total_cmp);
@@ -129,9 +150,7 @@ fn main() {
             lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1]
         }
     };
-    println!(
-        "{}",
-        serde_json::json!({
+    let mut out = serde_json::json!({
             "requests_ok": lat.len(),
             "errors": errors,
             "clients": clients,
@@ -140,6 +159,12 @@ fn main() {
             "p50_ms": q(0.50),
             "p99_ms": q(0.99),
             "max_ms": lat.last().copied().unwrap_or(f64::NAN),
-        })
-    );
+    });
+    if let Some(cpu) = server_cpu {
+        let per = cpu * 1e3 / lat.len().max(1) as f64;
+        out["server_cpu_s"] = serde_json::json!(cpu);
+        out["server_cpu_ms_per_request"] = serde_json::json!(per);
+        out["two_core_capacity_per_s"] = serde_json::json!(2000.0 / per);
+    }
+    println!("{out}");
 }
