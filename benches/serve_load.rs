@@ -139,7 +139,11 @@ fn main() {
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let wall = start.elapsed().as_secs_f64();
-    let server_cpu = server_pid.as_deref().map(cpu_seconds).zip(cpu_before).map(|(a, b)| a - b);
+    let server_cpu = server_pid
+        .as_deref()
+        .map(cpu_seconds)
+        .zip(cpu_before)
+        .map(|(a, b)| a - b);
     let mut lat: Vec<f64> = results.iter().flat_map(|r| r.0.iter().copied()).collect();
     let errors: u64 = results.iter().map(|r| r.1).sum();
     lat.sort_by(f64::total_cmp);

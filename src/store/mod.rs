@@ -872,7 +872,9 @@ impl Store {
         let model = Settings::from_json(&text, &origin)?;
         let mut store = Store::empty(dir, manifest, model, &origin)?;
         store.read_records()?;
+        let t = Instant::now();
         store.read_clusters()?;
+        Progress::default().phase("store: clusters", t);
         Ok(store)
     }
 
@@ -1100,11 +1102,15 @@ impl Store {
     fn read_records(&mut self) -> Result<()> {
         let f = self.manifest.files["records"].clone();
         let path = self.dir.join(&f.name);
+        let t = Instant::now();
         let bytes = read_committed(&self.dir, &f)?;
+        Progress::default().phase("store: read records", t);
+        let t = Instant::now();
         let mut d = binary::Dec::new(&path, &bytes);
         while !d.done() {
             self.decode_records(&mut d)?;
         }
+        Progress::default().phase("store: decode records", t);
         if self.source_of.len() as u64 != self.manifest.records {
             return Err(d.damaged(format!(
                 "{} records, the manifest says {}",
@@ -1113,7 +1119,9 @@ impl Store {
             )));
         }
         drop(bytes);
+        let t = Instant::now();
         self.rebuild()?;
+        Progress::default().phase("store: hash tables and chains", t);
         Ok(())
     }
 
@@ -1911,9 +1919,12 @@ impl Store {
             }
         }
         self.manifest.sources = m.sources.clone();
+        let t = Instant::now();
         // Keys without chain insertion first, so that candidates see only older records.
         self.index_keys(from, false);
         let cand = self.candidates_of_new(from);
+        Progress::default().phase("add: keys and candidates", t);
+        let t = Instant::now();
         for ki in &mut self.keys {
             for r in from..self.source_of.len() {
                 ki.insert(r as u32);
@@ -1932,6 +1943,8 @@ impl Store {
         let sub_pairs: Vec<(u32, u32)> =
             cand.iter().map(|&(a, b)| (local[&a], local[&b])).collect();
         let scores = self.score_rows(&sub_rows, &sub_pairs)?;
+        Progress::default().phase("add: score", t);
+        let t = Instant::now();
         let kept: Vec<ScoredPair> = cand
             .iter()
             .zip(scores)
@@ -2060,6 +2073,8 @@ impl Store {
             app.buf("changes").extend_from_slice(&changes);
             app.buf("merges").extend_from_slice(&mg);
         }
+        Progress::default().phase("add: clusters", t);
+        let t = Instant::now();
         // Records, assignments and pairs.
         let rec = self.encode_records(&mark);
         app.buf("records").extend_from_slice(&rec);
@@ -2097,8 +2112,11 @@ impl Store {
         m.generation = generation;
         m.records = self.source_of.len() as u64;
         m.pairs += kept.len() as u64;
+        Progress::default().phase("add: encode", t);
+        let t = Instant::now();
         app.finish(&self.dir, &mut m)?;
         commit_manifest(&self.dir, &m)?;
+        Progress::default().phase("add: write and sync", t);
         // Committed: update the in-memory clusters.
         self.assigned.extend_from_slice(&summary.cluster_ids);
         for (from_id, into) in merges {
