@@ -30,6 +30,9 @@ PY
   --settings "$root/experiments/scale/settings.toml" --out "$work/model" -q
 rm -rf "$work/store" "$work/link"
 t create "$bin" store create --model "$work/model/model.json" --input "$work/base.csv" --out "$work/store" -q
+# The add is timed on a settled disk (the create's ~0.5 GB of writes flushed first), as a
+# store is when records arrive later; otherwise its fsyncs wait behind the create's write-back.
+sync
 t add "$bin" store add "$work/store" "$work/add.csv" -q | tee "$work/add.stdout"
 t link "$bin" link --input "$people" --settings "$root/experiments/scale/settings.toml" \
   --min-probability 0.5 --threshold 0.5 --out "$work/link" -q > /dev/null
@@ -41,9 +44,9 @@ pid=$!
 for _ in $(seq 1 600); do grep -q listening "$work/serve.stdout" 2>/dev/null && break; sleep 0.1; done
 addr=$(sed -n 's#listening on http://##p' "$work/serve.stdout")
 (cd "$root" && cargo bench -q --bench serve_load -- --addr "$addr" --queries "$work/queries.csv" \
-  --requests "${REQUESTS:-20000}" --seconds 30 --clients "${CLIENTS:-4}") | tail -n 1 > "$work/load.json"
+  --requests "${REQUESTS:-20000}" --seconds 30 --clients "${CLIENTS:-4}" --server-pid "$pid") | tail -n 1 > "$work/load.json"
 (cd "$root" && cargo bench -q --bench serve_load -- --addr "$addr" --queries "$work/queries.csv" \
-  --requests 2000 --seconds 30 --clients 1) | tail -n 1 > "$work/load1.json"
+  --requests 2000 --seconds 30 --clients 1 --server-pid "$pid") | tail -n 1 > "$work/load1.json"
 kill -TERM "$pid"; wait "$pid" || true
 python3 - "$work" "$out/latest.json" <<'PY'
 import json, sys

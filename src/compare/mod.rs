@@ -68,6 +68,9 @@ pub struct Comparison {
     one_missing_is_else: bool,
 }
 
+/// Dictionaries with fewer distinct values than this are profiled on the calling thread.
+const PARALLEL_PROFILES: usize = 4096;
+
 impl Comparison {
     /// Compiles `spec` (explicit levels) against the column `col` (index `column`) of the data.
     ///
@@ -101,15 +104,19 @@ impl Comparison {
                     | Predicate::LevenshteinRatioAtMost(_)
             )
         });
-        let profiles = if needs_profiles {
-            col.dict.par_iter().map(StrProfile::new).collect()
-        } else {
-            Vec::new()
+        // Small dictionaries (the store's per-request ones) are profiled on this thread:
+        // entering rayon's pool from outside it (a service's worker thread) costs a
+        // cross-thread hand-off that a few hundred profiles do not repay.
+        let small = col.dict.len() < PARALLEL_PROFILES;
+        let profiles = match (needs_profiles, small) {
+            (false, _) => Vec::new(),
+            (true, true) => col.dict.iter().map(StrProfile::new).collect(),
+            (true, false) => col.dict.par_iter().map(StrProfile::new).collect(),
         };
-        let quick = if needs_profiles {
-            col.dict.par_iter().map(quick_profile).collect()
-        } else {
-            Vec::new()
+        let quick = match (needs_profiles, small) {
+            (false, _) => Vec::new(),
+            (true, true) => col.dict.iter().map(quick_profile).collect(),
+            (true, false) => col.dict.par_iter().map(quick_profile).collect(),
         };
         let numbers =
             if has(&|p| matches!(p, Predicate::AbsDiffAtMost(_) | Predicate::RelDiffAtMost(_))) {

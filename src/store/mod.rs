@@ -402,6 +402,23 @@ pub struct Contribution {
     pub weight: f64,
 }
 
+/// What [`Store::score_rows`] returns: per pair its match weight, and its levels flat.
+struct Scored {
+    /// Comparisons per pair.
+    n_c: usize,
+    /// Match weight per pair (log2 Bayes factor plus the prior).
+    weights: Vec<f64>,
+    /// `n_c` levels per pair, pair after pair.
+    levels: Vec<u8>,
+}
+
+impl Scored {
+    /// The levels of pair `i`.
+    fn levels(&self, i: usize) -> &[u8] {
+        &self.levels[i * self.n_c..(i + 1) * self.n_c]
+    }
+}
+
 /// A scored pair: store record indices (`left < right`), weight, probability, levels.
 #[derive(Debug, Clone)]
 struct ScoredPair {
@@ -847,6 +864,86 @@ fn damaged(path: &Path, line: u64, what: impl std::fmt::Display) -> Error {
     }
 }
 
+/// A store's clusters as read from its files ([`load_clusters`]).
+struct LoadedClusters {
+    /// Per record, the cluster id it was given.
+    assigned: Vec<u64>,
+    /// Merged cluster id → the id it merged into.
+    merged_into: FxHashMap<u64, u64>,
+    /// Records per current cluster id.
+    members: Members,
+    /// The first record whose assigned id is out of range: (record, id, file).
+    bad: Option<(usize, u64, PathBuf)>,
+}
+
+/// The current id of cluster `id` (following merges).
+fn resolve_in(merged_into: &FxHashMap<u64, u64>, mut id: u64) -> u64 {
+    while let Some(&n) = merged_into.get(&id) {
+        id = n;
+    }
+    id
+}
+
+/// Reads the cluster assignments (one per record of `m`) and the merges of the store at `dir`
+/// and builds each current cluster's member list. Needs only the manifest, so that
+/// [`Store::open`] runs it beside the decoding of the records.
+fn load_clusters(dir: &Path, m: &Manifest) -> Result<LoadedClusters> {
+    let f = &m.files["assignments"];
+    let path = dir.join(&f.name);
+    let bytes = read_committed(dir, f)?;
+    let next = m.next_cluster_id;
+    let mut d = binary::Dec::new(&path, &bytes);
+    let n = m.records as usize;
+    let mut assigned = Vec::with_capacity(n);
+    if bytes.len() != n * 8 {
+        return Err(d.damaged(format!(
+            "{} bytes for {n} records' cluster ids (8 bytes each)",
+            bytes.len()
+        )));
+    }
+    d.u64s(n, &mut assigned)?;
+    let bad = assigned
+        .iter()
+        .position(|i| !(1..next).contains(i))
+        .map(|r| (r, assigned[r], path.clone()));
+    if bad.is_some() {
+        return Ok(LoadedClusters {
+            assigned: Vec::new(),
+            merged_into: FxHashMap::default(),
+            members: Members::default(),
+            bad,
+        });
+    }
+    let f = &m.files["merges"];
+    let path = dir.join(&f.name);
+    let bytes = read_committed(dir, f)?;
+    let mut merged = FxHashMap::default();
+    each_row(&path, &bytes, |line, rec| {
+        let num = |i: usize| -> Result<u64> {
+            rec.get(i)
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| damaged(&path, line, "bad merge row"))
+        };
+        let (from, into) = (num(1)?, num(2)?);
+        if into >= from || from >= next {
+            return Err(damaged(&path, line, "a merge must go into an older id"));
+        }
+        merged.insert(from, into);
+        Ok(())
+    })?;
+    let mut members = Members::default();
+    members.reserve(next as usize, assigned.len());
+    for (r, &a) in assigned.iter().enumerate() {
+        members.push(resolve_in(&merged, a), r as u32);
+    }
+    Ok(LoadedClusters {
+        assigned,
+        merged_into: merged,
+        members,
+        bad,
+    })
+}
+
 impl Store {
     /// Opens the store at `dir`: reads the manifest, the model, the binary records (values,
     /// blocking keys) and cluster assignments, and rebuilds the in-memory hash tables.
@@ -871,10 +968,31 @@ impl Store {
         })?;
         let model = Settings::from_json(&text, &origin)?;
         let mut store = Store::empty(dir, manifest, model, &origin)?;
-        store.read_records()?;
-        let t = Instant::now();
-        store.read_clusters()?;
-        Progress::default().phase("store: clusters", t);
+        // The cluster files need only the manifest: they are read on a second thread while
+        // this one reads and decodes the records (single-threaded up to the hash tables).
+        let (dir2, manifest2) = (store.dir.clone(), store.manifest.clone());
+        let (records, clusters) = std::thread::scope(|s| {
+            let clusters = s.spawn(move || load_clusters(&dir2, &manifest2));
+            let records = store.read_records();
+            let clusters = clusters
+                .join()
+                .unwrap_or_else(|_| Err(Error::Internal("reading the clusters panicked".into())));
+            (records, clusters)
+        });
+        records?;
+        let c = clusters?;
+        if let Some((r, id, path)) = c.bad {
+            return Err(Error::Input {
+                path,
+                message: format!(
+                    "record {} has bad cluster id {id}; the store is damaged (restore it from a copy, or recreate it with `fellegi store create`)",
+                    store.name(r as u32)
+                ),
+            });
+        }
+        store.assigned = c.assigned;
+        store.merged_into = c.merged_into;
+        store.members = c.members;
         Ok(store)
     }
 
@@ -1153,63 +1271,9 @@ impl Store {
         }
     }
 
-    fn read_clusters(&mut self) -> Result<()> {
-        let dir = self.dir.clone();
-        let f = self.manifest.files["assignments"].clone();
-        let path = dir.join(&f.name);
-        let bytes = read_committed(&dir, &f)?;
-        let next = self.manifest.next_cluster_id;
-        let mut d = binary::Dec::new(&path, &bytes);
-        let n = self.source_of.len();
-        let mut assigned = Vec::with_capacity(n);
-        if bytes.len() != n * 8 {
-            return Err(d.damaged(format!(
-                "{} bytes for {n} records' cluster ids (8 bytes each)",
-                bytes.len()
-            )));
-        }
-        d.u64s(n, &mut assigned)?;
-        if let Some(r) = assigned.iter().position(|i| !(1..next).contains(i)) {
-            return Err(d.damaged(format!(
-                "record {} has bad cluster id {}",
-                self.name(r as u32),
-                assigned[r]
-            )));
-        }
-        let f = self.manifest.files["merges"].clone();
-        let path = dir.join(&f.name);
-        let bytes = read_committed(&dir, &f)?;
-        let mut merged = FxHashMap::default();
-        each_row(&path, &bytes, |line, rec| {
-            let num = |i: usize| -> Result<u64> {
-                rec.get(i)
-                    .and_then(|v| v.parse().ok())
-                    .ok_or_else(|| damaged(&path, line, "bad merge row"))
-            };
-            let (from, into) = (num(1)?, num(2)?);
-            if into >= from || from >= next {
-                return Err(damaged(&path, line, "a merge must go into an older id"));
-            }
-            merged.insert(from, into);
-            Ok(())
-        })?;
-        self.assigned = assigned;
-        self.merged_into = merged;
-        let mut members = Members::default();
-        members.reserve(next as usize, self.assigned.len());
-        for (r, &a) in self.assigned.iter().enumerate() {
-            members.push(self.resolve(a), r as u32);
-        }
-        self.members = members;
-        Ok(())
-    }
-
     /// The current id of cluster `id` (following merges).
-    pub fn resolve(&self, mut id: u64) -> u64 {
-        while let Some(&n) = self.merged_into.get(&id) {
-            id = n;
-        }
-        id
+    pub fn resolve(&self, id: u64) -> u64 {
+        resolve_in(&self.merged_into, id)
     }
 
     /// The table of (source, id) → record, built on first use (an add from the command line
@@ -1670,12 +1734,18 @@ impl Store {
     }
 
     /// Scores pairs of rows. A row is a stored record (`Ok(r)`) or a query (`Err(values)`);
-    /// returns (weight, probability, levels) per pair, in order.
+    /// returns per pair, in order, its match weight and its levels (flat, one byte per
+    /// comparison). With `parallel`, big batches use rayon's pool: `add` wants that, while
+    /// the service's `POST /match` does not, as its requests already keep the cores busy
+    /// and handing one request's work to the pool cost more than it saved (rayon's latch
+    /// waits and the pool's context switches were a quarter of the server's profile).
     fn score_rows(
         &self,
         rows: &[std::result::Result<u32, &[String]>],
         pairs: &[(u32, u32)],
-    ) -> Result<Vec<(f64, f64, Vec<u8>)>> {
+        parallel: bool,
+    ) -> Result<Scored> {
+        let parallel = parallel && rows.len() >= PARALLEL_ROWS;
         // A small dataset of just the rows involved: levels depend only on the two values
         // compared, so they are the batch run's levels bit for bit.
         let mut ds = Dataset {
@@ -1737,37 +1807,44 @@ impl Store {
                 dict,
             }
         };
-        // A thread per column pays for itself only on big batches: for the service's
-        // single-record POST /match, handing the columns to rayon's pool cost more than the
-        // work (context switches were the top of its profile).
-        ds.columns = if rows.len() >= PARALLEL_ROWS {
+        // A thread per column pays for itself only on big batches.
+        ds.columns = if parallel {
             self.columns.par_iter().enumerate().map(build).collect()
         } else {
             self.columns.iter().enumerate().map(build).collect()
         };
         let comparer = self.template.rebind(&self.model.comparisons, &ds)?;
         let n_c = comparer.len();
-        let score = |chunk: &[(u32, u32)]| {
-            let mut lv = vec![0u8; n_c];
-            chunk
-                .iter()
-                .map(|&(a, b)| {
-                    comparer.vector(&ds, a, b, &mut lv);
-                    let w = pattern_weight(self.prior, &self.level_weights, &lv);
-                    (w, probability(w), lv.clone())
-                })
-                .collect::<Vec<_>>()
+        let mut out = Scored {
+            n_c,
+            weights: vec![0.0; pairs.len()],
+            levels: vec![0u8; pairs.len() * n_c],
         };
-        if pairs.len() < PARALLEL_ROWS {
-            return Ok(score(pairs));
+        let score = |pairs: &[(u32, u32)], weights: &mut [f64], levels: &mut [u8]| {
+            for ((&(a, b), w), lv) in pairs
+                .iter()
+                .zip(weights.iter_mut())
+                .zip(levels.chunks_exact_mut(n_c.max(1)))
+            {
+                comparer.vector(&ds, a, b, lv);
+                *w = pattern_weight(self.prior, &self.level_weights, lv);
+            }
+        };
+        const CHUNK: usize = 4096;
+        if parallel && pairs.len() >= PARALLEL_ROWS && n_c > 0 {
+            pairs
+                .par_chunks(CHUNK)
+                .zip(out.weights.par_chunks_mut(CHUNK))
+                .zip(out.levels.par_chunks_mut(CHUNK * n_c))
+                .for_each(|((p, w), l)| score(p, w, l));
+        } else if n_c > 0 {
+            score(pairs, &mut out.weights, &mut out.levels);
+        } else {
+            for w in &mut out.weights {
+                *w = self.prior;
+            }
         }
-        Ok(pairs
-            .par_chunks(4096)
-            .map(score)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .flatten()
-            .collect())
+        Ok(out)
     }
 
     /// Scores `queries` against the stored records without inserting them: each query's
@@ -1828,17 +1905,20 @@ impl Store {
                 }
             }
         }
-        let scored = self.score_rows(&rows, &pairs)?;
+        let scored = self.score_rows(&rows, &pairs, queries.len() > 1)?;
         let mut out: Vec<Vec<(u32, Candidate)>> = vec![Vec::new(); queries.len()];
-        for ((qi, y), (w, p, lv)) in owner.into_iter().zip(scored) {
+        for (i, (qi, y)) in owner.into_iter().enumerate() {
+            let w = scored.weights[i];
+            let p = probability(w);
             if p < min_probability {
                 continue;
             }
+            let lv = scored.levels(i);
             let contributions = self
                 .model
                 .comparisons
                 .iter()
-                .zip(&lv)
+                .zip(lv)
                 .enumerate()
                 .map(|(c, (spec, &l))| Contribution {
                     comparison: spec.output_name().to_string(),
@@ -1934,27 +2014,33 @@ impl Store {
         let mut involved: Vec<u32> = cand.iter().flat_map(|&(a, b)| [a, b]).collect();
         involved.sort_unstable();
         involved.dedup();
-        let mut local: FxHashMap<u32, u32> = FxHashMap::default();
+        let mut local = vec![NONE; self.source_of.len()];
         for (i, &r) in involved.iter().enumerate() {
-            local.insert(r, i as u32);
+            local[r as usize] = i as u32;
         }
         let sub_rows: Vec<std::result::Result<u32, &[String]>> =
             involved.iter().map(|&r| Ok(r)).collect();
-        let sub_pairs: Vec<(u32, u32)> =
-            cand.iter().map(|&(a, b)| (local[&a], local[&b])).collect();
-        let scores = self.score_rows(&sub_rows, &sub_pairs)?;
+        let sub_pairs: Vec<(u32, u32)> = cand
+            .iter()
+            .map(|&(a, b)| (local[a as usize], local[b as usize]))
+            .collect();
+        drop(local);
+        let scored = self.score_rows(&sub_rows, &sub_pairs, true)?;
         Progress::default().phase("add: score", t);
         let t = Instant::now();
         let kept: Vec<ScoredPair> = cand
             .iter()
-            .zip(scores)
-            .filter(|(_, (_, p, _))| *p >= m.min_probability)
-            .map(|(&(a, b), (w, p, lv))| ScoredPair {
-                left: a,
-                right: b,
-                weight: w,
-                probability: p,
-                levels: lv,
+            .enumerate()
+            .filter_map(|(i, &(a, b))| {
+                let w = scored.weights[i];
+                let p = probability(w);
+                (p >= m.min_probability).then(|| ScoredPair {
+                    left: a,
+                    right: b,
+                    weight: w,
+                    probability: p,
+                    levels: scored.levels(i).to_vec(),
+                })
             })
             .collect();
         // Clusters: nodes are the new records (0..n_new) and the stored clusters they link.

@@ -253,6 +253,24 @@ fn records_of(st: &Store, v: &Value, insert: bool) -> std::result::Result<Vec<Ne
     Ok(out)
 }
 
+/// The body of a `POST /match` answer.
+#[derive(serde::Serialize)]
+struct MatchResponse<'a> {
+    /// The model's prior match weight (bits).
+    prior_weight: f64,
+    /// Per query record, in request order.
+    results: Vec<MatchResult<'a>>,
+}
+
+/// One query record's candidates, best first.
+#[derive(serde::Serialize)]
+struct MatchResult<'a> {
+    /// The query's id as given (empty when it had none).
+    id: &'a str,
+    /// Stored records at or above the request's minimum probability.
+    candidates: Vec<super::Candidate>,
+}
+
 async fn match_records(
     State(s): State<Shared>,
     body: std::result::Result<Bytes, BytesRejection>,
@@ -280,13 +298,23 @@ async fn match_records(
         },
     };
     match st.find(&recs, min_p) {
-        Ok(found) => ok(json!({
-            "prior_weight": st.prior_weight(),
-            "results": found.into_iter().zip(&recs).map(|(c, r)| json!({
-                "id": r.id,
-                "candidates": c,
-            })).collect::<Vec<_>>(),
-        })),
+        // Serialised straight from the typed result: building a `Value` tree first was a
+        // fifth of the server's time per request (allocations), for the same JSON.
+        Ok(found) => (
+            StatusCode::OK,
+            axum::Json(MatchResponse {
+                prior_weight: st.prior_weight(),
+                results: found
+                    .into_iter()
+                    .zip(&recs)
+                    .map(|(candidates, r)| MatchResult {
+                        id: &r.id,
+                        candidates,
+                    })
+                    .collect(),
+            }),
+        )
+            .into_response(),
         Err(e) => err(StatusCode::BAD_REQUEST, e).into_response(),
     }
 }
