@@ -33,6 +33,7 @@ t create "$bin" store create --model "$work/model/model.json" --input "$work/bas
 # The add is timed on a settled disk (the create's ~0.5 GB of writes flushed first), as a
 # store is when records arrive later; otherwise its fsyncs wait behind the create's write-back.
 sync
+rm -rf "$work/store_svc"; cp -r "$work/store" "$work/store_svc"; sync
 t add "$bin" store add "$work/store" "$work/add.csv" -q | tee "$work/add.stdout"
 t link "$bin" link --input "$people" --settings "$root/experiments/scale/settings.toml" \
   --min-probability 0.5 --threshold 0.5 --out "$work/link" -q > /dev/null
@@ -48,6 +49,22 @@ addr=$(sed -n 's#listening on http://##p' "$work/serve.stdout")
 (cd "$root" && cargo bench -q --bench serve_load -- --addr "$addr" --queries "$work/queries.csv" \
   --requests 2000 --seconds 30 --clients 1 --server-pid "$pid") | tail -n 1 > "$work/load1.json"
 kill -TERM "$pid"; wait "$pid" || true
+# POST /records: the same 10,000 records in one request into a service over a copy of the
+# store as created (timed by curl; the server's peak RSS from /proc).
+python3 - "$work/add.csv" "$work/insert.json" <<'PY'
+import csv, json, sys
+# entity_id is the settings' truth column: a record sent to the service carries only features.
+rows = [{k: v for k, v in r.items() if k != "entity_id"} for r in csv.DictReader(open(sys.argv[1]))]
+json.dump({"records": rows}, open(sys.argv[2], "w"))
+PY
+"$bin" serve "$work/store_svc" --addr 127.0.0.1:0 --threads "${SERVE_THREADS:-2}" > "$work/serve.stdout" 2>/dev/null &
+pid=$!
+for _ in $(seq 1 600); do grep -q listening "$work/serve.stdout" 2>/dev/null && break; sleep 0.1; done
+addr=$(sed -n 's#listening on http://##p' "$work/serve.stdout")
+curl -s -o "$work/insert.out" -w '%{http_code} %{time_total}' -H 'content-type: application/json' \
+  --data-binary @"$work/insert.json" "http://$addr/records" > "$work/insert.time"
+grep VmHWM "/proc/$pid/status" | awk '{print $2}' > "$work/insert.rss"
+kill -TERM "$pid"; wait "$pid" || true
 python3 - "$work" "$out/latest.json" <<'PY'
 import json, sys
 w, out = sys.argv[1], sys.argv[2]
@@ -57,6 +74,9 @@ def tm(n):
 res = {"records": 1162717, "stored": 1152717, "added": 10000, "train": tm("train"), "create": tm("create"),
        "add": tm("add"), "batch_link": tm("link"), "load_average": open("/proc/loadavg").read().split()[:3],
        "add_stdout": open(f"{w}/add.stdout").read().strip(),
+       "post_records_10k": dict(zip(["http_status", "seconds"], open(f"{w}/insert.time").read().split()),
+                                server_peak_rss_mb=int(open(f"{w}/insert.rss").read()) / 1024,
+                                pairs=json.load(open(f"{w}/insert.out")).get("pairs")),
        "match_load_4_clients": json.loads(open(f"{w}/load.json").read()),
        "match_load_1_client": json.loads(open(f"{w}/load1.json").read())}
 json.dump(res, open(out, "w"), indent=2); print(json.dumps(res, indent=2))
