@@ -32,7 +32,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::clean::PhoneticEncoder;
-use crate::data::{Column, Interner, MISSING};
+use crate::data::{Column, Interner, MISSING, StringList};
 use crate::error::{Error, Result};
 use jaro::{JwParams, StrProfile};
 
@@ -71,6 +71,18 @@ pub struct Comparison {
 /// Dictionaries with fewer distinct values than this are profiled on the calling thread.
 const PARALLEL_PROFILES: usize = 4096;
 
+/// `f` of every value of `dict`, in order: on rayon's pool for big dictionaries, on this
+/// thread below [`PARALLEL_PROFILES`] values. Small ones are the store's per-request
+/// dictionaries, and entering rayon's pool from outside it (a service's worker thread) costs a
+/// cross-thread hand-off that a few hundred profiles do not repay.
+fn per_value<T: Send>(dict: &StringList, f: impl Fn(&str) -> T + Sync + Send) -> Vec<T> {
+    if dict.len() < PARALLEL_PROFILES {
+        dict.iter().map(f).collect()
+    } else {
+        dict.par_iter().map(f).collect()
+    }
+}
+
 impl Comparison {
     /// Compiles `spec` (explicit levels) against the column `col` (index `column`) of the data.
     ///
@@ -104,19 +116,13 @@ impl Comparison {
                     | Predicate::LevenshteinRatioAtMost(_)
             )
         });
-        // Small dictionaries (the store's per-request ones) are profiled on this thread:
-        // entering rayon's pool from outside it (a service's worker thread) costs a
-        // cross-thread hand-off that a few hundred profiles do not repay.
-        let small = col.dict.len() < PARALLEL_PROFILES;
-        let profiles = match (needs_profiles, small) {
-            (false, _) => Vec::new(),
-            (true, true) => col.dict.iter().map(StrProfile::new).collect(),
-            (true, false) => col.dict.par_iter().map(StrProfile::new).collect(),
-        };
-        let quick = match (needs_profiles, small) {
-            (false, _) => Vec::new(),
-            (true, true) => col.dict.iter().map(quick_profile).collect(),
-            (true, false) => col.dict.par_iter().map(quick_profile).collect(),
+        let (profiles, quick) = if needs_profiles {
+            (
+                per_value(&col.dict, StrProfile::new),
+                per_value(&col.dict, quick_profile),
+            )
+        } else {
+            (Vec::new(), Vec::new())
         };
         let numbers =
             if has(&|p| matches!(p, Predicate::AbsDiffAtMost(_) | Predicate::RelDiffAtMost(_))) {

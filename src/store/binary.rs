@@ -63,6 +63,16 @@ impl Enc {
     }
 }
 
+/// The damaged-store error for the file at `path`, at byte `pos`.
+pub fn damaged_at(path: &Path, pos: usize, what: impl std::fmt::Display) -> Error {
+    Error::Input {
+        path: path.to_path_buf(),
+        message: format!(
+            "{what} at byte {pos}; the store is damaged (restore it from a copy, or recreate it with `fellegi store create`)"
+        ),
+    }
+}
+
 /// A reader over committed bytes of a store file.
 #[derive(Debug)]
 pub struct Dec<'a> {
@@ -88,13 +98,7 @@ impl<'a> Dec<'a> {
 
     /// The damaged-store error at the current offset.
     pub fn damaged(&self, what: impl std::fmt::Display) -> Error {
-        Error::Input {
-            path: self.path.to_path_buf(),
-            message: format!(
-                "{what} at byte {}; the store is damaged (restore it from a copy, or recreate it with `fellegi store create`)",
-                self.pos
-            ),
-        }
+        damaged_at(self.path, self.pos, what)
     }
 
     /// The next `n` bytes.

@@ -982,13 +982,11 @@ impl Store {
         records?;
         let c = clusters?;
         if let Some((r, id, path)) = c.bad {
-            return Err(Error::Input {
-                path,
-                message: format!(
-                    "record {} has bad cluster id {id}; the store is damaged (restore it from a copy, or recreate it with `fellegi store create`)",
-                    store.name(r as u32)
-                ),
-            });
+            return Err(binary::damaged_at(
+                &path,
+                r * 8,
+                format!("record {} has bad cluster id {id}", store.name(r as u32)),
+            ));
         }
         store.assigned = c.assigned;
         store.merged_into = c.merged_into;
@@ -1821,28 +1819,22 @@ impl Store {
             levels: vec![0u8; pairs.len() * n_c],
         };
         let score = |pairs: &[(u32, u32)], weights: &mut [f64], levels: &mut [u8]| {
-            for ((&(a, b), w), lv) in pairs
-                .iter()
-                .zip(weights.iter_mut())
-                .zip(levels.chunks_exact_mut(n_c.max(1)))
-            {
+            for (i, (&(a, b), w)) in pairs.iter().zip(weights.iter_mut()).enumerate() {
+                let lv = &mut levels[i * n_c..(i + 1) * n_c];
                 comparer.vector(&ds, a, b, lv);
                 *w = pattern_weight(self.prior, &self.level_weights, lv);
             }
         };
         const CHUNK: usize = 4096;
+        // (No comparisons: no levels to chunk, and every weight is the prior.)
         if parallel && pairs.len() >= PARALLEL_ROWS && n_c > 0 {
             pairs
                 .par_chunks(CHUNK)
                 .zip(out.weights.par_chunks_mut(CHUNK))
                 .zip(out.levels.par_chunks_mut(CHUNK * n_c))
                 .for_each(|((p, w), l)| score(p, w, l));
-        } else if n_c > 0 {
-            score(pairs, &mut out.weights, &mut out.levels);
         } else {
-            for w in &mut out.weights {
-                *w = self.prior;
-            }
+            score(pairs, &mut out.weights, &mut out.levels);
         }
         Ok(out)
     }
