@@ -42,13 +42,26 @@ fn bits(v: &[f64]) -> Vec<u64> {
 fn standalone_equals_single_machine_on_febrl4() {
     let (s, paths) = febrl4();
     let p = Progress::default();
-    let ds = pipeline::load(&s, &paths, &p).unwrap();
-    let local = pipeline::link(&s, &ds, LinkMethod::Probabilistic, 7, 0.01, &p).unwrap();
     let tmp = tempfile::tempdir().unwrap();
+    // The engine never reads the inputs (the key tables carry the compared values' ids and
+    // the work folder the dictionaries): load copies and remove them before the engine runs.
+    let copies: Vec<PathBuf> = paths
+        .iter()
+        .map(|f| {
+            let c = tmp.path().join(f.file_name().unwrap());
+            std::fs::copy(f, &c).unwrap();
+            c
+        })
+        .collect();
+    let ds = pipeline::load(&s, &copies, &p).unwrap();
+    for c in &copies {
+        std::fs::remove_file(c).unwrap();
+    }
+    let local = pipeline::link(&s, &ds, LinkMethod::Probabilistic, 7, 0.01, &p).unwrap();
 
     // The reduce step: the same PatternCounts and pairs per rule as the single-machine cache.
     let opts = Options::new(Engine::Standalone, tmp.path().join("counts"));
-    let counts = distributed::candidate_counts(&s, &ds, &paths, &opts, &p).unwrap();
+    let counts = distributed::candidate_counts(&s, &ds, &opts, &p).unwrap();
     let comparer = Comparer::new(&s.comparisons, &ds).unwrap();
     let rules: Vec<_> = s.blocking.iter().map(|b| b.keys.clone()).collect();
     let blocker = fellegi::block::Blocker::new(&ds, &rules, s.link_type).unwrap();
@@ -59,20 +72,17 @@ fn standalone_equals_single_machine_on_febrl4() {
     assert_eq!(counts.counts.counts, want.counts);
     assert_eq!(counts.per_rule, cache.per_rule());
     assert_eq!(counts.per_rule[0], 77_249);
+    // Both EM sessions imply a prediction rule, so they were counted in the same job.
+    assert_eq!(counts.sessions.len(), 2);
+    for (keys, got) in &counts.sessions {
+        let want = cache.counts_within(&fellegi::block::RuleIndex::build(&ds, keys).unwrap());
+        assert_eq!(got.patterns, want.patterns, "session {keys:?}");
+        assert_eq!(got.counts, want.counts, "session {keys:?}");
+    }
 
     // The whole run: model, pairs (order, levels, weights) and candidate statistics.
     let opts = Options::new(Engine::Standalone, tmp.path().join("link"));
-    let dist = distributed::link(
-        &s,
-        &ds,
-        &paths,
-        LinkMethod::Probabilistic,
-        7,
-        0.01,
-        &opts,
-        &p,
-    )
-    .unwrap();
+    let dist = distributed::link(&s, &ds, LinkMethod::Probabilistic, 7, 0.01, &opts, &p).unwrap();
     assert_eq!(
         serde_json::to_string(&local.trained.model).unwrap(),
         serde_json::to_string(&dist.trained.model).unwrap()
@@ -104,6 +114,71 @@ fn standalone_equals_single_machine_on_febrl4() {
         })
         .count();
     assert!(parts >= 1, "no partitioned pairs files");
+
+    // An EM session whose rule implies no prediction rule is a join of its own: the same model.
+    let mut s2 = s.clone();
+    s2.training.em[1].blocking = Some(vec![fellegi::block::KeySpec::Column("suburb".into())]);
+    let local = pipeline::link(&s2, &ds, LinkMethod::Probabilistic, 7, 0.5, &p).unwrap();
+    let opts = Options::new(Engine::Standalone, tmp.path().join("own-session"));
+    let dist = distributed::link(&s2, &ds, LinkMethod::Probabilistic, 7, 0.5, &opts, &p).unwrap();
+    assert_eq!(
+        serde_json::to_string(&local.trained.model).unwrap(),
+        serde_json::to_string(&dist.trained.model).unwrap()
+    );
+    assert_eq!(local.scored.pairs.left, dist.scored.pairs.left);
+    assert_eq!(local.scored.pairs.right, dist.scored.pairs.right);
+}
+
+/// The UDF's comparisons over dictionaries alone give the single-machine patterns, and an id
+/// outside its dictionary is an error, not a panic.
+#[test]
+fn dictionary_comparisons_equal_the_comparer() {
+    let (s, paths) = febrl4();
+    let p = Progress::default();
+    let ds = pipeline::load(&s, &paths, &p).unwrap();
+    let comparer = Comparer::new(&s.comparisons, &ds).unwrap();
+    let mut columns: Vec<fellegi::data::Column> = Vec::new();
+    for c in &comparer.comparisons {
+        let col = &ds.columns[c.column];
+        if !columns.iter().any(|x| x.name == col.name) {
+            columns.push(fellegi::data::Column {
+                name: col.name.clone(),
+                values: Vec::new(),
+                dict: col.dict.clone(),
+            });
+        }
+    }
+    let prepared = distributed::udf::Prepared::new(&s, columns).unwrap();
+    let bytes = |r: u32| -> Vec<u8> {
+        comparer
+            .row(r)
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect()
+    };
+    let n = ds.len() as u64;
+    let mut x = 12345u64;
+    for _ in 0..20_000 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let (a, b) = ((x >> 33) % n, (x >> 7) % n);
+        let (a, b) = (a as u32, b as u32);
+        assert_eq!(
+            prepared.pattern(&bytes(a), &bytes(b)).unwrap(),
+            comparer.pattern(&ds, a, b),
+            "records {a} and {b}"
+        );
+    }
+    let mut bad = bytes(0);
+    bad[0..4].copy_from_slice(&(u32::MAX - 1).to_le_bytes());
+    let e = prepared.pattern(&bad, &bytes(1)).unwrap_err().to_string();
+    assert!(e.contains("outside its dictionary"), "{e}");
+    let e = prepared
+        .pattern(&bytes(0)[..4], &bytes(1))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("bytes"), "{e}");
 }
 
 #[test]
@@ -113,7 +188,7 @@ fn other_methods_are_refused_with_a_clear_error() {
     let ds = pipeline::load(&s, &paths, &p).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let opts = Options::new(Engine::Standalone, tmp.path().join("w"));
-    let e = distributed::link(&s, &ds, &paths, LinkMethod::Oracle, 7, 0.01, &opts, &p)
+    let e = distributed::link(&s, &ds, LinkMethod::Oracle, 7, 0.01, &opts, &p)
         .unwrap_err()
         .to_string();
     assert!(e.contains("--engine"), "{e}");

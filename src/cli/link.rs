@@ -199,7 +199,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     #[cfg(feature = "distributed")]
     let run = match &dist {
         Some(o) => {
-            let r = fellegi::distributed::run_job(&job, &ds, &resolved.paths, o, &progress);
+            let r = fellegi::distributed::run_job(&job, &ds, o, &progress);
             if r.is_err() && o.work_dir.exists() {
                 let _ = std::fs::remove_dir_all(&o.work_dir);
             }

@@ -5,9 +5,11 @@
 //!
 //! 1. The client loads the inputs (as on one machine: the seeded u sample, the deterministic
 //!    rules' pair count and the truth statistics stay local and cheap), indexes each blocking
-//!    rule ([`crate::block::RuleIndex`]: one combined key per record) and writes the keys as a
-//!    Parquet table into a work folder every executor can read, with a job file naming the
-//!    inputs ([`udf::JobFile`]).
+//!    rule ([`crate::block::RuleIndex`]: one combined key per record) and writes the keys, with
+//!    each record's compared values as dictionary ids, as a Parquet table into a work folder
+//!    every executor can read, beside the compared columns' dictionaries and a job file naming
+//!    them ([`udf::JobFile`]). The executors never read the inputs: they hold the dictionaries
+//!    (distinct values), and the join brings each pair's ids.
 //! 2. Candidate pairs are an equi-join of the key table with itself per rule (one hash shuffle
 //!    per rule), `left < right`, other-source pairs for `link_type = "link"`, and a pair of
 //!    rule `k` only when no earlier rule already produced it, exactly as [`crate::block`]
@@ -37,7 +39,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ballista::datafusion::arrow::array::{
-    Array, ArrayRef, BooleanArray, StringArray, UInt32Array, UInt64Array,
+    Array, ArrayRef, BinaryBuilder, BooleanArray, StringArray, UInt32Array, UInt64Array,
 };
 use ballista::datafusion::arrow::compute::cast;
 use ballista::datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -124,21 +126,14 @@ impl Options {
 }
 
 /// Runs `job` on the distributed engine: training and scoring on Ballista, deciding,
-/// clustering and evaluation on the client as [`Job::run`] does. `paths` are the inputs as
-/// given to [`crate::pipeline::load`] (each executor loads them again).
+/// clustering and evaluation on the client as [`Job::run`] does.
 ///
 /// # Errors
 /// As [`Job::run`]; [`Error::Engine`] when the engine fails; [`Error::Invalid`] for a method
 /// other than probabilistic blocked linkage.
-pub fn run_job(
-    job: &Job,
-    ds: &Dataset,
-    paths: &[PathBuf],
-    opts: &Options,
-    progress: &Progress,
-) -> Result<LinkRun> {
+pub fn run_job(job: &Job, ds: &Dataset, opts: &Options, progress: &Progress) -> Result<LinkRun> {
     job.run_with(ds, progress, &|s, ds, m, seed, minp, p| {
-        link(s, ds, paths, m, seed, minp, opts, p)
+        link(s, ds, m, seed, minp, opts, p)
     })
 }
 
@@ -173,6 +168,11 @@ pub struct CandidateCounts {
     pub per_rule: Vec<u64>,
     /// True pairs per rule, when the inputs have a truth column.
     pub true_per_rule: Option<Vec<u64>>,
+    /// Pattern counts of the EM sessions whose blocking rule implies a prediction rule (every
+    /// pair agreeing on the session's keys is a candidate), counted in the same job as the
+    /// candidates: the candidates that agree on every key of the session, as
+    /// [`crate::compare::candidates::CandidatePatterns::counts_within`] on one machine.
+    pub sessions: Vec<(Vec<KeySpec>, PatternCounts)>,
 }
 
 /// A kept pair as the engine returns it: (rule, blocking key, left, right, pattern).
@@ -234,6 +234,8 @@ struct Session<'a> {
     job_file: String,
     link_type: LinkType,
     n_rules: usize,
+    /// The EM sessions' rules counted with the candidates (key columns `s0`, `s1`, ...).
+    fused: Vec<Vec<KeySpec>>,
 }
 
 fn df_err(opts: &Options, what: &str, e: impl std::fmt::Display) -> Error {
@@ -248,11 +250,13 @@ fn sql_text(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// Writes named `u32` key columns ([`MISSING`] as null) with the record index and source (and
-/// the truth, when given) as a Parquet file; rows whose keys are all missing are left out.
+/// Writes named `u32` key columns ([`MISSING`] as null) with the record index, source, the
+/// compared values (`v`: [`Comparer::row`] as little-endian `u32`s) and the truth, when given,
+/// as a Parquet file; rows whose keys are all missing are left out.
 fn write_keys(
     path: &Path,
     ds: &Dataset,
+    comparer: &Comparer,
     keys: &[(String, &[u32])],
     truth: Option<&[u32]>,
 ) -> Result<()> {
@@ -275,6 +279,18 @@ fn write_keys(
             rows.iter().map(|&r| ds.source_of[r as usize] as u32),
         )),
     ];
+    fields.push(Field::new("v", DataType::Binary, false));
+    let k = comparer.len();
+    let mut v = BinaryBuilder::with_capacity(rows.len(), rows.len() * 4 * k);
+    let mut bytes = Vec::with_capacity(4 * k);
+    for &r in &rows {
+        bytes.clear();
+        for &x in comparer.row(r) {
+            bytes.extend_from_slice(&x.to_le_bytes());
+        }
+        v.append_value(&bytes);
+    }
+    cols.push(Arc::new(v.finish()));
     if let Some(t) = truth {
         fields.push(Field::new("truth", DataType::UInt32, true));
         cols.push(opt(t));
@@ -375,17 +391,24 @@ impl Session<'_> {
         }
     }
 
-    /// The candidate pairs of the prediction rules: `rule, key, l, r, t`.
-    fn candidates_sql(&self, has_truth: bool) -> String {
+    /// The candidate pairs of the prediction rules: `rule, key, l, r, lv, rv, t`, and with
+    /// `flags` whether the pair agrees on each fused session's keys (`f0`, `f1`, ...).
+    fn candidates_sql(&self, has_truth: bool, flags: bool) -> String {
         let t = if has_truth {
             "COALESCE(a.truth = b.truth, false)"
         } else {
             "false"
         };
+        let mut f = String::new();
+        if flags {
+            for j in 0..self.fused.len() {
+                let _ = write!(f, ", COALESCE(a.s{j} = b.s{j}, false) AS f{j}");
+            }
+        }
         let mut parts = Vec::new();
         for i in 0..self.n_rules {
             let mut q = format!(
-                "SELECT CAST({i} AS INT) AS rule, a.p{i} AS key, a.row AS l, b.row AS r, {t} AS t \
+                "SELECT CAST({i} AS INT) AS rule, a.p{i} AS key, a.row AS l, b.row AS r, a.v AS lv, b.v AS rv, {t} AS t{f} \
                  FROM fellegi_pred a JOIN fellegi_pred b ON a.p{i} = b.p{i} WHERE a.row < b.row{}",
                 self.source_filter()
             );
@@ -398,12 +421,14 @@ impl Session<'_> {
     }
 
     fn prediction_counts(&self, n_comparisons: usize, has_truth: bool) -> Result<CandidateCounts> {
+        let flags: String = (0..self.fused.len()).map(|j| format!(", f{j}")).collect();
         let sql = format!(
-            "SELECT rule, p, t, COUNT(*) AS n FROM (SELECT rule, t, {} AS p FROM ({})) GROUP BY rule, p, t",
-            self.pattern_expr("l", "r"),
-            self.candidates_sql(has_truth)
+            "SELECT rule, p, t{flags}, COUNT(*) AS n FROM (SELECT rule, t{flags}, {} AS p FROM ({})) GROUP BY rule, p, t{flags}",
+            self.pattern_expr("lv", "rv"),
+            self.candidates_sql(has_truth, true)
         );
         let mut map: FxHashMap<u128, u64> = FxHashMap::default();
+        let mut fused: Vec<FxHashMap<u128, u64>> = vec![FxHashMap::default(); self.fused.len()];
         let mut per_rule = vec![0u64; self.n_rules];
         let mut true_per_rule = vec![0u64; self.n_rules];
         for b in self.query("counting candidate patterns", &sql)? {
@@ -413,6 +438,9 @@ impl Session<'_> {
                 bools(&b, "t")?,
                 u64s(&b, "n")?,
             );
+            let f = (0..self.fused.len())
+                .map(|j| bools(&b, &format!("f{j}")))
+                .collect::<Result<Vec<_>>>()?;
             for i in 0..b.num_rows() {
                 let k = rule[i] as usize;
                 if k >= self.n_rules {
@@ -423,12 +451,24 @@ impl Session<'_> {
                 if t[i] {
                     true_per_rule[k] += n[i];
                 }
+                for (j, fj) in f.iter().enumerate() {
+                    if fj[i] {
+                        *fused[j].entry(p[i]).or_insert(0) += n[i];
+                    }
+                }
             }
         }
         Ok(CandidateCounts {
             counts: PatternCounts::from_map(n_comparisons, map),
             per_rule,
             true_per_rule: has_truth.then_some(true_per_rule),
+            sessions: self
+                .fused
+                .iter()
+                .cloned()
+                .zip(fused)
+                .map(|(k, m)| (k, PatternCounts::from_map(n_comparisons, m)))
+                .collect(),
         })
     }
 
@@ -436,17 +476,23 @@ impl Session<'_> {
         &self,
         session: usize,
         ds: &Dataset,
+        comparer: &Comparer,
         keys: &[KeySpec],
-        n_comparisons: usize,
     ) -> Result<PatternCounts> {
         let index = RuleIndex::build(ds, keys)?;
         let name = format!("fellegi_session{session}");
         let path = self.work.join(format!("{name}.parquet"));
-        write_keys(&path, ds, &[("k".to_string(), index.keys.as_slice())], None)?;
+        write_keys(
+            &path,
+            ds,
+            comparer,
+            &[("k".to_string(), index.keys.as_slice())],
+            None,
+        )?;
         self.register(&name, &path)?;
         let sql = format!(
             "SELECT p, COUNT(*) AS n FROM (SELECT {} AS p FROM {name} a JOIN {name} b ON a.k = b.k WHERE a.row < b.row{}) GROUP BY p",
-            self.pattern_expr("a.row", "b.row"),
+            self.pattern_expr("a.v", "b.v"),
             self.source_filter()
         );
         let mut map: FxHashMap<u128, u64> = FxHashMap::default();
@@ -456,7 +502,7 @@ impl Session<'_> {
                 *map.entry(p[i]).or_insert(0) += n[i];
             }
         }
-        Ok(PatternCounts::from_map(n_comparisons, map))
+        Ok(PatternCounts::from_map(comparer.len(), map))
     }
 
     /// Writes the kept pairs (pattern in `kept`) as partitioned Parquet files and reads them
@@ -471,8 +517,8 @@ impl Session<'_> {
             .collect();
         let sql = format!(
             "SELECT rule, key, l, r, p FROM (SELECT rule, key, l, r, {} AS p FROM ({})) WHERE p IN ({})",
-            self.pattern_expr("l", "r"),
-            self.candidates_sql(has_truth),
+            self.pattern_expr("lv", "rv"),
+            self.candidates_sql(has_truth, false),
             list.join(", ")
         );
         // The kept pairs come back to the client as the job's result, not through files the
@@ -546,21 +592,28 @@ impl PairSource for DistributedSource<'_> {
     fn session_counts(&self, session: usize, rule: Option<&[KeySpec]>) -> Result<PatternCounts> {
         match rule {
             None => Ok(self.prediction.counts.clone()),
+            Some(keys) if self.prediction.sessions.iter().any(|(k, _)| k == keys) => Ok(self
+                .prediction
+                .sessions
+                .iter()
+                .find(|(k, _)| k == keys)
+                .map(|(_, c)| c.clone())
+                .unwrap_or_default()),
             Some(keys) => {
                 self.session
-                    .session_counts(session, self.local.ds, keys, self.local.comparer.len())
+                    .session_counts(session, self.local.ds, self.local.comparer, keys)
             }
         }
     }
 }
 
 impl<'a> Session<'a> {
-    /// Writes the job file and the prediction key table into the work folder and connects to
-    /// the engine.
+    /// Writes the dictionaries, the job file and the prediction key table into the work folder
+    /// and connects to the engine.
     fn open(
         settings: &Settings,
         ds: &Dataset,
-        paths: &[PathBuf],
+        comparer: &Comparer,
         opts: &'a Options,
         progress: &Progress,
     ) -> Result<Session<'a>> {
@@ -568,22 +621,25 @@ impl<'a> Session<'a> {
         let work = &opts.work_dir;
         std::fs::create_dir_all(work).map_err(|e| Error::io(work, e))?;
         let work = std::fs::canonicalize(work).map_err(|e| Error::io(work, e))?;
-        let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
-        let abs: Vec<PathBuf> = paths
-            .iter()
-            .map(|p| {
-                if p.is_absolute() {
-                    p.clone()
-                } else {
-                    cwd.join(p)
-                }
-            })
-            .collect();
+        // The compared columns' dictionaries, in order of first use.
+        let mut dictionaries: Vec<udf::DictFile> = Vec::new();
+        for c in &comparer.comparisons {
+            let col = &ds.columns[c.column];
+            if !dictionaries.iter().any(|d| d.column == col.name) {
+                let path = work.join(format!("dict-{}.parquet", dictionaries.len()));
+                dictionaries.push(udf::write_dictionary(&path, col)?);
+            }
+        }
         let job_path = work.join("job.json");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         let job = udf::JobFile {
             settings: settings.clone(),
-            paths: abs,
+            dictionaries,
             inputs: InputDigest::of_dataset(ds),
+            nonce: format!("{}-{now}", std::process::id()),
         };
         let text =
             serde_json::to_string(&job).map_err(|e| Error::Internal(format!("job file: {e}")))?;
@@ -594,13 +650,36 @@ impl<'a> Session<'a> {
             .iter()
             .map(|b| RuleIndex::build(ds, &b.keys))
             .collect::<Result<_>>()?;
-        let names: Vec<(String, &[u32])> = rules
+        // EM sessions whose rule implies a prediction rule are counted with the candidates.
+        let mut fused: Vec<Vec<KeySpec>> = Vec::new();
+        for s in &settings.training.em {
+            if let Some(keys) = &s.blocking {
+                let covered = settings
+                    .blocking
+                    .iter()
+                    .any(|b| b.keys.iter().all(|k| keys.contains(k)));
+                if covered && !fused.contains(keys) {
+                    fused.push(keys.clone());
+                }
+            }
+        }
+        let session_index: Vec<RuleIndex> = fused
+            .iter()
+            .map(|k| RuleIndex::build(ds, k))
+            .collect::<Result<_>>()?;
+        let mut names: Vec<(String, &[u32])> = rules
             .iter()
             .enumerate()
             .map(|(i, r)| (format!("p{i}"), r.keys.as_slice()))
             .collect();
+        names.extend(
+            session_index
+                .iter()
+                .enumerate()
+                .map(|(j, r)| (format!("s{j}"), r.keys.as_slice())),
+        );
         let pred_path = work.join("fellegi_pred.parquet");
-        write_keys(&pred_path, ds, &names, ds.truth.as_deref())?;
+        write_keys(&pred_path, ds, comparer, &names, ds.truth.as_deref())?;
         progress.phase("distributed: write key tables", t);
 
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -628,6 +707,7 @@ impl<'a> Session<'a> {
             work: work.clone(),
             link_type: settings.link_type,
             n_rules: rules.len(),
+            fused,
         };
         session.register("fellegi_pred", &pred_path)?;
         Ok(session)
@@ -642,13 +722,12 @@ impl<'a> Session<'a> {
 pub fn candidate_counts(
     settings: &Settings,
     ds: &Dataset,
-    paths: &[PathBuf],
     opts: &Options,
     progress: &Progress,
 ) -> Result<CandidateCounts> {
-    let n_c = Comparer::new(&settings.comparisons, ds)?.len();
-    let session = Session::open(settings, ds, paths, opts, progress)?;
-    session.prediction_counts(n_c, ds.truth.is_some())
+    let comparer = Comparer::new(&settings.comparisons, ds)?;
+    let session = Session::open(settings, ds, &comparer, opts, progress)?;
+    session.prediction_counts(comparer.len(), ds.truth.is_some())
 }
 
 fn levels_of(p: u128, n: usize) -> Vec<u8> {
@@ -666,7 +745,6 @@ fn levels_of(p: u128, n: usize) -> Vec<u8> {
 pub fn link(
     settings: &Settings,
     ds: &Dataset,
-    paths: &[PathBuf],
     method: LinkMethod,
     seed: u64,
     min_probability: f64,
@@ -688,7 +766,7 @@ pub fn link(
     }
     let comparer = Comparer::new(&settings.comparisons, ds)?;
     let n_c = comparer.len();
-    let session = Session::open(settings, ds, paths, opts, progress)?;
+    let session = Session::open(settings, ds, &comparer, opts, progress)?;
     let has_truth = ds.truth.is_some();
 
     let t = std::time::Instant::now();

@@ -1,19 +1,27 @@
 //! `fellegi_pattern(left, right, job)`: fellegi's own comparisons as a DataFusion scalar UDF.
 //!
-//! Each executor (and the client, in standalone mode) loads the job's inputs once, from the job
-//! file that the client wrote on shared disk ([`JobFile`]), compiles the comparisons and then,
-//! per batch of candidate pairs (record indices `left`, `right`), writes one packed comparison
-//! pattern per pair ([`crate::compare::pack`], as lowercase hex `u128`). The UDF is resolved by
-//! name: the client's session, the scheduler's session builder and the executors' function
-//! registry all register it ([`super::server`]). It has no state of its own, so Ballista's
-//! default logical and physical extension codecs carry it; the job file is a literal argument.
+//! The executors never read the inputs. The client writes, into the work folder on shared disk,
+//! one dictionary file per compared column (its distinct values in dictionary order, Parquet)
+//! and a job file naming them ([`JobFile`]); the key tables carry, per record, its compared
+//! values as dictionary ids (`v`: one little-endian `u32` per comparison, [`MISSING`] when
+//! absent or unparsed), so the join hands each pair both records' ids. Each executor (and the
+//! client, in standalone mode) reads the dictionaries once per job, compiles the comparisons
+//! over them and then, per batch of candidate pairs, writes one packed comparison pattern per
+//! pair ([`crate::compare::pack`], as lowercase hex `u128`). An executor's memory is therefore
+//! the dictionaries and their string profiles (distinct values, not records) plus what the
+//! engine's joins hold.
+//!
+//! The UDF is resolved by name: the client's session, the scheduler's session builder and the
+//! executors' function registry all register it ([`super::server`]). It has no state of its
+//! own, so Ballista's default logical and physical extension codecs carry it; the job file is a
+//! literal argument.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use ballista::datafusion::arrow::array::{Array, StringBuilder, UInt32Array};
+use ballista::datafusion::arrow::array::{Array, BinaryArray, StringArray, StringBuilder};
+use ballista::datafusion::arrow::compute::cast;
 use ballista::datafusion::arrow::datatypes::DataType;
 use ballista::datafusion::common::ScalarValue;
 use ballista::datafusion::error::{DataFusionError, Result as DfResult};
@@ -21,79 +29,238 @@ use ballista::datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
     Volatility,
 };
+use ballista::datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::{Deserialize, Serialize};
 
-use crate::compare::Comparer;
-use crate::data::Dataset;
+use crate::compare::Comparison;
+use crate::data::{Column, MISSING, StringList};
 use crate::model::InputDigest;
-use crate::progress::Progress;
 use crate::settings::Settings;
 
 /// Name of the comparison UDF.
 pub const PATTERN_UDF: &str = "fellegi_pattern";
 
-/// What an executor needs to compare a job's pairs: the expanded settings and the input paths
-/// (absolute, readable by every executor), with the digests the client read, so that an
-/// executor that sees other files fails instead of answering for other data.
+/// One compared column's dictionary as the client wrote it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DictFile {
+    /// The column's name (as the comparisons name it).
+    pub column: String,
+    /// The Parquet file: one text column `value`, the distinct values in dictionary order.
+    pub path: PathBuf,
+    /// Number of values, checked when the file is read.
+    pub values: u64,
+}
+
+/// What an executor needs to compare a job's pairs: the expanded settings and the compared
+/// columns' dictionaries (absolute paths in the work folder, readable by every executor).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobFile {
     /// The settings, builders expanded.
     pub settings: Settings,
-    /// The inputs, as given to [`crate::pipeline::load`].
-    pub paths: Vec<PathBuf>,
-    /// The inputs' digests as the client read them.
+    /// The compared columns' dictionaries, in order of first use by the comparisons.
+    pub dictionaries: Vec<DictFile>,
+    /// The inputs' digests as the client read them (provenance; the executors do not read the
+    /// inputs).
     pub inputs: Vec<InputDigest>,
+    /// A value unique to the client's job (process id and clock), so that an executor that
+    /// outlives a job never serves its dictionaries to the next job in the same work folder.
+    pub nonce: String,
 }
 
-/// A job's inputs loaded and its comparisons compiled.
+/// A job's comparisons compiled over its dictionaries.
 #[derive(Debug)]
 pub struct Prepared {
-    /// The inputs.
-    pub ds: Dataset,
-    /// The comparisons.
-    pub comparer: Comparer,
+    /// The compared columns (dictionaries only: `values` is empty).
+    pub columns: Vec<Column>,
+    /// The comparisons in settings order; `column` indexes [`Prepared::columns`].
+    pub comparisons: Vec<Comparison>,
 }
 
-type Cache = Mutex<HashMap<String, Arc<Prepared>>>;
+impl Prepared {
+    /// Compiles `settings`' comparisons over `columns` (the compared columns, by name).
+    ///
+    /// # Errors
+    /// When a comparison names a column that is not given, or does not compile.
+    pub fn new(settings: &Settings, columns: Vec<Column>) -> crate::error::Result<Prepared> {
+        let comparisons = settings
+            .comparisons
+            .iter()
+            .map(|s| {
+                let ci = columns
+                    .iter()
+                    .position(|c| c.name == s.column)
+                    .ok_or_else(|| {
+                        crate::error::Error::Internal(format!(
+                            "the job has no dictionary for compared column `{}`",
+                            s.column
+                        ))
+                    })?;
+                Comparison::compile(s, ci, &columns[ci])
+            })
+            .collect::<crate::error::Result<Vec<_>>>()?;
+        Ok(Prepared {
+            columns,
+            comparisons,
+        })
+    }
+
+    /// The packed pattern of two records given as their `v` values (one little-endian `u32`
+    /// dictionary id per comparison).
+    ///
+    /// # Errors
+    /// When a value has the wrong length or an id is outside its dictionary.
+    pub fn pattern(&self, a: &[u8], b: &[u8]) -> DfResult<u128> {
+        let k = self.comparisons.len();
+        if a.len() != 4 * k || b.len() != 4 * k {
+            return Err(DataFusionError::Execution(format!(
+                "{PATTERN_UDF}: compared values of {} and {} bytes where {k} comparisons need {}",
+                a.len(),
+                b.len(),
+                4 * k
+            )));
+        }
+        let id = |s: &[u8], i: usize| {
+            u32::from_le_bytes([s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3]])
+        };
+        let mut key = 0u128;
+        for (i, c) in self.comparisons.iter().enumerate() {
+            let col = &self.columns[c.column];
+            let (x, y) = (id(a, i), id(b, i));
+            let n = col.dict.len() as u32;
+            if (x != MISSING && x >= n) || (y != MISSING && y >= n) {
+                return Err(DataFusionError::Execution(format!(
+                    "{PATTERN_UDF}: value id {} of `{}` outside its dictionary of {n} values; the key table and the job file are of different jobs",
+                    if x != MISSING && x >= n { x } else { y },
+                    col.name
+                )));
+            }
+            key |= (c.level(col, x, y) as u128) << (4 * i);
+        }
+        Ok(key)
+    }
+}
+
+/// Reads a dictionary file written by [`write_dictionary`].
+fn read_dictionary(d: &DictFile) -> DfResult<Column> {
+    let e = |what: String| {
+        DataFusionError::Execution(format!(
+            "fellegi: dictionary of `{}` at {}: {what}; the client's work folder must be on a disk every executor can read",
+            d.column,
+            d.path.display()
+        ))
+    };
+    let file = std::fs::File::open(&d.path).map_err(|x| e(x.to_string()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|x| e(x.to_string()))?;
+    let mut dict = StringList::default();
+    for batch in reader {
+        let batch = batch.map_err(|x| e(x.to_string()))?;
+        let col = batch
+            .column_by_name("value")
+            .ok_or_else(|| e("no column `value`".into()))?;
+        let col = cast(col, &DataType::Utf8).map_err(|x| e(x.to_string()))?;
+        let col = col
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| e("column `value` is not text".into()))?;
+        for i in 0..col.len() {
+            dict.push(col.value(i));
+        }
+    }
+    if dict.len() as u64 != d.values {
+        return Err(e(format!(
+            "{} values where the job file says {}",
+            dict.len(),
+            d.values
+        )));
+    }
+    Ok(Column {
+        name: d.column.clone(),
+        values: Vec::new(),
+        dict,
+    })
+}
+
+/// Writes `col`'s dictionary as `path` (Parquet, one text column `value`, row groups of 64k
+/// values), under a temporary name renamed when done.
+///
+/// # Errors
+/// [`crate::error::Error::Io`] or [`crate::error::Error::Internal`] when writing fails.
+pub fn write_dictionary(path: &Path, col: &Column) -> crate::error::Result<DictFile> {
+    use crate::error::Error;
+    use ballista::datafusion::arrow::datatypes::{Field, Schema};
+    use ballista::datafusion::arrow::record_batch::RecordBatch;
+    use ballista::datafusion::parquet::arrow::ArrowWriter;
+    let err = |e: String| Error::Internal(format!("dictionary {}: {e}", path.display()));
+    let tmp = path.with_extension("parquet.tmp");
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "value",
+        DataType::Utf8,
+        false,
+    )]));
+    let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let mut w = ArrowWriter::try_new(file, schema.clone(), None).map_err(|e| err(e.to_string()))?;
+    let n = col.dict.len();
+    for start in (0..n).step_by(1 << 16) {
+        let end = (start + (1 << 16)).min(n);
+        let values = StringArray::from_iter_values((start..end).map(|i| &col.dict[i]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(values)])
+            .map_err(|e| err(e.to_string()))?;
+        w.write(&batch).map_err(|e| err(e.to_string()))?;
+        w.flush().map_err(|e| err(e.to_string()))?;
+    }
+    w.close().map_err(|e| err(e.to_string()))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    Ok(DictFile {
+        column: col.name.clone(),
+        path: path.to_path_buf(),
+        values: n as u64,
+    })
+}
+
+/// Jobs prepared in this process: (job file path, its text, the prepared job), newest last.
+type Cache = Mutex<Vec<(String, String, Arc<Prepared>)>>;
+
+/// Prepared jobs kept per process (an executor serves jobs one after another).
+const CACHED_JOBS: usize = 2;
 
 fn cache() -> &'static Cache {
     static CACHE: OnceLock<Cache> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+    CACHE.get_or_init(|| Mutex::new(Vec::new()))
 }
 
-/// The prepared job of the job file at `path`, loaded once per process.
+/// The prepared job of the job file at `path`, read once per process and job.
 ///
 /// # Errors
-/// When the file cannot be read, the inputs cannot be loaded, or they differ from the client's.
+/// When the job file or a dictionary cannot be read, or the comparisons do not compile.
 pub fn prepared(path: &str) -> DfResult<Arc<Prepared>> {
-    let mut map = cache()
-        .lock()
-        .map_err(|_| DataFusionError::Execution("fellegi job cache poisoned".into()))?;
-    if let Some(p) = map.get(path) {
-        return Ok(p.clone());
-    }
     let text = std::fs::read_to_string(path).map_err(|e| {
         DataFusionError::Execution(format!(
             "fellegi: cannot read the job file {path} ({e}); the client's work folder must be on a disk every executor can read"
         ))
     })?;
+    let mut jobs = cache()
+        .lock()
+        .map_err(|_| DataFusionError::Execution("fellegi job cache poisoned".into()))?;
+    if let Some((_, _, p)) = jobs.iter().find(|(p, t, _)| p == path && *t == text) {
+        return Ok(p.clone());
+    }
     let job: JobFile = serde_json::from_str(&text)
         .map_err(|e| DataFusionError::Execution(format!("fellegi: job file {path}: {e}")))?;
-    let ds =
-        crate::pipeline::load(&job.settings, &job.paths, &Progress::default()).map_err(|e| {
-            DataFusionError::Execution(format!("fellegi: executor could not load the inputs: {e}"))
-        })?;
-    let got = InputDigest::of_dataset(&ds);
-    if got != job.inputs {
-        return Err(DataFusionError::Execution(format!(
-            "fellegi: the executor read other inputs than the client ({got:?} vs {:?}); every executor must see the same files",
-            job.inputs
-        )));
+    let columns = job
+        .dictionaries
+        .iter()
+        .map(read_dictionary)
+        .collect::<DfResult<Vec<_>>>()?;
+    let p = Arc::new(
+        Prepared::new(&job.settings, columns)
+            .map_err(|e| DataFusionError::Execution(format!("fellegi: job file {path}: {e}")))?,
+    );
+    if jobs.len() >= CACHED_JOBS {
+        jobs.remove(0);
     }
-    let comparer = Comparer::new(&job.settings.comparisons, &ds)
-        .map_err(|e| DataFusionError::Execution(format!("fellegi: {e}")))?;
-    let p = Arc::new(Prepared { ds, comparer });
-    map.insert(path.to_string(), p.clone());
+    jobs.push((path.to_string(), text, p.clone()));
     Ok(p)
 }
 
@@ -116,10 +283,9 @@ pub struct PatternUdf {
 impl Default for PatternUdf {
     fn default() -> Self {
         PatternUdf {
-            signature: Signature::new(
-                TypeSignature::Exact(vec![DataType::UInt32, DataType::UInt32, DataType::Utf8]),
-                Volatility::Immutable,
-            ),
+            // (left values, right values, job file): binary of any layout (Parquet scans may
+            // give views), checked and cast in `invoke_with_args`.
+            signature: Signature::new(TypeSignature::Any(3), Volatility::Immutable),
         }
     }
 }
@@ -142,6 +308,19 @@ fn job_path(v: &ColumnarValue) -> DfResult<String> {
     }
 }
 
+fn binary(v: &ColumnarValue, n: usize) -> DfResult<BinaryArray> {
+    let a = v.clone().into_array(n)?;
+    let a = cast(&a, &DataType::Binary).map_err(|e| {
+        DataFusionError::Execution(format!(
+            "{PATTERN_UDF}: compared values must be binary ({e})"
+        ))
+    })?;
+    a.as_any()
+        .downcast_ref::<BinaryArray>()
+        .cloned()
+        .ok_or_else(|| DataFusionError::Execution(format!("{PATTERN_UDF}: values not binary")))
+}
+
 impl ScalarUDFImpl for PatternUdf {
     fn name(&self) -> &str {
         PATTERN_UDF
@@ -162,20 +341,7 @@ impl ScalarUDFImpl for PatternUdf {
             std::thread::sleep(std::time::Duration::from_millis(delay));
         }
         let n = args.number_rows;
-        let l = args.args[0].clone().into_array(n)?;
-        let r = args.args[1].clone().into_array(n)?;
-        let down = |a: &dyn Array| {
-            a.as_any()
-                .downcast_ref::<UInt32Array>()
-                .cloned()
-                .ok_or_else(|| {
-                    DataFusionError::Execution(format!(
-                        "{PATTERN_UDF}: record indices must be UInt32"
-                    ))
-                })
-        };
-        let (l, r) = (down(&l)?, down(&r)?);
-        let records = job.ds.len() as u32;
+        let (l, r) = (binary(&args.args[0], n)?, binary(&args.args[1], n)?);
         let mut out = StringBuilder::with_capacity(n, n * 8);
         let mut buf = String::with_capacity(32);
         for i in 0..n {
@@ -183,15 +349,8 @@ impl ScalarUDFImpl for PatternUdf {
                 out.append_null();
                 continue;
             }
-            let (a, b) = (l.value(i), r.value(i));
-            if a >= records || b >= records {
-                return Err(DataFusionError::Execution(format!(
-                    "{PATTERN_UDF}: record index {} out of range ({records} records)",
-                    a.max(b)
-                )));
-            }
             buf.clear();
-            let _ = write!(buf, "{:x}", job.comparer.pattern(&job.ds, a, b));
+            let _ = write!(buf, "{:x}", job.pattern(l.value(i), r.value(i))?);
             out.append_value(&buf);
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
