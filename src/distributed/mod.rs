@@ -511,15 +511,23 @@ impl Session<'_> {
         if kept.is_empty() {
             return Ok(Vec::new());
         }
-        let list: Vec<String> = kept
-            .iter()
-            .map(|&p| sql_text(&udf::pattern_text(p)))
-            .collect();
+        // The kept patterns go to the executors as a file, looked up in a hash set by the UDF
+        // (a literal `p IN (...)` list of the kept patterns, shipped in the plan, took the
+        // 1.16M-record people file's scoring job from 20.9 to 28.7 s on one executor and the
+        // scheduler from 72 to 134 MB).
+        let list: Vec<String> = kept.iter().map(|&p| udf::pattern_text(p)).collect();
+        let kept_path = self.work.join("kept.json");
+        let text =
+            serde_json::to_string(&list).map_err(|e| Error::Internal(format!("kept: {e}")))?;
+        std::fs::write(&kept_path, text).map_err(|e| Error::io(&kept_path, e))?;
         let sql = format!(
-            "SELECT rule, key, l, r, p FROM (SELECT rule, key, l, r, {} AS p FROM ({})) WHERE p IN ({})",
-            self.pattern_expr("lv", "rv"),
+            "SELECT rule, key, l, r, p FROM (SELECT rule, key, l, r, {}({}, {}, {}, {}) AS p FROM ({})) WHERE p IS NOT NULL",
+            udf::PATTERN_UDF,
+            "lv",
+            "rv",
+            sql_text(&self.job_file),
+            sql_text(&kept_path.display().to_string()),
             self.candidates_sql(has_truth, false),
-            list.join(", ")
         );
         // The kept pairs come back to the client as the job's result, not through files the
         // executors write: Ballista re-runs the tasks of a lost executor, and a file sink

@@ -264,6 +264,42 @@ pub fn prepared(path: &str) -> DfResult<Arc<Prepared>> {
     Ok(p)
 }
 
+/// Kept-pattern sets read in this process: (file path, its text, the set), newest last.
+type KeptCache = Mutex<Vec<(String, String, Arc<rustc_hash::FxHashSet<u128>>)>>;
+
+/// The patterns listed in the kept-patterns file at `path` (a JSON array of hex patterns as
+/// [`pattern_text`] writes them), read once per process and file content.
+///
+/// # Errors
+/// When the file cannot be read or holds anything else.
+pub fn kept_patterns(path: &str) -> DfResult<Arc<rustc_hash::FxHashSet<u128>>> {
+    static CACHE: OnceLock<KeptCache> = OnceLock::new();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        DataFusionError::Execution(format!(
+            "fellegi: cannot read the kept patterns {path} ({e}); the client's work folder must be on a disk every executor can read"
+        ))
+    })?;
+    let mut sets = CACHE
+        .get_or_init(|| Mutex::new(Vec::new()))
+        .lock()
+        .map_err(|_| DataFusionError::Execution("fellegi kept-pattern cache poisoned".into()))?;
+    if let Some((_, _, k)) = sets.iter().find(|(p, t, _)| p == path && *t == text) {
+        return Ok(k.clone());
+    }
+    let bad = |e: String| DataFusionError::Execution(format!("fellegi: kept patterns {path}: {e}"));
+    let list: Vec<String> = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let set = list
+        .iter()
+        .map(|h| u128::from_str_radix(h, 16).map_err(|e| bad(format!("`{h}`: {e}"))))
+        .collect::<DfResult<rustc_hash::FxHashSet<u128>>>()?;
+    let set = Arc::new(set);
+    if sets.len() >= CACHED_JOBS {
+        sets.remove(0);
+    }
+    sets.push((path.to_string(), text, set.clone()));
+    Ok(set)
+}
+
 /// Milliseconds each call sleeps (fault-injection tests only: holds a stage open long enough
 /// to kill an executor while it runs); 0 by default.
 static DELAY_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -283,9 +319,14 @@ pub struct PatternUdf {
 impl Default for PatternUdf {
     fn default() -> Self {
         PatternUdf {
-            // (left values, right values, job file): binary of any layout (Parquet scans may
-            // give views), checked and cast in `invoke_with_args`.
-            signature: Signature::new(TypeSignature::Any(3), Volatility::Immutable),
+            // (left values, right values, job file[, kept patterns file]): binary of any
+            // layout (Parquet scans may give views), checked and cast in `invoke_with_args`.
+            // With the fourth argument the pattern is given only when it is in that file's
+            // set, else null (scoring keeps the pairs at or above `min_probability`).
+            signature: Signature::one_of(
+                vec![TypeSignature::Any(3), TypeSignature::Any(4)],
+                Volatility::Immutable,
+            ),
         }
     }
 }
@@ -336,6 +377,10 @@ impl ScalarUDFImpl for PatternUdf {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         let job = prepared(&job_path(&args.args[2])?)?;
+        let kept = match args.args.get(3) {
+            Some(k) => Some(kept_patterns(&job_path(k)?)?),
+            None => None,
+        };
         let delay = DELAY_MS.load(std::sync::atomic::Ordering::Relaxed);
         if delay > 0 {
             std::thread::sleep(std::time::Duration::from_millis(delay));
@@ -349,8 +394,13 @@ impl ScalarUDFImpl for PatternUdf {
                 out.append_null();
                 continue;
             }
+            let p = job.pattern(l.value(i), r.value(i))?;
+            if kept.as_ref().is_some_and(|k| !k.contains(&p)) {
+                out.append_null();
+                continue;
+            }
             buf.clear();
-            let _ = write!(buf, "{:x}", job.pattern(l.value(i), r.value(i))?);
+            let _ = write!(buf, "{p:x}");
             out.append_value(&buf);
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
