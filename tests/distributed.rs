@@ -458,3 +458,99 @@ fn two_executors_one_killed_mid_job_give_the_same_answer() {
     assert!(dir.join("dist/pairs.parts").is_dir());
     assert!(!work.exists(), "the work folder was left behind");
 }
+
+/// Writes a CSV file (all text, empty fields as nulls) as a Parquet file of row groups of 1,000.
+fn csv_to_parquet(csv_path: &Path, out: &Path) {
+    use ballista::datafusion::arrow::array::{ArrayRef, StringArray};
+    use ballista::datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use ballista::datafusion::arrow::record_batch::RecordBatch;
+    use ballista::datafusion::parquet::arrow::ArrowWriter;
+    use std::sync::Arc;
+    let mut r = csv::Reader::from_path(csv_path).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    let schema = Arc::new(Schema::new(
+        header
+            .iter()
+            .map(|h| Field::new(h, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let mut w =
+        ArrowWriter::try_new(std::fs::File::create(out).unwrap(), schema.clone(), None).unwrap();
+    for chunk in rows.chunks(1000) {
+        let cols: Vec<ArrayRef> = (0..header.len())
+            .map(|i| {
+                Arc::new(StringArray::from_iter(chunk.iter().map(|row| {
+                    let v = row.get(i).unwrap_or("");
+                    (!v.is_empty()).then_some(v)
+                }))) as ArrayRef
+            })
+            .collect();
+        w.write(&RecordBatch::try_new(schema.clone(), cols).unwrap())
+            .unwrap();
+    }
+    w.close().unwrap();
+}
+
+/// Parquet inputs give the CSV inputs' dataset and `fellegi link` output, byte for byte.
+#[test]
+fn parquet_inputs_give_the_csv_answer() {
+    let (s, paths) = febrl4();
+    let tmp = tempfile::tempdir().unwrap();
+    let pq: Vec<PathBuf> = paths
+        .iter()
+        .map(|p| {
+            let out = tmp
+                .path()
+                .join(p.file_stem().unwrap())
+                .with_extension("parquet");
+            csv_to_parquet(p, &out);
+            out
+        })
+        .collect();
+    let p = Progress::default();
+    let a = pipeline::load(&s, &paths, &p).unwrap();
+    let b = distributed::parquet::load(&s, &pq, &p).unwrap();
+    assert_eq!(a.len(), b.len());
+    assert_eq!(a.columns.len(), b.columns.len());
+    for (x, y) in a.columns.iter().zip(&b.columns) {
+        assert_eq!(x.name, y.name);
+        assert_eq!(x.values, y.values, "column {}", x.name);
+        assert!(x.dict.iter().eq(y.dict.iter()), "column {}", x.name);
+    }
+
+    let settings = repo("datasets/settings/febrl4.toml").display().to_string();
+    let run = |inputs: &[PathBuf], out: &str| {
+        let mut args = vec!["link".to_string()];
+        for i in inputs {
+            args.extend(["--input".to_string(), i.display().to_string()]);
+        }
+        args.extend(
+            ["--settings", &settings, "--out", out, "-q"]
+                .iter()
+                .map(|x| x.to_string()),
+        );
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let st = fellegi(tmp.path(), &argv).status().unwrap();
+        assert!(st.success(), "fellegi {argv:?}");
+    };
+    run(&paths, "from-csv");
+    run(&pq, "from-parquet");
+    for f in ["pairs.csv", "clusters.csv"] {
+        assert_eq!(
+            std::fs::read(tmp.path().join("from-csv").join(f)).unwrap(),
+            std::fs::read(tmp.path().join("from-parquet").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    // Not Parquet at all: an error naming the file, no panic.
+    let fake = tmp.path().join("fake.parquet");
+    std::fs::write(&fake, "record_id,given_name\n1,a\n").unwrap();
+    let e = distributed::parquet::load(&s, &[fake.clone(), fake], &p)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("fake.parquet") && e.contains("cannot read it as Parquet"),
+        "{e}"
+    );
+}

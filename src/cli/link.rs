@@ -174,6 +174,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(&resolved.name));
 
+    #[cfg(feature = "distributed")]
+    let ds = if !resolved.paths.is_empty()
+        && resolved
+            .paths
+            .iter()
+            .all(|p| fellegi::distributed::parquet::is_parquet(p))
+    {
+        fellegi::distributed::parquet::load(&job.settings, &resolved.paths, &progress)?
+    } else {
+        pipeline::load(&job.settings, &resolved.paths, &progress)?
+    };
+    #[cfg(not(feature = "distributed"))]
     let ds = pipeline::load(&job.settings, &resolved.paths, &progress)?;
     if let Some(e) = &resolved.entry {
         fellegi::registry::verify(e, &ds)?;

@@ -31,6 +31,7 @@
 //! executor processes, one killed mid-job). Only probabilistic, blocked linkage runs here;
 //! exhaustive, oracle and rules-only runs are refused with an error that says so.
 
+pub mod parquet;
 pub mod server;
 pub mod udf;
 

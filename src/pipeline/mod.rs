@@ -162,6 +162,18 @@ pub fn resolve_inputs(
 /// when the number of inputs does not fit the link type.
 pub fn load(settings: &Settings, paths: &[PathBuf], progress: &Progress) -> Result<Dataset> {
     let (paths, descriptions) = resolve_inputs(settings, paths)?;
+    if let Some(p) = paths.iter().find(|p| {
+        p.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+    }) {
+        return Err(Error::invalid(
+            "--input",
+            format!(
+                "{} is a Parquet file, and this reads CSV: `fellegi link` reads inputs that are all Parquet in a build with `--features distributed`; otherwise convert it to CSV (e.g. duckdb -c \"COPY (FROM 'in.parquet') TO 'in.csv'\")",
+                p.display()
+            ),
+        ));
+    }
     check_input_count(settings, paths.len())?;
     let spec = InputSpec {
         paths,
