@@ -176,10 +176,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 
     #[cfg(feature = "distributed")]
     let ds = if !resolved.paths.is_empty()
-        && resolved
-            .paths
-            .iter()
-            .all(|p| fellegi::distributed::parquet::is_parquet(p))
+        && resolved.paths.iter().all(|p| fellegi::data::is_parquet(p))
     {
         fellegi::distributed::parquet::load(&job.settings, &resolved.paths, &progress)?
     } else {

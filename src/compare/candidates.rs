@@ -15,6 +15,13 @@ use crate::block::{Blocker, RuleIndex, WorkUnit};
 use crate::data::{Dataset, MISSING};
 use crate::progress::Progress;
 
+/// Whether every pair agreeing on `keys` is a candidate of the prediction `rules`: some
+/// rule's keys are a subset of `keys` (so an EM session on `keys` can be counted from the
+/// candidates).
+pub fn covers(rules: &[Vec<KeySpec>], keys: &[KeySpec]) -> bool {
+    rules.iter().any(|r| r.iter().all(|k| keys.contains(k)))
+}
+
 /// Pattern ids of all candidate pairs of a blocker.
 #[derive(Debug, Clone)]
 pub struct CandidatePatterns {
@@ -110,12 +117,6 @@ impl CandidatePatterns {
     /// Whether there are no candidates.
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
-    }
-
-    /// Whether every pair agreeing on `keys` is a candidate: some prediction rule's keys are a
-    /// subset of `keys`.
-    pub fn covers(&self, rules: &[Vec<KeySpec>], keys: &[KeySpec]) -> bool {
-        rules.iter().any(|r| r.iter().all(|k| keys.contains(k)))
     }
 
     /// Calls `f(unit index, l, r, pattern id)` for every candidate, units in parallel; returns

@@ -19,7 +19,8 @@ pub use memory::{MemorySource, MemorySpec, TextColumn, content_sha256, read_memo
 pub use truth::{count_true_pairs, for_each_true_pair};
 
 pub use reader::{
-    InputSpec, MAX_COMPARED_CHARS, MAX_FIELD_BYTES, hex_sha256, read_csv_files, stem as stem_of,
+    InputSpec, MAX_COMPARED_CHARS, MAX_FIELD_BYTES, hex_sha256, is_parquet, read_csv_files,
+    stem as stem_of,
 };
 
 use rustc_hash::FxHashMap;

@@ -295,6 +295,13 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
     Ok(ds)
 }
 
+/// Whether `path` names a Parquet file (extension `parquet`, any case): the CSV reader refuses
+/// it, `fellegi link` in a build with the feature `distributed` reads it.
+pub fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+}
+
 /// The file stem used as a record's source.
 pub fn stem(path: &Path) -> String {
     path.file_stem()

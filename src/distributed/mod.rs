@@ -51,6 +51,7 @@ use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use rustc_hash::FxHashMap;
 
 use crate::block::{KeySpec, RuleIndex};
+use crate::compare::candidates::covers;
 use crate::compare::sample::LevelCounts;
 use crate::compare::{Comparer, PatternCounts};
 use crate::data::{Dataset, LinkType, MISSING};
@@ -196,8 +197,6 @@ fn write_parts(dir: &Path, pairs: &[KeptPair]) -> Result<()> {
         Field::new("p", DataType::Utf8, false),
     ]));
     for (i, chunk) in pairs.chunks(PAIRS_PER_PART).enumerate() {
-        let path = dir.join(format!("part-{i:05}.parquet"));
-        let tmp = dir.join(format!(".part-{i:05}.parquet.tmp"));
         let col = |f: fn(&KeptPair) -> u32| -> ArrayRef {
             Arc::new(UInt32Array::from_iter_values(chunk.iter().map(f)))
         };
@@ -212,16 +211,38 @@ fn write_parts(dir: &Path, pairs: &[KeptPair]) -> Result<()> {
         ];
         let batch = RecordBatch::try_new(schema.clone(), cols)
             .map_err(|e| Error::Internal(format!("pairs part: {e}")))?;
-        let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let err = |e: ballista::datafusion::parquet::errors::ParquetError| {
-            Error::Internal(format!("pairs part {}: {e}", tmp.display()))
-        };
-        let mut w = ArrowWriter::try_new(file, schema.clone(), None).map_err(err)?;
-        w.write(&batch).map_err(err)?;
-        w.close().map_err(err)?;
-        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+        write_parquet(&dir.join(format!("part-{i:05}.parquet")), &batch)?;
     }
     Ok(())
+}
+
+/// Rows per Parquet row group of the work folder's files, so that file scans split across
+/// executors.
+const ROW_GROUP: usize = 1 << 16;
+
+/// Writes `batch` as the Parquet file `path` in row groups of [`ROW_GROUP`] rows, under a
+/// temporary name renamed when done.
+///
+/// # Errors
+/// [`Error::Io`] or [`Error::Internal`] when writing fails.
+pub(crate) fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let err = |e: ballista::datafusion::parquet::errors::ParquetError| {
+        Error::Internal(format!("{}: {e}", path.display()))
+    };
+    let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let mut w = ArrowWriter::try_new(file, batch.schema(), None).map_err(err)?;
+    for start in (0..batch.num_rows()).step_by(ROW_GROUP) {
+        let len = ROW_GROUP.min(batch.num_rows() - start);
+        w.write(&batch.slice(start, len)).map_err(err)?;
+        w.flush().map_err(err)?;
+    }
+    w.close().map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
 /// A distributed job in progress: the engine session and the work folder's tables.
@@ -300,23 +321,9 @@ fn write_keys(
         fields.push(Field::new(name, DataType::UInt32, true));
         cols.push(opt(k));
     }
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), cols)
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
         .map_err(|e| Error::Internal(format!("key table: {e}")))?;
-    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut w = ArrowWriter::try_new(file, schema, None)
-        .map_err(|e| Error::Internal(format!("key table {}: {e}", path.display())))?;
-    // Row groups of 64k rows so that file scans split across executors.
-    for start in (0..batch.num_rows()).step_by(1 << 16) {
-        let len = (1 << 16).min(batch.num_rows() - start);
-        w.write(&batch.slice(start, len))
-            .map_err(|e| Error::Internal(format!("key table {}: {e}", path.display())))?;
-        w.flush()
-            .map_err(|e| Error::Internal(format!("key table {}: {e}", path.display())))?;
-    }
-    w.close()
-        .map_err(|e| Error::Internal(format!("key table {}: {e}", path.display())))?;
-    Ok(())
+    write_parquet(path, &batch)
 }
 
 fn column<'b>(b: &'b RecordBatch, name: &str) -> Result<&'b ArrayRef> {
@@ -376,9 +383,14 @@ impl Session<'_> {
             .map_err(|e| df_err(self.opts, &format!("registering {p}"), e))
     }
 
-    fn pattern_expr(&self, l: &str, r: &str) -> String {
+    /// The UDF call on compared values `l` and `r`; with `kept`, the kept-patterns file
+    /// (null for a pair whose pattern is not in it).
+    fn pattern_expr(&self, l: &str, r: &str, kept: Option<&Path>) -> String {
+        let kept = kept
+            .map(|k| format!(", {}", sql_text(&k.display().to_string())))
+            .unwrap_or_default();
         format!(
-            "{}({l}, {r}, {})",
+            "{}({l}, {r}, {}{kept})",
             udf::PATTERN_UDF,
             sql_text(&self.job_file)
         )
@@ -425,7 +437,7 @@ impl Session<'_> {
         let flags: String = (0..self.fused.len()).map(|j| format!(", f{j}")).collect();
         let sql = format!(
             "SELECT rule, p, t{flags}, COUNT(*) AS n FROM (SELECT rule, t{flags}, {} AS p FROM ({})) GROUP BY rule, p, t{flags}",
-            self.pattern_expr("lv", "rv"),
+            self.pattern_expr("lv", "rv", None),
             self.candidates_sql(has_truth, true)
         );
         let mut map: FxHashMap<u128, u64> = FxHashMap::default();
@@ -493,7 +505,7 @@ impl Session<'_> {
         self.register(&name, &path)?;
         let sql = format!(
             "SELECT p, COUNT(*) AS n FROM (SELECT {} AS p FROM {name} a JOIN {name} b ON a.k = b.k WHERE a.row < b.row{}) GROUP BY p",
-            self.pattern_expr("a.v", "b.v"),
+            self.pattern_expr("a.v", "b.v", None),
             self.source_filter()
         );
         let mut map: FxHashMap<u128, u64> = FxHashMap::default();
@@ -522,12 +534,8 @@ impl Session<'_> {
             serde_json::to_string(&list).map_err(|e| Error::Internal(format!("kept: {e}")))?;
         std::fs::write(&kept_path, text).map_err(|e| Error::io(&kept_path, e))?;
         let sql = format!(
-            "SELECT rule, key, l, r, p FROM (SELECT rule, key, l, r, {}({}, {}, {}, {}) AS p FROM ({})) WHERE p IS NOT NULL",
-            udf::PATTERN_UDF,
-            "lv",
-            "rv",
-            sql_text(&self.job_file),
-            sql_text(&kept_path.display().to_string()),
+            "SELECT rule, key, l, r, p FROM (SELECT rule, key, l, r, {} AS p FROM ({})) WHERE p IS NOT NULL",
+            self.pattern_expr("lv", "rv", Some(&kept_path)),
             self.candidates_sql(has_truth, false),
         );
         // The kept pairs come back to the client as the job's result, not through files the
@@ -601,14 +609,10 @@ impl PairSource for DistributedSource<'_> {
     fn session_counts(&self, session: usize, rule: Option<&[KeySpec]>) -> Result<PatternCounts> {
         match rule {
             None => Ok(self.prediction.counts.clone()),
-            Some(keys) if self.prediction.sessions.iter().any(|(k, _)| k == keys) => Ok(self
-                .prediction
-                .sessions
-                .iter()
-                .find(|(k, _)| k == keys)
-                .map(|(_, c)| c.clone())
-                .unwrap_or_default()),
             Some(keys) => {
+                if let Some((_, c)) = self.prediction.sessions.iter().find(|(k, _)| k == keys) {
+                    return Ok(c.clone());
+                }
                 self.session
                     .session_counts(session, self.local.ds, self.local.comparer, keys)
             }
@@ -660,14 +664,12 @@ impl<'a> Session<'a> {
             .map(|b| RuleIndex::build(ds, &b.keys))
             .collect::<Result<_>>()?;
         // EM sessions whose rule implies a prediction rule are counted with the candidates.
+        let prediction_rules: Vec<Vec<KeySpec>> =
+            settings.blocking.iter().map(|b| b.keys.clone()).collect();
         let mut fused: Vec<Vec<KeySpec>> = Vec::new();
         for s in &settings.training.em {
             if let Some(keys) = &s.blocking {
-                let covered = settings
-                    .blocking
-                    .iter()
-                    .any(|b| b.keys.iter().all(|k| keys.contains(k)));
-                if covered && !fused.contains(keys) {
+                if covers(&prediction_rules, keys) && !fused.contains(keys) {
                     fused.push(keys.clone());
                 }
             }

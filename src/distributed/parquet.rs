@@ -12,25 +12,17 @@
 //! (FEBRL4 written by pyarrow's default CSV reader loses them in 92 records, and the fitted
 //! weights differ slightly from the CSV run's; written as text it gives the CSV run's bytes).
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use ballista::datafusion::arrow::array::{Array, StringArray};
 use ballista::datafusion::arrow::compute::cast;
 use ballista::datafusion::arrow::datatypes::DataType;
 use ballista::datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use sha2::{Digest, Sha256};
 
 use crate::data::{Dataset, MemorySource, TextColumn};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::settings::Settings;
-
-/// Whether `path` names a Parquet file (extension `parquet`, any case).
-pub fn is_parquet(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
-}
 
 /// One column of a Parquet file as text, batch by batch.
 struct Chunked {
@@ -61,24 +53,19 @@ fn bad(path: &Path, what: impl std::fmt::Display) -> Error {
     )
 }
 
-fn sha256_of(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+/// One Parquet file read: its stem, its columns as text and the SHA-256 of its bytes.
+struct Table {
+    name: String,
+    columns: Vec<(String, Chunked)>,
+    sha256: String,
 }
 
-/// Reads one Parquet file: its stem and its columns as text.
-fn read_file(path: &Path) -> Result<(String, Vec<(String, Chunked)>)> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(path, e))?;
+/// Reads one Parquet file (once: its bytes are hashed and decoded, as the CSV reader does).
+fn read_file(path: &Path) -> Result<Table> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let sha = crate::data::hex_sha256(&bytes);
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+        .map_err(|e| bad(path, e))?;
     let schema = builder.schema().clone();
     let reader = builder.build().map_err(|e| bad(path, e))?;
     let mut cols: Vec<(String, Chunked)> = schema
@@ -109,7 +96,11 @@ fn read_file(path: &Path) -> Result<(String, Vec<(String, Chunked)>)> {
             col.starts.push(end);
         }
     }
-    Ok((crate::data::stem_of(path), cols))
+    Ok(Table {
+        name: crate::data::stem_of(path),
+        columns: cols,
+        sha256: sha,
+    })
 }
 
 /// Loads Parquet inputs as [`crate::pipeline::load`] loads CSV files: the columns the settings
@@ -123,18 +114,19 @@ pub fn load(settings: &Settings, paths: &[PathBuf], progress: &Progress) -> Resu
     let t = std::time::Instant::now();
     let tables = paths
         .iter()
-        .map(|p| Ok((read_file(p)?, sha256_of(p)?)))
+        .map(|p| read_file(p))
         .collect::<Result<Vec<_>>>()?;
     progress.phase("read parquet", t);
     let sources: Vec<MemorySource<'_>> = tables
         .iter()
-        .map(|((name, cols), sha)| MemorySource {
-            name: name.clone(),
-            columns: cols
+        .map(|t| MemorySource {
+            name: t.name.clone(),
+            columns: t
+                .columns
                 .iter()
                 .map(|(n, c)| (n.clone(), c as &dyn TextColumn))
                 .collect(),
-            sha256: Some(sha.clone()),
+            sha256: Some(t.sha256.clone()),
         })
         .collect();
     crate::pipeline::load_memory(settings, &sources, progress)

@@ -188,46 +188,60 @@ fn read_dictionary(d: &DictFile) -> DfResult<Column> {
 /// # Errors
 /// [`crate::error::Error::Io`] or [`crate::error::Error::Internal`] when writing fails.
 pub fn write_dictionary(path: &Path, col: &Column) -> crate::error::Result<DictFile> {
-    use crate::error::Error;
     use ballista::datafusion::arrow::datatypes::{Field, Schema};
     use ballista::datafusion::arrow::record_batch::RecordBatch;
-    use ballista::datafusion::parquet::arrow::ArrowWriter;
-    let err = |e: String| Error::Internal(format!("dictionary {}: {e}", path.display()));
-    let tmp = path.with_extension("parquet.tmp");
     let schema = Arc::new(Schema::new(vec![Field::new(
         "value",
         DataType::Utf8,
         false,
     )]));
-    let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    let mut w = ArrowWriter::try_new(file, schema.clone(), None).map_err(|e| err(e.to_string()))?;
-    let n = col.dict.len();
-    for start in (0..n).step_by(1 << 16) {
-        let end = (start + (1 << 16)).min(n);
-        let values = StringArray::from_iter_values((start..end).map(|i| &col.dict[i]));
-        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(values)])
-            .map_err(|e| err(e.to_string()))?;
-        w.write(&batch).map_err(|e| err(e.to_string()))?;
-        w.flush().map_err(|e| err(e.to_string()))?;
-    }
-    w.close().map_err(|e| err(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    let values = StringArray::from_iter_values(col.dict.iter());
+    let batch = RecordBatch::try_new(schema, vec![Arc::new(values)]).map_err(|e| {
+        crate::error::Error::Internal(format!("dictionary {}: {e}", path.display()))
+    })?;
+    super::write_parquet(path, &batch)?;
     Ok(DictFile {
         column: col.name.clone(),
         path: path.to_path_buf(),
-        values: n as u64,
+        values: col.dict.len() as u64,
     })
 }
 
-/// Jobs prepared in this process: (job file path, its text, the prepared job), newest last.
-type Cache = Mutex<Vec<(String, String, Arc<Prepared>)>>;
+/// Values read from work-folder files in this process: (file path, its text, the value), newest
+/// last, at most [`CACHED_JOBS`].
+type FileCache<T> = Mutex<Vec<(String, String, Arc<T>)>>;
 
-/// Prepared jobs kept per process (an executor serves jobs one after another).
+/// Prepared jobs (and kept-pattern sets) kept per process (an executor serves jobs one after
+/// another).
 const CACHED_JOBS: usize = 2;
 
-fn cache() -> &'static Cache {
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(Vec::new()))
+/// The value `parse` makes of the file at `path` (`what` names it in errors), made once per
+/// process and file content: the file is read on every call (a few KB), so a job written to
+/// the same path later is never served the earlier job's value.
+fn cached<T>(
+    cache: &'static OnceLock<FileCache<T>>,
+    path: &str,
+    what: &str,
+    parse: impl FnOnce(&str) -> DfResult<T>,
+) -> DfResult<Arc<T>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        DataFusionError::Execution(format!(
+            "fellegi: cannot read the {what} {path} ({e}); the client's work folder must be on a disk every executor can read"
+        ))
+    })?;
+    let mut entries = cache
+        .get_or_init(|| Mutex::new(Vec::new()))
+        .lock()
+        .map_err(|_| DataFusionError::Execution(format!("fellegi {what} cache poisoned")))?;
+    if let Some((_, _, v)) = entries.iter().find(|(p, t, _)| p == path && *t == text) {
+        return Ok(v.clone());
+    }
+    let v = Arc::new(parse(&text)?);
+    if entries.len() >= CACHED_JOBS {
+        entries.remove(0);
+    }
+    entries.push((path.to_string(), text, v.clone()));
+    Ok(v)
 }
 
 /// The prepared job of the job file at `path`, read once per process and job.
@@ -235,37 +249,19 @@ fn cache() -> &'static Cache {
 /// # Errors
 /// When the job file or a dictionary cannot be read, or the comparisons do not compile.
 pub fn prepared(path: &str) -> DfResult<Arc<Prepared>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        DataFusionError::Execution(format!(
-            "fellegi: cannot read the job file {path} ({e}); the client's work folder must be on a disk every executor can read"
-        ))
-    })?;
-    let mut jobs = cache()
-        .lock()
-        .map_err(|_| DataFusionError::Execution("fellegi job cache poisoned".into()))?;
-    if let Some((_, _, p)) = jobs.iter().find(|(p, t, _)| p == path && *t == text) {
-        return Ok(p.clone());
-    }
-    let job: JobFile = serde_json::from_str(&text)
-        .map_err(|e| DataFusionError::Execution(format!("fellegi: job file {path}: {e}")))?;
-    let columns = job
-        .dictionaries
-        .iter()
-        .map(read_dictionary)
-        .collect::<DfResult<Vec<_>>>()?;
-    let p = Arc::new(
+    static CACHE: OnceLock<FileCache<Prepared>> = OnceLock::new();
+    cached(&CACHE, path, "job file", |text| {
+        let job: JobFile = serde_json::from_str(text)
+            .map_err(|e| DataFusionError::Execution(format!("fellegi: job file {path}: {e}")))?;
+        let columns = job
+            .dictionaries
+            .iter()
+            .map(read_dictionary)
+            .collect::<DfResult<Vec<_>>>()?;
         Prepared::new(&job.settings, columns)
-            .map_err(|e| DataFusionError::Execution(format!("fellegi: job file {path}: {e}")))?,
-    );
-    if jobs.len() >= CACHED_JOBS {
-        jobs.remove(0);
-    }
-    jobs.push((path.to_string(), text, p.clone()));
-    Ok(p)
+            .map_err(|e| DataFusionError::Execution(format!("fellegi: job file {path}: {e}")))
+    })
 }
-
-/// Kept-pattern sets read in this process: (file path, its text, the set), newest last.
-type KeptCache = Mutex<Vec<(String, String, Arc<rustc_hash::FxHashSet<u128>>)>>;
 
 /// The patterns listed in the kept-patterns file at `path` (a JSON array of hex patterns as
 /// [`pattern_text`] writes them), read once per process and file content.
@@ -273,31 +269,15 @@ type KeptCache = Mutex<Vec<(String, String, Arc<rustc_hash::FxHashSet<u128>>)>>;
 /// # Errors
 /// When the file cannot be read or holds anything else.
 pub fn kept_patterns(path: &str) -> DfResult<Arc<rustc_hash::FxHashSet<u128>>> {
-    static CACHE: OnceLock<KeptCache> = OnceLock::new();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        DataFusionError::Execution(format!(
-            "fellegi: cannot read the kept patterns {path} ({e}); the client's work folder must be on a disk every executor can read"
-        ))
-    })?;
-    let mut sets = CACHE
-        .get_or_init(|| Mutex::new(Vec::new()))
-        .lock()
-        .map_err(|_| DataFusionError::Execution("fellegi kept-pattern cache poisoned".into()))?;
-    if let Some((_, _, k)) = sets.iter().find(|(p, t, _)| p == path && *t == text) {
-        return Ok(k.clone());
-    }
-    let bad = |e: String| DataFusionError::Execution(format!("fellegi: kept patterns {path}: {e}"));
-    let list: Vec<String> = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    let set = list
-        .iter()
-        .map(|h| u128::from_str_radix(h, 16).map_err(|e| bad(format!("`{h}`: {e}"))))
-        .collect::<DfResult<rustc_hash::FxHashSet<u128>>>()?;
-    let set = Arc::new(set);
-    if sets.len() >= CACHED_JOBS {
-        sets.remove(0);
-    }
-    sets.push((path.to_string(), text, set.clone()));
-    Ok(set)
+    static CACHE: OnceLock<FileCache<rustc_hash::FxHashSet<u128>>> = OnceLock::new();
+    cached(&CACHE, path, "kept patterns", |text| {
+        let bad =
+            |e: String| DataFusionError::Execution(format!("fellegi: kept patterns {path}: {e}"));
+        let list: Vec<String> = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        list.iter()
+            .map(|h| u128::from_str_radix(h, 16).map_err(|e| bad(format!("`{h}`: {e}"))))
+            .collect()
+    })
 }
 
 /// Milliseconds each call sleeps (fault-injection tests only: holds a stage open long enough

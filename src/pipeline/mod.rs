@@ -162,10 +162,7 @@ pub fn resolve_inputs(
 /// when the number of inputs does not fit the link type.
 pub fn load(settings: &Settings, paths: &[PathBuf], progress: &Progress) -> Result<Dataset> {
     let (paths, descriptions) = resolve_inputs(settings, paths)?;
-    if let Some(p) = paths.iter().find(|p| {
-        p.extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
-    }) {
+    if let Some(p) = paths.iter().find(|p| crate::data::is_parquet(p)) {
         return Err(Error::invalid(
             "--input",
             format!(

@@ -103,7 +103,7 @@ impl PairSource for Candidates<'_> {
         let counts = match (self.all_pairs, self.cache, rule) {
             (Some(all), _, None) => all.clone(),
             (_, Some(c), None) => c.counts(),
-            (_, Some(c), Some(keys)) if c.covers(&self.rules, keys) => {
+            (_, Some(c), Some(keys)) if crate::compare::candidates::covers(&self.rules, keys) => {
                 c.counts_within(&RuleIndex::build(self.ds, keys)?)
             }
             _ => {
