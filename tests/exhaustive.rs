@@ -165,21 +165,82 @@ fn check_counts(s: &Settings, paths: &[PathBuf]) {
     assert_eq!(brute.total() as u128, total);
     let fast = exhaustive_counts(&ds, &comparer, s.link_type, &p).unwrap();
     assert_eq!(fast, brute, "{:?}", s.link_type);
-    // All sparse, all dense, and the default split give the same counts.
+    // All sparse, all dense, and the default split give the same counts, with the joint
+    // agreements of exact comparisons counted in bulk (by default, or forced) or enumerated.
     for dense_max in [0, 200, usize::MAX] {
-        let ex = Exhaustive::build_with(
-            &ds,
-            &comparer,
-            s.link_type,
-            Some(&s.comparisons),
-            dense_max,
-            &p,
-        )
-        .unwrap();
-        let c = ex.counts(&p).unwrap();
-        assert_eq!(c, brute, "{:?} dense_max {dense_max}", s.link_type);
-        assert_eq!(c.total() as u128, total);
+        for bulk in [None, Some(0), Some(2), Some(4)] {
+            let mut ex = Exhaustive::build_with(
+                &ds,
+                &comparer,
+                s.link_type,
+                Some(&s.comparisons),
+                dense_max,
+                &p,
+            )
+            .unwrap();
+            if let Some(b) = bulk {
+                ex.bulk_exact(b);
+            }
+            let c = ex.counts(&p).unwrap();
+            assert_eq!(
+                c, brute,
+                "{:?} dense_max {dense_max} bulk {bulk:?}",
+                s.link_type
+            );
+            assert_eq!(c.total() as u128, total);
+        }
     }
+}
+
+/// Settings with four exact comparisons (low and high cardinality, with missing values) and two
+/// fuzzy ones: with everything sparse, their joint agreements are counted in bulk.
+fn exact_heavy_settings(link_type: &str) -> Settings {
+    let text = format!(
+        r#"
+link_type = "{link_type}"
+exhaustive = true
+[training]
+u = {{ random_pairs = 0 }}
+[[comparison]]
+column = "first_name"
+use = "jaro_winkler_at_thresholds"
+thresholds = [0.94, 0.88]
+jaro_winkler = {{ boost_threshold = -1 }}
+[[comparison]]
+column = "last_name"
+use = "exact_match"
+[[comparison]]
+column = "birth_year"
+use = "exact_match"
+[[comparison]]
+column = "house_number"
+use = "exact_match"
+[[comparison]]
+column = "street_name"
+use = "exact_match"
+[[comparison]]
+column = "last_name"
+name = "last_name_typos"
+use = "levenshtein_at_thresholds"
+thresholds = [1]
+"#
+    );
+    Settings::from_toml(&text, "test")
+        .unwrap()
+        .expanded("test")
+        .unwrap()
+}
+
+#[test]
+fn exact_heavy_counts_equal_brute_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let two = generate(dir.path(), 2, 1500, 21);
+    check_counts(&exact_heavy_settings("link"), &two);
+    check_counts(&exact_heavy_settings("dedupe"), &two[..1]);
+    let sub = dir.path().join("three");
+    std::fs::create_dir_all(&sub).unwrap();
+    let three = generate(&sub, 3, 600, 23);
+    check_counts(&exact_heavy_settings("link_and_dedupe"), &three);
 }
 
 #[test]
@@ -549,7 +610,9 @@ fn scoring_equals_brute_force_for_every_split() {
     let cases = [
         (generated_settings("link"), two.clone()),
         (generated_settings("dedupe"), two[..1].to_vec()),
-        (generated_settings("link_and_dedupe"), three),
+        (generated_settings("link_and_dedupe"), three.clone()),
+        (exact_heavy_settings("link"), two.clone()),
+        (exact_heavy_settings("link_and_dedupe"), three),
     ];
     let p = Progress::default();
     for (s, paths) in &cases {
@@ -573,13 +636,17 @@ fn scoring_equals_brute_force_for_every_split() {
                 all.push((l, r, fellegi::model::probability(w), lv.clone()));
             }
         }
-        // Pairs kept from counting (default), none kept (joined again), or too many to keep.
-        for (dense_max, keep) in [
-            (0, usize::MAX),
-            (200, usize::MAX),
-            (usize::MAX, usize::MAX),
-            (200, 0),
-            (200, 3),
+        // Pairs kept from counting (default), none kept (joined again), or too many to keep;
+        // exact joint agreements counted in bulk by default, forced, or enumerated.
+        for (dense_max, keep, bulk) in [
+            (0, usize::MAX, None),
+            (0, usize::MAX, Some(4)),
+            (0, 0, Some(4)),
+            (0, usize::MAX, Some(0)),
+            (200, usize::MAX, None),
+            (usize::MAX, usize::MAX, None),
+            (200, 0, None),
+            (200, 3, Some(3)),
         ] {
             let mut ex = Exhaustive::build_with(
                 &ds,
@@ -592,6 +659,9 @@ fn scoring_equals_brute_force_for_every_split() {
             .unwrap();
             if keep != usize::MAX {
                 ex.keep_touched(keep);
+            }
+            if let Some(b) = bulk {
+                ex.bulk_exact(b);
             }
             let counts = ex.counts(&p).unwrap();
             for min_p in [1e-9, 0.01, 0.5, 0.9] {
@@ -607,12 +677,12 @@ fn scoring_equals_brute_force_for_every_split() {
                 assert_eq!(
                     got.len(),
                     want.len(),
-                    "{:?} dense_max {dense_max} keep {keep} min_p {min_p}",
+                    "{:?} dense_max {dense_max} keep {keep} bulk {bulk:?} min_p {min_p}",
                     s.link_type
                 );
                 assert_eq!(
                     got, want,
-                    "{:?} dense_max {dense_max} keep {keep} min_p {min_p}",
+                    "{:?} dense_max {dense_max} keep {keep} bulk {bulk:?} min_p {min_p}",
                     s.link_type
                 );
             }

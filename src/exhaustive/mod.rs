@@ -18,16 +18,28 @@
 //!    list, the records with value `a` and those with value `b`, counted by (cell, source), give
 //!    the number of pairs per cell pair: they move from `B` to `B` with `level` at `k`, which is
 //!    exact for every pair with `S(π) = {k}`, without visiting the pairs.
-//! 4. **Two or more, enumerated.** Only the pairs agreeing on at least two sparse comparisons
-//!    are visited: for each pair of sparse comparisons `(j, k)` a join finds the records of the
+//! 4. **Joint exact agreements, in bulk.** Sparse comparisons that only agree on equal values
+//!    and agree on many pairs (birth day, month and year: up to [`BULK_EXACT_MAX`] of them, the
+//!    set `X`) have their joint agreements counted without visiting pairs: for each `U ⊆ X` of
+//!    two or more, records grouped by their values of `U` and counted by (cell, source) give the
+//!    pairs agreeing on all of `U` per cell pair, which receive the Möbius term
+//!    `Σ_{V ⊆ U} (−1)^{|U − V|} [B with V exact]`. A pair agreeing on the set `X_S ⊆ X` and on
+//!    no other sparse comparison is then at its true pattern (the terms of the subsets of `X_S`
+//!    sum to it), so step 5 skips it.
+//! 5. **Two or more, enumerated.** Only the pairs agreeing on at least two sparse comparisons,
+//!    one of them outside `X`, are visited: for each pair of sparse comparisons `(j, k)` not both
+//!    in `X` a join finds the records of the
 //!    other side whose `j` value is a neighbour of the probe's (through `j`'s list) and whose `k`
 //!    value is one too (a marker array per comparison answers "is this value a neighbour" in one
-//!    load; large groups are binary-searched instead of scanned). A pair is handled by the two
-//!    lowest comparisons of `S(π)`; it moves to its true pattern, and the `|S(π)|` bulk moves of
-//!    step 3 are undone.
+//!    load; large groups are binary-searched instead of scanned). A pair is handled by the join
+//!    of its lowest agreeing comparison outside `X` and its lowest other one; it moves to its
+//!    true pattern, and what steps 3 and 4 put it at is undone.
 //!
-//! The work of step 4 grows with the pairs that agree on two fields (few for the fields one links
-//! on) and with the probe's neighbours, never with |A|·|B|. Everything is integer counting over
+//! The work of step 5 grows with the pairs that agree on two fields, one of them fuzzy (few for
+//! the fields one links on), and with the probe's neighbours, never with |A|·|B|; step 4's with
+//! the records and the cell pairs of each group. On the mid-sized shape of
+//! `experiments/exhaustive` (three exact fields of 150–270 values, 4 million pairs agreeing on
+//! two of them) step 4 took step 5 from 0.37 s to 0.15 s (step 4 itself: 0.01 s). Everything is integer counting over
 //! fixed chunks, so results do not depend on the thread count; memory is linear in records, cells
 //! and agreement lists. Comparisons are assumed symmetric (`level(a, b) == level(b, a)`), as every
 //! predicate is.
@@ -60,6 +72,13 @@ const PROBE_CHUNK: usize = 1024;
 /// (6 bytes each: about 50 MB at this cap) for [`Exhaustive::score`] to reuse instead of joining
 /// again; past it, scoring enumerates them anew (same output).
 pub const KEEP_TOUCHED_MAX: usize = 1 << 23;
+
+/// Most exact-only sparse comparisons whose joint agreements are counted in bulk (2^k − k − 1
+/// subsets, each a sort of the records; see [`Exhaustive::counts`]).
+pub const BULK_EXACT_MAX: usize = 4;
+
+/// Blocks of equal values per work chunk of the bulk exact-agreement counts.
+const BLOCK_CHUNK: usize = 256;
 
 /// Agreement-list entries per work chunk of the bulk one-agreement counts.
 const ENTRY_CHUNK: usize = 4096;
@@ -275,36 +294,35 @@ pub struct Exhaustive<'a> {
     cell_members: Groups,
     /// Most touched pairs to keep (see [`KEEP_TOUCHED_MAX`]).
     keep_max: usize,
+    /// Sparse positions of exact-only comparisons, most agreeing pairs first (see
+    /// [`Exhaustive::bulk_exact`]).
+    exact_ranked: Vec<usize>,
+    /// The sparse positions (bits) whose joint agreements are counted in bulk: the first
+    /// [`BULK_EXACT_MAX`] of `exact_ranked` by default.
+    bulk_x: u32,
+    /// Per sparse position: the level of two equal values (for exact-only comparisons).
+    exact_level: Vec<u8>,
     /// The pairs agreeing on two or more sparse comparisons, as found by [`Exhaustive::counts`]
     /// (when at most `keep_max`), per probe chunk in order.
     touched: std::sync::Mutex<Option<Vec<Touched>>>,
 }
 
 /// Record pairs of one probe chunk with their patterns, compactly: runs of one left record
-/// (`runs`: left record, number of pairs), each pair's right record and local pattern id.
+/// (`runs`: left record, number of pairs), each pair's right record and pattern id (an index of
+/// `patterns`, the chunk's [`ChunkPatterns::patterns`]).
 #[derive(Debug, Default)]
 struct Touched {
     runs: Vec<(u32, u32)>,
     right: Vec<u32>,
     pid: Vec<u16>,
     patterns: Vec<u128>,
-    ids: FxHashMap<u128, u16>,
 }
 
 impl Touched {
-    /// Adds pair `(l, r)` with pattern `p`; false when the chunk has too many patterns for `u16`.
-    fn push(&mut self, l: u32, r: u32, p: u128) -> bool {
-        let id = match self.ids.get(&p) {
-            Some(&id) => id,
-            None => {
-                if self.patterns.len() > u16::MAX as usize {
-                    return false;
-                }
-                let id = self.patterns.len() as u16;
-                self.patterns.push(p);
-                self.ids.insert(p, id);
-                id
-            }
+    /// Adds pair `(l, r)` with pattern id `id`; false when the id does not fit `u16`.
+    fn push(&mut self, l: u32, r: u32, id: u32) -> bool {
+        let Ok(id) = u16::try_from(id) else {
+            return false;
         };
         match self.runs.last_mut() {
             Some((left, n)) if *left == l => *n += 1,
@@ -313,6 +331,31 @@ impl Touched {
         self.right.push(r);
         self.pid.push(id);
         true
+    }
+}
+
+/// The patterns of one probe chunk's enumerated pairs, each with an id (in order of first
+/// appearance) and its number of pairs: one hash lookup per pair, where adding each pair's moves
+/// to the counts directly took `2 + |S(π)|` (0.60 → see the exhaustive README for the figure
+/// after, on the mid-sized shape); the moves are made per pattern when the chunk is merged.
+#[derive(Debug, Default)]
+struct ChunkPatterns {
+    ids: FxHashMap<u128, u32>,
+    patterns: Vec<u128>,
+    n: Vec<u64>,
+}
+
+impl ChunkPatterns {
+    /// Counts one pair with pattern `p`; returns the pattern's id.
+    #[inline]
+    fn add(&mut self, p: u128) -> u32 {
+        let id = *self.ids.entry(p).or_insert_with(|| {
+            self.patterns.push(p);
+            self.n.push(0);
+            self.patterns.len() as u32 - 1
+        });
+        self.n[id as usize] += 1;
+        id
     }
 }
 
@@ -381,7 +424,18 @@ impl<'a> Exhaustive<'a> {
                 let jw = specs
                     .and_then(|s| s.get(k))
                     .map(|s| s.jaro_winkler.unwrap_or_default());
-                agreement_list(ds, c, jw.as_ref())
+                let t = std::time::Instant::now();
+                let list = agreement_list(ds, c, jw.as_ref());
+                progress.phase(
+                    &format!(
+                        "exhaustive: agreement list {} ({} values, {} entries)",
+                        ds.columns[c.column].name,
+                        ds.columns[c.column].dict.len(),
+                        list.len()
+                    ),
+                    t,
+                );
+                list
             })
             .collect();
         progress.step("exhaustive: agreement lists", t);
@@ -458,6 +512,40 @@ impl<'a> Exhaustive<'a> {
             agree[k] = Vec::new();
         }
         let (adj, degree): (Vec<Adjacency>, Vec<f64>) = per_sparse.into_iter().unzip();
+        // Exact-only sparse comparisons that agree on many pairs: `e` unordered record pairs
+        // with equal values. Two of them together are expected to agree on about `e1 e2 / N` of
+        // the `N` pairs; they are counted in bulk when that can reach the number of records,
+        // `e ≥ sqrt(N n)` (fewer such pairs cost less to enumerate than a sort of the records).
+        let n_pairs = total_pairs(link_type, &ds.source_sizes()) as f64;
+        let exact_level: Vec<u8> = adj
+            .iter()
+            .map(|a| a.lvl.first().copied().unwrap_or(0))
+            .collect();
+        let mut exact_ranked: Vec<(u64, usize)> = sparse
+            .iter()
+            .enumerate()
+            .filter(|&(si, &k)| {
+                lists::exact_only(&comparer.comparisons[k]) && !adj[si].nbr.is_empty()
+            })
+            .map(|(si, &k)| {
+                let mut per_value = vec![0u64; adj[si].starts.len() - 1];
+                for r in 0..ds.len() as u32 {
+                    let v = value(comparer, r, k);
+                    if v != MISSING {
+                        per_value[v as usize] += 1;
+                    }
+                }
+                let e: u64 = per_value.iter().map(|&m| m * m.saturating_sub(1) / 2).sum();
+                (e, si)
+            })
+            .collect();
+        exact_ranked.sort_unstable_by(|a, b| b.cmp(a));
+        let bulk_x = exact_ranked
+            .iter()
+            .filter(|&&(e, _)| e as f64 >= (n_pairs * ds.len() as f64).sqrt())
+            .take(BULK_EXACT_MAX)
+            .fold(0u32, |m, &(_, si)| m | 1 << si);
+        let exact_ranked: Vec<usize> = exact_ranked.into_iter().map(|(_, si)| si).collect();
         progress.step("exhaustive: indexes and cells", t);
         Ok(Exhaustive {
             ds,
@@ -476,6 +564,9 @@ impl<'a> Exhaustive<'a> {
             cell_counts,
             cell_members,
             keep_max: KEEP_TOUCHED_MAX,
+            exact_ranked,
+            bulk_x,
+            exact_level,
             touched: std::sync::Mutex::new(None),
         })
     }
@@ -485,6 +576,45 @@ impl<'a> Exhaustive<'a> {
     /// on it.
     pub fn keep_touched(&mut self, max_pairs: usize) {
         self.keep_max = max_pairs;
+    }
+
+    /// Counts the joint agreements of the `max` exact-only sparse comparisons that agree on the
+    /// most pairs in bulk (at most [`BULK_EXACT_MAX`]), whether or not they agree on enough
+    /// pairs to pay (the default takes, of the first [`BULK_EXACT_MAX`], those agreeing on at
+    /// least `sqrt(N n)` pairs for `N` pairs and `n` records); 0 enumerates every pair agreeing
+    /// on two or more sparse comparisons. For tests and measurement: the output does not depend
+    /// on it.
+    pub fn bulk_exact(&mut self, max: usize) {
+        let max = max.min(BULK_EXACT_MAX);
+        self.bulk_x = self
+            .exact_ranked
+            .iter()
+            .take(max)
+            .fold(0u32, |m, &si| m | 1 << si);
+    }
+
+    /// The join `(x, y)` (sparse positions, `x < y`) that owns a pair agreeing on the sparse
+    /// positions in `agree`, or `None` when the pair is not enumerated (fewer than two). A pair
+    /// with an agreement outside the bulk-counted exact set is owned by its lowest such
+    /// position and the lowest other one; a pair agreeing only inside it (counted in bulk, and
+    /// enumerated only when scoring needs it) by its two lowest.
+    #[inline]
+    fn owner(&self, agree: u32) -> Option<(usize, usize)> {
+        if agree.count_ones() < 2 {
+            return None;
+        }
+        let fuzzy = agree & !self.bulk_x;
+        let first = if fuzzy != 0 { fuzzy } else { agree }.trailing_zeros();
+        let second = (agree & !(1 << first)).trailing_zeros();
+        let (a, b) = (first.min(second) as usize, first.max(second) as usize);
+        Some((a, b))
+    }
+
+    /// Whether sparse positions `x` and `y` are both counted in bulk (their join is needed only
+    /// for scoring).
+    #[inline]
+    fn both_bulk(&self, x: usize, y: usize) -> bool {
+        self.bulk_x >> x & 1 == 1 && self.bulk_x >> y & 1 == 1
     }
 
     /// Number of cells.
@@ -679,39 +809,34 @@ impl<'a> Exhaustive<'a> {
             }
         }
         progress.step("exhaustive: one-agreement counts", t);
-        // 4. Two or more sparse agreements, enumerated.
+        // 4. Joint agreements of the bulk-counted exact comparisons.
+        let t = std::time::Instant::now();
+        self.exact_subsets(&mut delta);
+        progress.step("exhaustive: joint exact counts", t);
+        // 5. Two or more sparse agreements, enumerated.
         let t = std::time::Instant::now();
         // Each chunk's pairs are kept while the total stays within `keep_max`.
         let kept = std::sync::atomic::AtomicUsize::new(0);
         let keep_max = self.keep_max;
         let parts = self.multi_pass(
-            &|_, _, _, _| true,
+            &|x, y, _, _| !self.both_bulk(x, y),
             progress,
-            || (FxHashMap::<u128, i64>::default(), Some(Touched::default())),
+            || (ChunkPatterns::default(), Some(Touched::default())),
             |(local, store), l, r, p| {
+                let id = local.add(p);
                 if let Some(st) = store {
                     use std::sync::atomic::Ordering::Relaxed;
-                    if kept.fetch_add(1, Relaxed) >= keep_max || !st.push(l, r, p) {
+                    if kept.fetch_add(1, Relaxed) >= keep_max || !st.push(l, r, id) {
                         // Over the cap: nothing is kept anywhere.
                         kept.store(usize::MAX / 2, Relaxed);
                         *store = None;
                     }
                 }
-                let base = self.assumed(p);
-                let mut n_agree = 0i64;
-                for &k in &self.sparse {
-                    let l = Self::level_in(p, k);
-                    if self.agrees(k, l) {
-                        *local.entry(with_level(base, k, l)).or_insert(0) -= 1;
-                        n_agree += 1;
-                    }
-                }
-                *local.entry(p).or_insert(0) += 1;
-                *local.entry(base).or_insert(0) += n_agree - 1;
             },
-            |(_, store)| {
+            |(local, store)| {
+                local.ids = FxHashMap::default();
                 if let Some(st) = store {
-                    st.ids = FxHashMap::default();
+                    st.patterns = local.patterns.clone();
                     st.runs.shrink_to_fit();
                     st.right.shrink_to_fit();
                     st.pid.shrink_to_fit();
@@ -719,9 +844,27 @@ impl<'a> Exhaustive<'a> {
             },
         );
         let mut stores = Vec::with_capacity(parts.len());
-        for (p, store) in parts {
-            for (key, v) in p {
-                *delta.entry(key).or_insert(0) += v as i128;
+        for (local, store) in parts {
+            // Each pair π (agreeing on the bulk-counted exact set X_S and the others F_S, not
+            // empty) moves to its pattern p from where steps 1–4 put it: at the pattern with
+            // X_S at its levels and F_S null or else, plus, per f in F_S, the move from B(π)
+            // (`assumed(p)`) to B(π) with f at its level.
+            for (&p, &n) in local.patterns.iter().zip(&local.n) {
+                let n = n as i128;
+                let base = self.assumed(p);
+                let mut x_base = p;
+                let mut n_fuzzy = 0i128;
+                for (si, &k) in self.sparse.iter().enumerate() {
+                    let l = Self::level_in(p, k);
+                    if self.agrees(k, l) && self.bulk_x >> si & 1 == 0 {
+                        *delta.entry(with_level(base, k, l)).or_insert(0) -= n;
+                        x_base = with_level(x_base, k, self.other[k]);
+                        n_fuzzy += 1;
+                    }
+                }
+                *delta.entry(p).or_insert(0) += n;
+                *delta.entry(x_base).or_insert(0) -= n;
+                *delta.entry(base).or_insert(0) += n_fuzzy * n;
             }
             stores.push(store);
         }
@@ -748,6 +891,110 @@ impl<'a> Exhaustive<'a> {
             "exhaustive counts must sum to the number of admissible pairs"
         );
         Ok(counts)
+    }
+
+    /// Step 4 of [`Exhaustive::counts`]: for every set `U` of two or more bulk-counted exact
+    /// comparisons, over the pairs agreeing on all of `U` (records grouped by their values of
+    /// `U`, counted by cell and source), adds the Möbius term
+    /// `g(U) = Σ_{V ⊆ U} (−1)^{|U − V|} [B with V at the exact level]`. With the single
+    /// agreements of step 3 (`g({k})`) and the base (`g(∅)`), a pair agreeing on the set `X_S`
+    /// of them and on nothing else sparse then sits at its true pattern
+    /// (`Σ_{U ⊆ X_S} g(U) = [B with X_S exact]`), without being visited.
+    fn exact_subsets(&self, delta: &mut FxHashMap<u128, i128>) {
+        let xs: Vec<usize> = (0..self.sparse.len())
+            .filter(|&si| self.bulk_x >> si & 1 == 1)
+            .collect();
+        let lt = self.link_type;
+        for u in 1u32..1 << xs.len() {
+            if u.count_ones() < 2 {
+                continue;
+            }
+            let ks: Vec<usize> = (0..xs.len())
+                .filter(|&i| u >> i & 1 == 1)
+                .map(|i| self.sparse[xs[i]])
+                .collect();
+            // (values of U, padded; cell; source) for every record with all of U.
+            let mut recs: Vec<([u32; BULK_EXACT_MAX], u32, u16)> = (0..self.ds.len() as u32)
+                .filter_map(|r| {
+                    let row = self.comparer.row(r);
+                    let mut key = [0u32; BULK_EXACT_MAX];
+                    for (i, &k) in ks.iter().enumerate() {
+                        if row[k] == MISSING {
+                            return None;
+                        }
+                        key[i] = row[k];
+                    }
+                    Some((key, self.cell_of[r as usize], self.ds.source_of[r as usize]))
+                })
+                .collect();
+            recs.par_sort_unstable();
+            let mut blocks: Vec<usize> = Vec::new();
+            for i in 0..recs.len() {
+                if i == 0 || recs[i].0 != recs[i - 1].0 {
+                    blocks.push(i);
+                }
+            }
+            blocks.push(recs.len());
+            // Record pairs per pair of cells (lower cell first), per chunk of blocks.
+            let parts: Vec<FxHashMap<u64, u64>> = blocks
+                .windows(2)
+                .collect::<Vec<_>>()
+                .par_chunks(BLOCK_CHUNK)
+                .map(|chunk| {
+                    let mut local: FxHashMap<u64, u64> = FxHashMap::default();
+                    let mut entries: Vec<(u32, u16, u64)> = Vec::new();
+                    for w in chunk {
+                        entries.clear();
+                        for &(_, cell, src) in &recs[w[0]..w[1]] {
+                            match entries.last_mut() {
+                                Some(e) if e.0 == cell && e.1 == src => e.2 += 1,
+                                _ => entries.push((cell, src, 1)),
+                            }
+                        }
+                        for (i, &(c1, s1, n1)) in entries.iter().enumerate() {
+                            if lt.admits(s1, s1) && n1 > 1 {
+                                *local
+                                    .entry(u64::from(c1) << 32 | u64::from(c1))
+                                    .or_insert(0) += n1 * (n1 - 1) / 2;
+                            }
+                            for &(c2, s2, n2) in &entries[i + 1..] {
+                                if lt.admits(s1, s2) {
+                                    // Entries are sorted by cell, so c1 <= c2.
+                                    *local
+                                        .entry(u64::from(c1) << 32 | u64::from(c2))
+                                        .or_insert(0) += n1 * n2;
+                                }
+                            }
+                        }
+                    }
+                    local
+                })
+                .collect();
+            let mut merged: std::collections::BTreeMap<u64, u64> = Default::default();
+            for part in parts {
+                for (key, n) in part {
+                    *merged.entry(key).or_insert(0) += n;
+                }
+            }
+            let mut lv = Vec::new();
+            for (key, n) in merged {
+                let (ca, cb) = ((key >> 32) as u32, key as u32);
+                let base = self.bulk_pattern(ca, cb, &mut lv);
+                // Every V ⊆ U, with its sign.
+                let m = ks.len() as u32;
+                for v in 0u32..1 << m {
+                    let mut p = base;
+                    for (i, &k) in ks.iter().enumerate() {
+                        if v >> i & 1 == 1 {
+                            let si = self.sparse.iter().position(|&x| x == k).unwrap_or(0);
+                            p = with_level(p, k, self.exact_level[si]);
+                        }
+                    }
+                    let sign: i128 = if (m - v.count_ones()) % 2 == 0 { 1 } else { -1 };
+                    *delta.entry(p).or_insert(0) += sign * n as i128;
+                }
+            }
+        }
     }
 
     /// Records of each value of comparison `k`, counted by (cell, source).
@@ -872,7 +1119,7 @@ impl<'a> Exhaustive<'a> {
     }
 
     /// Visits every admissible record pair that agrees on at least two sparse comparisons and
-    /// whose two lowest agreeing sparse positions `(x, y)`, at levels `(lx, ly)`, pass
+    /// whose owning join `(x, y)` ([`Exhaustive::owner`]), at levels `(lx, ly)`, passes
     /// `allow(x, y, lx, ly)`, exactly once, with its full pattern: `visit(acc, left, right,
     /// pattern)` with `left < right`. Returns one accumulator per fixed chunk of probe records,
     /// in order, each passed to `finish` when its chunk is done.
@@ -1032,8 +1279,7 @@ impl<'a> Exhaustive<'a> {
                 agree |= 1 << si;
             }
         }
-        let rest = agree & (agree - 1);
-        if agree.trailing_zeros() as usize != ix.x || rest.trailing_zeros() as usize != ix.y {
+        if self.owner(agree) != Some((ix.x, ix.y)) {
             return;
         }
         let mut p = 0u128;
@@ -1100,17 +1346,32 @@ impl<'a> Exhaustive<'a> {
         let allow = |x: usize, y: usize, lx: u8, ly: u8| {
             let (kx, ky) = (self.sparse[x], self.sparse[y]);
             reaching.iter().any(|&p| {
-                let m = agreeing(p);
-                let rest = m & m.wrapping_sub(1);
-                m != 0
-                    && m.trailing_zeros() as usize == x
-                    && rest != 0
-                    && rest.trailing_zeros() as usize == y
+                self.owner(agreeing(p)) == Some((x, y))
                     && Self::level_in(p, kx) == lx
                     && Self::level_in(p, ky) == ly
             })
         };
+        // Pairs agreeing only on bulk-counted exact comparisons (never kept by counting) are
+        // found below.
+        let allow_fuzzy =
+            |x: usize, y: usize, lx: u8, ly: u8| !self.both_bulk(x, y) && allow(x, y, lx, ly);
         let stored = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+        let enumerate = |allow: &(dyn Fn(usize, usize, u8, u8) -> bool + Sync)| -> Kept {
+            self.multi_pass(
+                allow,
+                progress,
+                Kept::new,
+                |out, l, r, p| {
+                    if probability(weight_of(p)) >= min_probability {
+                        out.push((l, r, p));
+                    }
+                },
+                |_| {},
+            )
+            .into_iter()
+            .flatten()
+            .collect()
+        };
         let mut kept: Kept = match stored.as_ref() {
             // The pairs the counting pass kept.
             Some(touched) => touched
@@ -1136,23 +1397,21 @@ impl<'a> Exhaustive<'a> {
                 })
                 .flatten()
                 .collect(),
-            None => self
-                .multi_pass(
-                    &allow,
-                    progress,
-                    Kept::new,
-                    |out, l, r, p| {
-                        if probability(weight_of(p)) >= min_probability {
-                            out.push((l, r, p));
-                        }
-                    },
-                    |_| {},
-                )
-                .into_iter()
-                .flatten()
-                .collect(),
+            None => enumerate(&allow_fuzzy),
         };
         drop(stored);
+        // Two or more agreements, all on bulk-counted exact comparisons: per agreeing set, a
+        // join on its values (fewer pairs than any two-comparison join of the set).
+        let mut by_set: std::collections::BTreeMap<u32, FxHashSet<u128>> = Default::default();
+        for &p in &reaching {
+            let m = agreeing(p);
+            if m.count_ones() >= 2 && m & !self.bulk_x == 0 {
+                by_set.entry(m).or_default().insert(p);
+            }
+        }
+        for (&m, set) in &by_set {
+            kept.extend(self.exact_set_pairs(m, set));
+        }
         // One sparse agreement or none: each reaching pattern of these kinds (the counts hold
         // every pattern that occurs, so this is exact) is found by its route (see `routes`).
         let equal = self.equal_levels();

@@ -268,6 +268,69 @@ impl Exhaustive<'_> {
             .collect()
     }
 
+    /// The pairs whose sparse agreements are exactly the bulk-counted exact comparisons at the
+    /// sparse positions in `set` (two or more) and whose pattern is one of `targets` (all of that
+    /// kind): records grouped by their values of `set`; within a group, a pair's pattern is
+    /// predicted from its cells (dense levels, missing masks) with `set` at the exact level, and
+    /// only pairs whose prediction is wanted are compared in full.
+    pub(super) fn exact_set_pairs(&self, set: u32, targets: &FxHashSet<u128>) -> Kept {
+        let ks: Vec<usize> = (0..self.sparse.len())
+            .filter(|&si| set >> si & 1 == 1)
+            .map(|si| self.sparse[si])
+            .collect();
+        let levels: Vec<u8> = (0..self.sparse.len())
+            .filter(|&si| set >> si & 1 == 1)
+            .map(|si| self.exact_level[si])
+            .collect();
+        let mut recs: Vec<(Vec<u32>, u32)> = (0..self.ds.len() as u32)
+            .filter_map(|r| {
+                let row = self.comparer.row(r);
+                let key: Vec<u32> = ks.iter().map(|&k| row[k]).collect();
+                (!key.contains(&MISSING)).then_some((key, r))
+            })
+            .collect();
+        recs.par_sort_unstable();
+        let mut blocks: Vec<usize> = (0..recs.len())
+            .filter(|&i| i == 0 || recs[i].0 != recs[i - 1].0)
+            .collect();
+        blocks.push(recs.len());
+        blocks
+            .windows(2)
+            .collect::<Vec<_>>()
+            .par_chunks(super::BLOCK_CHUNK)
+            .map(|chunk| {
+                let mut out = Kept::new();
+                let mut lv = Vec::new();
+                for w in chunk {
+                    let block = &recs[w[0]..w[1]];
+                    for (i, (_, x)) in block.iter().enumerate() {
+                        for (_, y) in &block[i + 1..] {
+                            let (x, y) = (*x, *y);
+                            if !self.admissible(x, y) {
+                                continue;
+                            }
+                            let (cx, cy) = (self.cell_of[x as usize], self.cell_of[y as usize]);
+                            let mut predicted = self.bulk_pattern(cx, cy, &mut lv);
+                            for (&k, &l) in ks.iter().zip(&levels) {
+                                predicted = with_level(predicted, k, l);
+                            }
+                            if !targets.contains(&predicted) {
+                                continue;
+                            }
+                            // Records are ascending within a block.
+                            let p = self.comparer.pattern(self.ds, x, y);
+                            if targets.contains(&p) {
+                                out.push((x, y, p));
+                            }
+                        }
+                    }
+                }
+                out
+            })
+            .flatten()
+            .collect()
+    }
+
     /// The pairs with no sparse agreement whose pattern is one of `targets` (all of that kind and
     /// of `route`), from pairs of cells: their pattern is the cells' (dense levels, missing masks)
     /// unless some sparse comparison agrees.

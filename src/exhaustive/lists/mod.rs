@@ -47,7 +47,7 @@ pub(crate) fn special_levels(c: &Comparison) -> (u8, u8) {
 }
 
 /// Whether the comparison can only agree on equal values (levels null, exact, else).
-fn exact_only(c: &Comparison) -> bool {
+pub(super) fn exact_only(c: &Comparison) -> bool {
     c.predicates
         .iter()
         .all(|p| matches!(p, Predicate::Null | Predicate::Exact | Predicate::Else))
