@@ -168,7 +168,16 @@ fn check_counts(s: &Settings, paths: &[PathBuf]) {
     // All sparse, all dense, and the default split give the same counts, with the joint
     // agreements of exact comparisons counted in bulk (by default, or forced) or enumerated.
     for dense_max in [0, 200, usize::MAX] {
-        for bulk in [None, Some(0), Some(2), Some(4)] {
+        for (bulk, enumerate) in [
+            (None, None),
+            (Some(0), None),
+            (Some(2), None),
+            (Some(4), None),
+            (Some(4), Some(true)),
+            (Some(4), Some(false)),
+            (Some(1), Some(true)),
+            (None, Some(true)),
+        ] {
             let mut ex = Exhaustive::build_with(
                 &ds,
                 &comparer,
@@ -181,10 +190,13 @@ fn check_counts(s: &Settings, paths: &[PathBuf]) {
             if let Some(b) = bulk {
                 ex.bulk_exact(b);
             }
+            if enumerate.is_some() {
+                ex.enumerate_fuzzy(enumerate);
+            }
             let c = ex.counts(&p).unwrap();
             assert_eq!(
                 c, brute,
-                "{:?} dense_max {dense_max} bulk {bulk:?}",
+                "{:?} dense_max {dense_max} bulk {bulk:?} enumerate {enumerate:?}",
                 s.link_type
             );
             assert_eq!(c.total() as u128, total);
@@ -638,15 +650,18 @@ fn scoring_equals_brute_force_for_every_split() {
         }
         // Pairs kept from counting (default), none kept (joined again), or too many to keep;
         // exact joint agreements counted in bulk by default, forced, or enumerated.
-        for (dense_max, keep, bulk) in [
-            (0, usize::MAX, None),
-            (0, usize::MAX, Some(4)),
-            (0, 0, Some(4)),
-            (0, usize::MAX, Some(0)),
-            (200, usize::MAX, None),
-            (usize::MAX, usize::MAX, None),
-            (200, 0, None),
-            (200, 3, Some(3)),
+        for (dense_max, keep, bulk, enumerate) in [
+            (0, usize::MAX, None, None),
+            (0, usize::MAX, Some(4), None),
+            (0, usize::MAX, Some(4), Some(true)),
+            (0, 0, Some(4), Some(true)),
+            (0, 0, Some(4), None),
+            (0, usize::MAX, Some(0), None),
+            (200, usize::MAX, None, None),
+            (200, usize::MAX, Some(2), Some(true)),
+            (usize::MAX, usize::MAX, None, None),
+            (200, 0, None, None),
+            (200, 3, Some(3), Some(true)),
         ] {
             let mut ex = Exhaustive::build_with(
                 &ds,
@@ -663,6 +678,9 @@ fn scoring_equals_brute_force_for_every_split() {
             if let Some(b) = bulk {
                 ex.bulk_exact(b);
             }
+            if enumerate.is_some() {
+                ex.enumerate_fuzzy(enumerate);
+            }
             let counts = ex.counts(&p).unwrap();
             for min_p in [1e-9, 0.01, 0.5, 0.9] {
                 let (pairs, _) = ex.score(&counts, &fitted.params, min_p, &p);
@@ -677,12 +695,12 @@ fn scoring_equals_brute_force_for_every_split() {
                 assert_eq!(
                     got.len(),
                     want.len(),
-                    "{:?} dense_max {dense_max} keep {keep} bulk {bulk:?} min_p {min_p}",
+                    "{:?} dense_max {dense_max} keep {keep} bulk {bulk:?} enumerate {enumerate:?} min_p {min_p}",
                     s.link_type
                 );
                 assert_eq!(
                     got, want,
-                    "{:?} dense_max {dense_max} keep {keep} bulk {bulk:?} min_p {min_p}",
+                    "{:?} dense_max {dense_max} keep {keep} bulk {bulk:?} enumerate {enumerate:?} min_p {min_p}",
                     s.link_type
                 );
             }

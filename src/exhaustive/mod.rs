@@ -25,24 +25,32 @@
 //!    pairs agreeing on all of `U` per cell pair, which receive the Möbius term
 //!    `Σ_{V ⊆ U} (−1)^{|U − V|} [B with V exact]`. A pair agreeing on the set `X_S ⊆ X` and on
 //!    no other sparse comparison is then at its true pattern (the terms of the subsets of `X_S`
-//!    sum to it), so step 5 skips it.
-//! 5. **Two or more, enumerated.** Only the pairs agreeing on at least two sparse comparisons,
-//!    one of them outside `X`, are visited: for each pair of sparse comparisons `(j, k)` not both
-//!    in `X` a join finds the records of the
+//!    sum to it), so step 6 skips it.
+//! 5. **One fuzzy agreement with exact ones, enumerated.** When many of a fuzzy comparison's
+//!    agreeing pairs also agree on some of `X` (at least one in [`ENUMERATE_RATIO`], expected),
+//!    its step 3 is replaced by a visit of every pair agreeing on it, counted by (cell pair,
+//!    level, `X_S`) in a dense table: each moves from `P(X_S)` (step 4's pattern) to `P(X_S)`
+//!    with its level, exact for pairs agreeing on no other fuzzy comparison, at a few
+//!    nanoseconds a pair instead of a join's search per pair.
+//! 6. **Two or more, enumerated.** Only the pairs agreeing on two or more fuzzy comparisons
+//!    (outside `X`), or on one counted in bulk (step 3) and on some of `X`, are visited: for each
+//!    pair of sparse comparisons `(j, k)` that can own such pairs a join finds the records of the
 //!    other side whose `j` value is a neighbour of the probe's (through `j`'s list) and whose `k`
 //!    value is one too (a marker array per comparison answers "is this value a neighbour" in one
 //!    load; large groups are binary-searched instead of scanned). A pair is handled by the join
-//!    of its lowest agreeing comparison outside `X` and its lowest other one; it moves to its
-//!    true pattern, and what steps 3 and 4 put it at is undone.
+//!    of its two lowest fuzzy comparisons, or of its fuzzy one and its lowest exact one; it moves
+//!    to its true pattern, and what steps 3–5 put it at is undone.
 //!
-//! The work of step 5 grows with the pairs that agree on two fields, one of them fuzzy (few for
-//! the fields one links on), and with the probe's neighbours, never with |A|·|B|; step 4's with
-//! the records and the cell pairs of each group. On the mid-sized shape of
-//! `experiments/exhaustive` (three exact fields of 150–270 values, 4 million pairs agreeing on
-//! two of them) step 4 took step 5 from 0.37 s to 0.15 s (step 4 itself: 0.01 s). Everything is integer counting over
-//! fixed chunks, so results do not depend on the thread count; memory is linear in records, cells
-//! and agreement lists. Comparisons are assumed symmetric (`level(a, b) == level(b, a)`), as every
-//! predicate is.
+//! The work of step 6 grows with the pairs that agree on two fields (few for the fields one
+//! links on) and with the probe's neighbours, never with |A|·|B|; step 4's with the records and
+//! the cell pairs of each group; step 5's with the pairs agreeing on the comparisons it takes.
+//! On the mid-sized shape of `experiments/exhaustive` (three exact fields of 150–270 values, 4
+//! million pairs agreeing on two of them, 1.5 million agreeing on a name or the postcode and on
+//! one of them) steps 4 and 5 took the counting after the agreement lists from 0.43–0.64 s to
+//! 0.15 s (see the exhaustive README). Everything is integer counting over fixed chunks (the
+//! dense tables are integer sums, whatever their split), so results do not depend on the
+//! thread count; memory is linear in records, cells and agreement lists. Comparisons are
+//! assumed symmetric (`level(a, b) == level(b, a)`), as every predicate is.
 
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -76,6 +84,16 @@ pub const KEEP_TOUCHED_MAX: usize = 1 << 23;
 /// Most exact-only sparse comparisons whose joint agreements are counted in bulk (2^k − k − 1
 /// subsets, each a sort of the records; see [`Exhaustive::counts`]).
 pub const BULK_EXACT_MAX: usize = 4;
+
+/// A fuzzy comparison's agreeing pairs are enumerated (step 3 of [`Exhaustive::counts`]) when
+/// at least one in this many of them is expected to agree on a bulk-counted exact comparison
+/// too: enumerating a pair and counting it in a dense table cost about 7 ns on the mid-sized
+/// shape, against about 170 ns for each pair the two-comparison joins find.
+const ENUMERATE_RATIO: f64 = 25.0;
+
+/// Most entries (cell pairs × levels × exact-agreement sets) of the dense table an enumerated
+/// comparison counts into (8 MiB of `u64`).
+const ENUMERATE_TABLE_MAX: usize = 1 << 20;
 
 /// Blocks of equal values per work chunk of the bulk exact-agreement counts.
 const BLOCK_CHUNK: usize = 256;
@@ -302,9 +320,31 @@ pub struct Exhaustive<'a> {
     bulk_x: u32,
     /// Per sparse position: the level of two equal values (for exact-only comparisons).
     exact_level: Vec<u8>,
+    /// Per sparse position: unordered record pairs with values `a <= b` of an agreement-list
+    /// entry (an upper bound on the pairs agreeing on it; any link type).
+    list_pairs: Vec<u64>,
+    /// Per sparse position: unordered record pairs with equal values.
+    equal_pairs: Vec<u64>,
+    /// Admissible pairs in all.
+    n_pairs: u64,
+    /// The sparse positions (bits) outside `bulk_x` whose agreeing pairs are enumerated into a
+    /// dense table instead of counted in bulk and joined (see [`Exhaustive::counts`]).
+    enum_f: u32,
     /// The pairs agreeing on two or more sparse comparisons, as found by [`Exhaustive::counts`]
     /// (when at most `keep_max`), per probe chunk in order.
     touched: std::sync::Mutex<Option<Vec<Touched>>>,
+    /// Per enumerated sparse position: the pairs [`Exhaustive::counts`] found agreeing on it and
+    /// on some bulk-counted exact comparison (within the `keep_max` cap), for scoring.
+    enum_kept: std::sync::Mutex<FxHashMap<usize, EnumKept>>,
+}
+
+/// The pairs of one enumerated comparison that also agree on a bulk-counted exact one: each
+/// pair's two records and its entry of the dense table, and per entry its predicted pattern
+/// (exact unless the pair agrees on another comparison outside the exact set).
+#[derive(Debug, Default)]
+struct EnumKept {
+    pairs: Vec<(u32, u32, u32)>,
+    predicted: FxHashMap<u32, u128>,
 }
 
 /// Record pairs of one probe chunk with their patterns, compactly: runs of one left record
@@ -546,8 +586,35 @@ impl<'a> Exhaustive<'a> {
             .take(BULK_EXACT_MAX)
             .fold(0u32, |m, &(_, si)| m | 1 << si);
         let exact_ranked: Vec<usize> = exact_ranked.into_iter().map(|(_, si)| si).collect();
+        let per_value: Vec<(u64, u64)> = sparse
+            .par_iter()
+            .enumerate()
+            .map(|(si, &k)| {
+                let mut n = vec![0u64; adj[si].starts.len() - 1];
+                for r in 0..ds.len() as u32 {
+                    let v = value(comparer, r, k);
+                    if v != MISSING {
+                        n[v as usize] += 1;
+                    }
+                }
+                let (mut list, mut equal) = (0u64, 0u64);
+                for a in 0..n.len() as u32 {
+                    let na = n[a as usize];
+                    equal += na * na.saturating_sub(1) / 2;
+                    for &b in adj[si].get(a).0 {
+                        list += match b.cmp(&a) {
+                            std::cmp::Ordering::Less => 0,
+                            std::cmp::Ordering::Equal => na * na.saturating_sub(1) / 2,
+                            std::cmp::Ordering::Greater => na * n[b as usize],
+                        };
+                    }
+                }
+                (list, equal)
+            })
+            .collect();
+        let (list_pairs, equal_pairs): (Vec<u64>, Vec<u64>) = per_value.into_iter().unzip();
         progress.step("exhaustive: indexes and cells", t);
-        Ok(Exhaustive {
+        let mut ex = Exhaustive {
             ds,
             comparer,
             link_type,
@@ -567,8 +634,51 @@ impl<'a> Exhaustive<'a> {
             exact_ranked,
             bulk_x,
             exact_level,
+            list_pairs,
+            equal_pairs,
+            n_pairs: n_pairs as u64,
+            enum_f: 0,
             touched: std::sync::Mutex::new(None),
-        })
+            enum_kept: std::sync::Mutex::new(FxHashMap::default()),
+        };
+        ex.enum_f = ex.modes(None);
+        Ok(ex)
+    }
+
+    /// Enumerates the agreeing pairs of every comparison outside the bulk-counted exact set
+    /// whose dense table fits (`Some(true)`), of none (`Some(false)`), or as chosen by default
+    /// (`None`). For tests and measurement: the output does not depend on it.
+    pub fn enumerate_fuzzy(&mut self, force: Option<bool>) {
+        self.enum_f = self.modes(force);
+    }
+
+    /// Which comparisons outside `bulk_x` are enumerated: all that fit the dense table
+    /// (`Some(true)`), none (`Some(false)`), or by the expected share of their pairs that also
+    /// agree on an exact one (`None`, the default: see [`ENUMERATE_RATIO`]).
+    fn modes(&self, force: Option<bool>) -> u32 {
+        let n_x = self.bulk_x.count_ones();
+        let p_x: f64 = (0..self.sparse.len())
+            .filter(|&si| self.bulk_x >> si & 1 == 1)
+            .map(|si| self.equal_pairs[si] as f64 / self.n_pairs.max(1) as f64)
+            .sum();
+        let nc = self.n_cells();
+        (0..self.sparse.len())
+            .filter(|&si| self.bulk_x >> si & 1 == 0)
+            .filter(|&si| {
+                let levels = self.comparer.comparisons[self.sparse[si]]
+                    .n_levels()
+                    .min(16);
+                let fits = nc
+                    .saturating_mul(nc)
+                    .saturating_mul(levels)
+                    .saturating_mul(1 << n_x)
+                    <= ENUMERATE_TABLE_MAX;
+                fits && match force {
+                    Some(f) => f,
+                    None => n_x > 0 && p_x * ENUMERATE_RATIO >= 1.0 && self.list_pairs[si] > 0,
+                }
+            })
+            .fold(0u32, |m, si| m | 1 << si)
     }
 
     /// Sets the most touched pairs [`Exhaustive::counts`] keeps for scoring (default
@@ -591,30 +701,51 @@ impl<'a> Exhaustive<'a> {
             .iter()
             .take(max)
             .fold(0u32, |m, &si| m | 1 << si);
+        self.enum_f = self.modes(None);
     }
 
     /// The join `(x, y)` (sparse positions, `x < y`) that owns a pair agreeing on the sparse
-    /// positions in `agree`, or `None` when the pair is not enumerated (fewer than two). A pair
-    /// with an agreement outside the bulk-counted exact set is owned by its lowest such
-    /// position and the lowest other one; a pair agreeing only inside it (counted in bulk, and
-    /// enumerated only when scoring needs it) by its two lowest.
+    /// positions in `agree`, or `None` when no join does (fewer than two agreements, or one
+    /// enumerated fuzzy agreement with exact ones: step 5 of [`Exhaustive::counts`]). A pair
+    /// agreeing on two or more comparisons outside the bulk-counted exact set is owned by its
+    /// two lowest such; one on one of them (counted in bulk) and on exact ones by it and the
+    /// lowest exact one; a pair agreeing only on exact ones (counted in bulk, and enumerated
+    /// only when scoring needs it) by its two lowest.
     #[inline]
     fn owner(&self, agree: u32) -> Option<(usize, usize)> {
         if agree.count_ones() < 2 {
             return None;
         }
         let fuzzy = agree & !self.bulk_x;
-        let first = if fuzzy != 0 { fuzzy } else { agree }.trailing_zeros();
-        let second = (agree & !(1 << first)).trailing_zeros();
-        let (a, b) = (first.min(second) as usize, first.max(second) as usize);
-        Some((a, b))
+        let lowest_two = |m: u32| {
+            let first = m.trailing_zeros();
+            (
+                first as usize,
+                (m & !(1 << first)).trailing_zeros() as usize,
+            )
+        };
+        match fuzzy.count_ones() {
+            0 => Some(lowest_two(agree)),
+            1 if fuzzy & self.enum_f != 0 => None,
+            1 => {
+                let (f, x) = (
+                    fuzzy.trailing_zeros(),
+                    (agree & self.bulk_x).trailing_zeros(),
+                );
+                Some((f.min(x) as usize, f.max(x) as usize))
+            }
+            _ => Some(lowest_two(fuzzy)),
+        }
     }
 
-    /// Whether sparse positions `x` and `y` are both counted in bulk (their join is needed only
-    /// for scoring).
+    /// Whether the join of sparse positions `x` and `y` owns pairs that counting enumerates:
+    /// not when both are bulk-counted exact comparisons, nor when one is and the other's pairs
+    /// are enumerated (those pairs are counted in bulk, and joined only when scoring needs them).
     #[inline]
-    fn both_bulk(&self, x: usize, y: usize) -> bool {
-        self.bulk_x >> x & 1 == 1 && self.bulk_x >> y & 1 == 1
+    fn counting_join(&self, x: usize, y: usize) -> bool {
+        let (bx, by) = (self.bulk_x >> x & 1 == 1, self.bulk_x >> y & 1 == 1);
+        let (ex, ey) = (self.enum_f >> x & 1 == 1, self.enum_f >> y & 1 == 1);
+        !(bx && (by || ey) || by && ex)
     }
 
     /// Number of cells.
@@ -780,6 +911,9 @@ impl<'a> Exhaustive<'a> {
         // 3. One sparse agreement, in bulk.
         let t = std::time::Instant::now();
         for (si, &k) in self.sparse.iter().enumerate() {
+            if self.enum_f >> si & 1 == 1 {
+                continue;
+            }
             let hist = self.hist(k);
             let d = self.adj[si].starts.len() - 1;
             let values: Vec<u32> = (0..d as u32).collect();
@@ -813,13 +947,27 @@ impl<'a> Exhaustive<'a> {
         let t = std::time::Instant::now();
         self.exact_subsets(&mut delta);
         progress.step("exhaustive: joint exact counts", t);
-        // 5. Two or more sparse agreements, enumerated.
+        // 5. Enumerated comparisons.
+        let t = std::time::Instant::now();
+        let mut room = self.keep_max;
+        let mut enum_kept = FxHashMap::default();
+        for si in 0..self.sparse.len() {
+            if self.enum_f >> si & 1 == 1 {
+                if let Some(kept) = self.enumerated_counts(si, &mut delta, room) {
+                    room -= kept.pairs.len();
+                    enum_kept.insert(si, kept);
+                }
+            }
+        }
+        *self.enum_kept.lock().unwrap_or_else(|e| e.into_inner()) = enum_kept;
+        progress.step("exhaustive: enumerated agreements", t);
+        // 6. Two or more sparse agreements, enumerated.
         let t = std::time::Instant::now();
         // Each chunk's pairs are kept while the total stays within `keep_max`.
         let kept = std::sync::atomic::AtomicUsize::new(0);
         let keep_max = self.keep_max;
         let parts = self.multi_pass(
-            &|x, y, _, _| !self.both_bulk(x, y),
+            &|x, y, _, _| self.counting_join(x, y),
             progress,
             || (ChunkPatterns::default(), Some(Touched::default())),
             |(local, store), l, r, p| {
@@ -846,25 +994,34 @@ impl<'a> Exhaustive<'a> {
         let mut stores = Vec::with_capacity(parts.len());
         for (local, store) in parts {
             // Each pair π (agreeing on the bulk-counted exact set X_S and the others F_S, not
-            // empty) moves to its pattern p from where steps 1–4 put it: at the pattern with
-            // X_S at its levels and F_S null or else, plus, per f in F_S, the move from B(π)
-            // (`assumed(p)`) to B(π) with f at its level.
+            // empty) moves to its pattern p from where steps 1–5 put it: at P(X_S), the
+            // pattern with X_S at its levels and F_S null or else; plus, per f in F_S counted
+            // in bulk, the move from B(π) (`assumed(p)`) to B(π) with f at its level; plus, per
+            // enumerated f in F_S, the move from P(X_S) to P(X_S) with f at its level.
             for (&p, &n) in local.patterns.iter().zip(&local.n) {
                 let n = n as i128;
                 let base = self.assumed(p);
                 let mut x_base = p;
-                let mut n_fuzzy = 0i128;
+                for (si, &k) in self.sparse.iter().enumerate() {
+                    if self.bulk_x >> si & 1 == 0 && self.agrees(k, Self::level_in(p, k)) {
+                        x_base = with_level(x_base, k, self.other[k]);
+                    }
+                }
                 for (si, &k) in self.sparse.iter().enumerate() {
                     let l = Self::level_in(p, k);
-                    if self.agrees(k, l) && self.bulk_x >> si & 1 == 0 {
-                        *delta.entry(with_level(base, k, l)).or_insert(0) -= n;
-                        x_base = with_level(x_base, k, self.other[k]);
-                        n_fuzzy += 1;
+                    if self.bulk_x >> si & 1 == 1 || !self.agrees(k, l) {
+                        continue;
                     }
+                    let from = if self.enum_f >> si & 1 == 1 {
+                        x_base
+                    } else {
+                        base
+                    };
+                    *delta.entry(with_level(from, k, l)).or_insert(0) -= n;
+                    *delta.entry(from).or_insert(0) += n;
                 }
                 *delta.entry(p).or_insert(0) += n;
                 *delta.entry(x_base).or_insert(0) -= n;
-                *delta.entry(base).or_insert(0) += n_fuzzy * n;
             }
             stores.push(store);
         }
@@ -995,6 +1152,211 @@ impl<'a> Exhaustive<'a> {
                 }
             }
         }
+    }
+
+    /// Calls `f(r, s, level)` for every admissible unordered record pair (either order)
+    /// agreeing on sparse position `si` at `level`, within the list entries `(a, b ≥ a)` of the
+    /// values `a` in `chunk` (skipping the records of the same source for `link` by a search
+    /// instead of a test was measured slower: 0.085 → 0.105 s on the mid-sized shape).
+    #[inline]
+    fn for_each_agreeing_pair(
+        &self,
+        si: usize,
+        groups: &Groups,
+        chunk: &[u32],
+        mut f: impl FnMut(u32, u32, u8),
+    ) {
+        let so = &self.ds.source_of;
+        let lt = self.link_type;
+        for &a in chunk {
+            let (nb, lv) = self.adj[si].get(a);
+            let from = nb.partition_point(|&w| w < a);
+            let ra = groups.get(a);
+            for (&b, &l) in nb[from..].iter().zip(&lv[from..]) {
+                let rb = groups.get(b);
+                for (i, &r) in ra.iter().enumerate() {
+                    let rest = if a == b { &ra[i + 1..] } else { rb };
+                    let sr = so[r as usize];
+                    for &s in rest {
+                        if lt.admits(sr, so[s as usize]) {
+                            f(r, s, l);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The comparisons (indexes) of the bulk-counted exact set, in sparse order.
+    pub(super) fn bulk_comparisons(&self) -> Vec<usize> {
+        (0..self.sparse.len())
+            .filter(|&si| self.bulk_x >> si & 1 == 1)
+            .map(|si| self.sparse[si])
+            .collect()
+    }
+
+    /// Which of the comparisons `xs` records `r` and `s` agree on (equal values), as bits.
+    #[inline]
+    pub(super) fn exact_mask(&self, xs: &[usize], r: u32, s: u32) -> u32 {
+        let (rr, rs) = (self.comparer.row(r), self.comparer.row(s));
+        let mut m = 0u32;
+        for (i, &x) in xs.iter().enumerate() {
+            if rr[x] == rs[x] && rr[x] != MISSING {
+                m |= 1 << i;
+            }
+        }
+        m
+    }
+
+    /// Pattern `p` with the comparisons of `xs` in mask `m` at their exact levels.
+    #[inline]
+    fn with_exact(&self, mut p: u128, xs: &[usize], xl: &[u8], m: u32) -> u128 {
+        for (i, (&x, &l)) in xs.iter().zip(xl).enumerate() {
+            if m >> i & 1 == 1 {
+                p = with_level(p, x, l);
+            }
+        }
+        p
+    }
+
+    /// Step 5 of [`Exhaustive::counts`] for enumerated sparse position `si` (comparison `f`):
+    /// every pair π agreeing on it is visited, and counted by (cell pair, level of `f`, set
+    /// `X_S` of bulk-counted exact comparisons it agrees on) in a dense table; each entry then
+    /// moves its pairs from `P(X_S)` (steps 1–4: the pattern with `X_S` exact and every other
+    /// sparse comparison null or else) to `P(X_S)` with `f` at its level, which is exact for
+    /// pairs agreeing on no other such comparison (the rest is corrected by step 6). Returns
+    /// the pairs that agree on an exact comparison too, for scoring, unless more than `room`.
+    fn enumerated_counts(
+        &self,
+        si: usize,
+        delta: &mut FxHashMap<u128, i128>,
+        room: usize,
+    ) -> Option<EnumKept> {
+        let k = self.sparse[si];
+        let xs = self.bulk_comparisons();
+        let xl: Vec<u8> = (0..self.sparse.len())
+            .filter(|&x| self.bulk_x >> x & 1 == 1)
+            .map(|x| self.exact_level[x])
+            .collect();
+        let nx = xs.len();
+        let levels = self.comparer.comparisons[k].n_levels().min(16);
+        let nc = self.n_cells();
+        let size = (nc * nc * levels) << nx;
+        let d = self.adj[si].starts.len() - 1;
+        let groups = Groups::build(
+            d,
+            (0..self.ds.len() as u32).map(|r| value(self.comparer, r, k)),
+        );
+        let values: Vec<u32> = (0..d as u32).collect();
+        // Integer counts: the sum does not depend on how the chunks are split. The pairs with
+        // an exact agreement are kept while they fit `room` (their order does not matter:
+        // scoring sorts what it writes).
+        let n_kept = std::sync::atomic::AtomicUsize::new(0);
+        let (table, pairs) = values
+            .par_chunks(ENTRY_CHUNK)
+            .fold(
+                || (vec![0u64; size], Some(Vec::new())),
+                |(mut t, mut kept), chunk| {
+                    self.for_each_agreeing_pair(si, &groups, chunk, |r, s, l| {
+                        let m = self.exact_mask(&xs, r, s) as usize;
+                        let (cr, cs) = (self.cell_of[r as usize], self.cell_of[s as usize]);
+                        let (c1, c2) = (cr.min(cs) as usize, cr.max(cs) as usize);
+                        let i = ((c1 * nc + c2) * levels + l as usize) << nx | m;
+                        t[i] += 1;
+                        if m != 0 {
+                            if let Some(k) = kept.as_mut() {
+                                use std::sync::atomic::Ordering::Relaxed;
+                                if n_kept.fetch_add(1, Relaxed) < room {
+                                    k.push((r.min(s), r.max(s), i as u32));
+                                } else {
+                                    kept = None;
+                                }
+                            }
+                        }
+                    });
+                    (t, kept)
+                },
+            )
+            .reduce(
+                || (vec![0u64; size], Some(Vec::new())),
+                |(mut a, ka), (b, kb)| {
+                    for (x, y) in a.iter_mut().zip(b) {
+                        *x += y;
+                    }
+                    let kept = match (ka, kb) {
+                        (Some(mut x), Some(y)) => {
+                            x.extend(y);
+                            Some(x)
+                        }
+                        _ => None,
+                    };
+                    (a, kept)
+                },
+            );
+        let mut predicted = FxHashMap::default();
+        let mut lv = Vec::new();
+        for (i, &n) in table.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            let m = (i & ((1 << nx) - 1)) as u32;
+            let l = ((i >> nx) % levels) as u8;
+            let pair = (i >> nx) / levels;
+            let (c1, c2) = ((pair / nc) as u32, (pair % nc) as u32);
+            let px = self.with_exact(self.bulk_pattern(c1, c2, &mut lv), &xs, &xl, m);
+            *delta.entry(with_level(px, k, l)).or_insert(0) += n as i128;
+            *delta.entry(px).or_insert(0) -= n as i128;
+            if m != 0 {
+                predicted.insert(i as u32, with_level(px, k, l));
+            }
+        }
+        pairs.map(|pairs| EnumKept { pairs, predicted })
+    }
+
+    /// The pairs agreeing on enumerated sparse position `si`, on some bulk-counted exact
+    /// comparisons and on no other sparse comparison, whose pattern is one of `targets` (all of
+    /// that kind): each pair's pattern is predicted from its cells, the level of the list entry
+    /// and the exact comparisons it agrees on, and only pairs whose prediction is wanted are
+    /// compared in full.
+    fn enumerated_pairs(&self, si: usize, targets: &FxHashSet<u128>) -> routes::Kept {
+        let k = self.sparse[si];
+        let xs = self.bulk_comparisons();
+        let xl: Vec<u8> = (0..self.sparse.len())
+            .filter(|&x| self.bulk_x >> x & 1 == 1)
+            .map(|x| self.exact_level[x])
+            .collect();
+        let d = self.adj[si].starts.len() - 1;
+        let groups = Groups::build(
+            d,
+            (0..self.ds.len() as u32).map(|r| value(self.comparer, r, k)),
+        );
+        let values: Vec<u32> = (0..d as u32).collect();
+        values
+            .par_chunks(ENTRY_CHUNK)
+            .map(|chunk| {
+                let mut out = routes::Kept::new();
+                let mut lv = Vec::new();
+                self.for_each_agreeing_pair(si, &groups, chunk, |r, s, l| {
+                    let m = self.exact_mask(&xs, r, s);
+                    if m == 0 {
+                        return;
+                    }
+                    let (cr, cs) = (self.cell_of[r as usize], self.cell_of[s as usize]);
+                    let base = self.bulk_pattern(cr, cs, &mut lv);
+                    let predicted = with_level(self.with_exact(base, &xs, &xl, m), k, l);
+                    if !targets.contains(&predicted) {
+                        return;
+                    }
+                    let (lo, hi) = (r.min(s), r.max(s));
+                    let p = self.comparer.pattern(self.ds, lo, hi);
+                    if targets.contains(&p) {
+                        out.push((lo, hi, p));
+                    }
+                });
+                out
+            })
+            .flatten()
+            .collect()
     }
 
     /// Records of each value of comparison `k`, counted by (cell, source).
@@ -1354,7 +1716,7 @@ impl<'a> Exhaustive<'a> {
         // Pairs agreeing only on bulk-counted exact comparisons (never kept by counting) are
         // found below.
         let allow_fuzzy =
-            |x: usize, y: usize, lx: u8, ly: u8| !self.both_bulk(x, y) && allow(x, y, lx, ly);
+            |x: usize, y: usize, lx: u8, ly: u8| self.counting_join(x, y) && allow(x, y, lx, ly);
         let stored = self.touched.lock().unwrap_or_else(|e| e.into_inner());
         let enumerate = |allow: &(dyn Fn(usize, usize, u8, u8) -> bool + Sync)| -> Kept {
             self.multi_pass(
@@ -1411,6 +1773,49 @@ impl<'a> Exhaustive<'a> {
         }
         for (&m, set) in &by_set {
             kept.extend(self.exact_set_pairs(m, set));
+        }
+        // One enumerated agreement and some bulk-counted exact ones: through its list.
+        for si in 0..self.sparse.len() {
+            if self.enum_f >> si & 1 == 0 {
+                continue;
+            }
+            let set: FxHashSet<u128> = reaching
+                .iter()
+                .copied()
+                .filter(|&p| {
+                    let m = agreeing(p);
+                    m & !self.bulk_x == 1 << si && m & self.bulk_x != 0
+                })
+                .collect();
+            if set.is_empty() {
+                continue;
+            }
+            let stored = self.enum_kept.lock().unwrap_or_else(|e| e.into_inner());
+            match stored.get(&si) {
+                Some(ek) => {
+                    let wanted: FxHashSet<u32> = ek
+                        .predicted
+                        .iter()
+                        .filter(|(_, p)| set.contains(p))
+                        .map(|(&i, _)| i)
+                        .collect();
+                    let found: Kept = ek
+                        .pairs
+                        .par_chunks(ENTRY_CHUNK)
+                        .flat_map_iter(|chunk| {
+                            chunk.iter().filter_map(|&(l, r, i)| {
+                                if !wanted.contains(&i) {
+                                    return None;
+                                }
+                                let p = self.comparer.pattern(ds, l, r);
+                                set.contains(&p).then_some((l, r, p))
+                            })
+                        })
+                        .collect();
+                    kept.extend(found);
+                }
+                None => kept.extend(self.enumerated_pairs(si, &set)),
+            }
         }
         // One sparse agreement or none: each reaching pattern of these kinds (the counts hold
         // every pattern that occurs, so this is exact) is found by its route (see `routes`).

@@ -171,6 +171,13 @@ impl Exhaustive<'_> {
                     .map(move |(&b, &l)| (a, b, l))
             })
             .collect();
+        // A pair agreeing on another, bulk-counted exact comparison too has another kind of
+        // pattern: rejected by comparing values before the comparators run.
+        let xs: Vec<usize> = self
+            .bulk_comparisons()
+            .into_iter()
+            .filter(|&x| x != k)
+            .collect();
         entries
             .par_chunks(ENTRY_CHUNK)
             .map(|chunk| {
@@ -182,7 +189,7 @@ impl Exhaustive<'_> {
                     }
                     let (cx, cy) = (self.cell_of[x as usize], self.cell_of[y as usize]);
                     let predicted = with_level(self.bulk_pattern(cx, cy, &mut lv), k, l);
-                    if !targets.contains(&predicted) {
+                    if !targets.contains(&predicted) || self.exact_mask(&xs, x, y) != 0 {
                         return;
                     }
                     let (lo, hi) = (x.min(y), x.max(y));
@@ -356,6 +363,7 @@ impl Exhaustive<'_> {
                 .collect(),
             _ => Vec::new(),
         };
+        let xs = self.bulk_comparisons();
         (0..n_cells)
             .into_par_iter()
             .map(|ca| {
@@ -370,7 +378,8 @@ impl Exhaustive<'_> {
                     for (i, &x) in ra.iter().enumerate() {
                         let rest = if ca == cb { &rb[i + 1..] } else { rb };
                         for &y in rest {
-                            if !self.admissible(x, y) {
+                            // (A pair agreeing on an exact comparison has another kind.)
+                            if !self.admissible(x, y) || self.exact_mask(&xs, x, y) != 0 {
                                 continue;
                             }
                             let (lo, hi) = (x.min(y), x.max(y));
