@@ -363,8 +363,9 @@ fn short_pairs(
 /// variants all have exact keys ([`exact_keys`]) gets each neighbour's distance as the least
 /// cost its shared variants imply ([`implied_cost`]: exact when at most `k`) and its level from
 /// `lev_level` (by distance), without the comparator: on the mid-sized shape's 27,000
-/// seven-digit codes that skips 1.3 million comparator calls (0.32 → see the exhaustive README
-/// for the figure after); other values are compared as before.
+/// seven-digit codes that skips 1.3 million comparator calls (the list took 0.30 s → 0.27 s;
+/// matching k-deletion probes on their signature then took it to 0.17 s); other values are
+/// compared as before.
 fn deletion_list(
     chars: &[Vec<u32>],
     k: usize,
