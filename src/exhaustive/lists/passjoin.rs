@@ -488,12 +488,16 @@ fn compatible(
     if sig != NO_SIGNATURE && (sig & 0xFF) as usize == k {
         let rot = sig.rotate_right(8);
         let part = &index[lo..hi];
-        let s0 = part.partition_point(|e| (e.1, e.2) <= (rot, a));
+        // (A search on the signature alone and a scan of its few entries: bisecting on
+        // (signature, value) was a quarter of the list's time.)
+        let s0 = part.partition_point(|e| e.1 < rot);
         for &(_, r, b) in &part[s0..] {
             if r != rot {
                 break;
             }
-            f(b, k);
+            if b > a {
+                f(b, k);
+            }
         }
     } else {
         scan(&index[lo..hi]);
