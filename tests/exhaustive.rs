@@ -120,23 +120,31 @@ fn generate(dir: &Path, sources: usize, per_source: usize, seed: u64) -> Vec<Pat
         .collect()
 }
 
-fn generated_settings(link_type: &str) -> Settings {
+/// Exhaustive settings of `link_type` (u by EM) with the comparisons of `comparisons` (TOML).
+fn exhaustive_settings(link_type: &str, comparisons: &str) -> Settings {
     let text = format!(
+        "link_type = \"{link_type}\"\nexhaustive = true\n[training]\nu = {{ random_pairs = 0 }}\n{comparisons}"
+    );
+    Settings::from_toml(&text, "test")
+        .unwrap()
+        .expanded("test")
+        .unwrap()
+}
+
+fn generated_settings(link_type: &str) -> Settings {
+    exhaustive_settings(
+        link_type,
         r#"
-link_type = "{link_type}"
-exhaustive = true
-[training]
-u = {{ random_pairs = 0 }}
 [[comparison]]
 column = "first_name"
 use = "jaro_winkler_at_thresholds"
 thresholds = [0.94, 0.88]
-jaro_winkler = {{ boost_threshold = -1 }}
+jaro_winkler = { boost_threshold = -1 }
 [[comparison]]
 column = "last_name"
 use = "jaro_winkler_at_thresholds"
 thresholds = [0.94, 0.88]
-jaro_winkler = {{ boost_threshold = -1 }}
+jaro_winkler = { boost_threshold = -1 }
 [[comparison]]
 column = "birth_year"
 use = "exact_match"
@@ -148,12 +156,8 @@ thresholds = [1]
 column = "street_name"
 use = "jaro_winkler_at_thresholds"
 thresholds = [0.9]
-"#
-    );
-    Settings::from_toml(&text, "test")
-        .unwrap()
-        .expanded("test")
-        .unwrap()
+"#,
+    )
 }
 
 fn check_counts(s: &Settings, paths: &[PathBuf]) {
@@ -207,17 +211,14 @@ fn check_counts(s: &Settings, paths: &[PathBuf]) {
 /// Settings with four exact comparisons (low and high cardinality, with missing values) and two
 /// fuzzy ones: with everything sparse, their joint agreements are counted in bulk.
 fn exact_heavy_settings(link_type: &str) -> Settings {
-    let text = format!(
+    exhaustive_settings(
+        link_type,
         r#"
-link_type = "{link_type}"
-exhaustive = true
-[training]
-u = {{ random_pairs = 0 }}
 [[comparison]]
 column = "first_name"
 use = "jaro_winkler_at_thresholds"
 thresholds = [0.94, 0.88]
-jaro_winkler = {{ boost_threshold = -1 }}
+jaro_winkler = { boost_threshold = -1 }
 [[comparison]]
 column = "last_name"
 use = "exact_match"
@@ -235,12 +236,8 @@ column = "last_name"
 name = "last_name_typos"
 use = "levenshtein_at_thresholds"
 thresholds = [1]
-"#
-    );
-    Settings::from_toml(&text, "test")
-        .unwrap()
-        .expanded("test")
-        .unwrap()
+"#,
+    )
 }
 
 #[test]

@@ -561,31 +561,8 @@ impl<'a> Exhaustive<'a> {
             .iter()
             .map(|a| a.lvl.first().copied().unwrap_or(0))
             .collect();
-        let mut exact_ranked: Vec<(u64, usize)> = sparse
-            .iter()
-            .enumerate()
-            .filter(|&(si, &k)| {
-                lists::exact_only(&comparer.comparisons[k]) && !adj[si].nbr.is_empty()
-            })
-            .map(|(si, &k)| {
-                let mut per_value = vec![0u64; adj[si].starts.len() - 1];
-                for r in 0..ds.len() as u32 {
-                    let v = value(comparer, r, k);
-                    if v != MISSING {
-                        per_value[v as usize] += 1;
-                    }
-                }
-                let e: u64 = per_value.iter().map(|&m| m * m.saturating_sub(1) / 2).sum();
-                (e, si)
-            })
-            .collect();
-        exact_ranked.sort_unstable_by(|a, b| b.cmp(a));
-        let bulk_x = exact_ranked
-            .iter()
-            .filter(|&&(e, _)| e as f64 >= (n_pairs * ds.len() as f64).sqrt())
-            .take(BULK_EXACT_MAX)
-            .fold(0u32, |m, &(_, si)| m | 1 << si);
-        let exact_ranked: Vec<usize> = exact_ranked.into_iter().map(|(_, si)| si).collect();
+        // Per sparse comparison: unordered record pairs of its list entries, and with equal
+        // values.
         let per_value: Vec<(u64, u64)> = sparse
             .par_iter()
             .enumerate()
@@ -613,6 +590,21 @@ impl<'a> Exhaustive<'a> {
             })
             .collect();
         let (list_pairs, equal_pairs): (Vec<u64>, Vec<u64>) = per_value.into_iter().unzip();
+        let mut exact_ranked: Vec<(u64, usize)> = sparse
+            .iter()
+            .enumerate()
+            .filter(|&(si, &k)| {
+                lists::exact_only(&comparer.comparisons[k]) && !adj[si].nbr.is_empty()
+            })
+            .map(|(si, _)| (equal_pairs[si], si))
+            .collect();
+        exact_ranked.sort_unstable_by(|a, b| b.cmp(a));
+        let bulk_x = exact_ranked
+            .iter()
+            .filter(|&&(e, _)| e as f64 >= (n_pairs * ds.len() as f64).sqrt())
+            .take(BULK_EXACT_MAX)
+            .fold(0u32, |m, &(_, si)| m | 1 << si);
+        let exact_ranked: Vec<usize> = exact_ranked.into_iter().map(|(_, si)| si).collect();
         progress.step("exhaustive: indexes and cells", t);
         let mut ex = Exhaustive {
             ds,
@@ -1189,10 +1181,16 @@ impl<'a> Exhaustive<'a> {
 
     /// The comparisons (indexes) of the bulk-counted exact set, in sparse order.
     pub(super) fn bulk_comparisons(&self) -> Vec<usize> {
+        self.bulk_levels().0
+    }
+
+    /// The comparisons (indexes) of the bulk-counted exact set, in sparse order, and their
+    /// exact levels.
+    fn bulk_levels(&self) -> (Vec<usize>, Vec<u8>) {
         (0..self.sparse.len())
             .filter(|&si| self.bulk_x >> si & 1 == 1)
-            .map(|si| self.sparse[si])
-            .collect()
+            .map(|si| (self.sparse[si], self.exact_level[si]))
+            .unzip()
     }
 
     /// Which of the comparisons `xs` records `r` and `s` agree on (equal values), as bits.
@@ -1233,11 +1231,7 @@ impl<'a> Exhaustive<'a> {
         room: usize,
     ) -> Option<EnumKept> {
         let k = self.sparse[si];
-        let xs = self.bulk_comparisons();
-        let xl: Vec<u8> = (0..self.sparse.len())
-            .filter(|&x| self.bulk_x >> x & 1 == 1)
-            .map(|x| self.exact_level[x])
-            .collect();
+        let (xs, xl) = self.bulk_levels();
         let nx = xs.len();
         let levels = self.comparer.comparisons[k].n_levels().min(16);
         let nc = self.n_cells();
@@ -1320,11 +1314,7 @@ impl<'a> Exhaustive<'a> {
     /// compared in full.
     fn enumerated_pairs(&self, si: usize, targets: &FxHashSet<u128>) -> routes::Kept {
         let k = self.sparse[si];
-        let xs = self.bulk_comparisons();
-        let xl: Vec<u8> = (0..self.sparse.len())
-            .filter(|&x| self.bulk_x >> x & 1 == 1)
-            .map(|x| self.exact_level[x])
-            .collect();
+        let (xs, xl) = self.bulk_levels();
         let d = self.adj[si].starts.len() - 1;
         let groups = Groups::build(
             d,
