@@ -89,7 +89,7 @@ pub const BULK_EXACT_MAX: usize = 4;
 /// at least one in this many of them is expected to agree on a bulk-counted exact comparison
 /// too: enumerating a pair and counting it in a dense table cost about 7 ns on the mid-sized
 /// shape, against about 170 ns for each pair the two-comparison joins find.
-const ENUMERATE_RATIO: f64 = 25.0;
+pub const ENUMERATE_RATIO: f64 = 25.0;
 
 /// Most entries (cell pairs × levels × exact-agreement sets) of the dense table an enumerated
 /// comparison counts into (8 MiB of `u64`).
