@@ -85,7 +85,7 @@ pub const KEEP_TOUCHED_MAX: usize = 1 << 23;
 /// subsets, each a sort of the records; see [`Exhaustive::counts`]).
 pub const BULK_EXACT_MAX: usize = 4;
 
-/// A fuzzy comparison's agreeing pairs are enumerated (step 3 of [`Exhaustive::counts`]) when
+/// A fuzzy comparison's agreeing pairs are enumerated (step 5 of [`Exhaustive::counts`]) when
 /// at least one in this many of them is expected to agree on a bulk-counted exact comparison
 /// too: enumerating a pair and counting it in a dense table cost about 7 ns on the mid-sized
 /// shape, against about 170 ns for each pair the two-comparison joins find.
@@ -315,14 +315,11 @@ pub struct Exhaustive<'a> {
     /// Sparse positions of exact-only comparisons, most agreeing pairs first (see
     /// [`Exhaustive::bulk_exact`]).
     exact_ranked: Vec<usize>,
-    /// The sparse positions (bits) whose joint agreements are counted in bulk: the first
-    /// [`BULK_EXACT_MAX`] of `exact_ranked` by default.
+    /// The sparse positions (bits) whose joint agreements are counted in bulk: by default, of
+    /// the first [`BULK_EXACT_MAX`] of `exact_ranked`, those agreeing on enough pairs.
     bulk_x: u32,
     /// Per sparse position: the level of two equal values (for exact-only comparisons).
     exact_level: Vec<u8>,
-    /// Per sparse position: unordered record pairs with values `a <= b` of an agreement-list
-    /// entry (an upper bound on the pairs agreeing on it; any link type).
-    list_pairs: Vec<u64>,
     /// Per sparse position: unordered record pairs with equal values.
     equal_pairs: Vec<u64>,
     /// Admissible pairs in all.
@@ -561,9 +558,8 @@ impl<'a> Exhaustive<'a> {
             .iter()
             .map(|a| a.lvl.first().copied().unwrap_or(0))
             .collect();
-        // Per sparse comparison: unordered record pairs of its list entries, and with equal
-        // values.
-        let per_value: Vec<(u64, u64)> = sparse
+        // Per sparse comparison: unordered record pairs with equal values.
+        let equal_pairs: Vec<u64> = sparse
             .par_iter()
             .enumerate()
             .map(|(si, &k)| {
@@ -574,22 +570,9 @@ impl<'a> Exhaustive<'a> {
                         n[v as usize] += 1;
                     }
                 }
-                let (mut list, mut equal) = (0u64, 0u64);
-                for a in 0..n.len() as u32 {
-                    let na = n[a as usize];
-                    equal += na * na.saturating_sub(1) / 2;
-                    for &b in adj[si].get(a).0 {
-                        list += match b.cmp(&a) {
-                            std::cmp::Ordering::Less => 0,
-                            std::cmp::Ordering::Equal => na * na.saturating_sub(1) / 2,
-                            std::cmp::Ordering::Greater => na * n[b as usize],
-                        };
-                    }
-                }
-                (list, equal)
+                n.iter().map(|&m| m * m.saturating_sub(1) / 2).sum()
             })
             .collect();
-        let (list_pairs, equal_pairs): (Vec<u64>, Vec<u64>) = per_value.into_iter().unzip();
         let mut exact_ranked: Vec<(u64, usize)> = sparse
             .iter()
             .enumerate()
@@ -626,7 +609,6 @@ impl<'a> Exhaustive<'a> {
             exact_ranked,
             bulk_x,
             exact_level,
-            list_pairs,
             equal_pairs,
             n_pairs: n_pairs as u64,
             enum_f: 0,
@@ -667,7 +649,7 @@ impl<'a> Exhaustive<'a> {
                     <= ENUMERATE_TABLE_MAX;
                 fits && match force {
                     Some(f) => f,
-                    None => n_x > 0 && p_x * ENUMERATE_RATIO >= 1.0 && self.list_pairs[si] > 0,
+                    None => n_x > 0 && p_x * ENUMERATE_RATIO >= 1.0 && !self.adj[si].nbr.is_empty(),
                 }
             })
             .fold(0u32, |m, si| m | 1 << si)
@@ -731,8 +713,8 @@ impl<'a> Exhaustive<'a> {
     }
 
     /// Whether the join of sparse positions `x` and `y` owns pairs that counting enumerates:
-    /// not when both are bulk-counted exact comparisons, nor when one is and the other's pairs
-    /// are enumerated (those pairs are counted in bulk, and joined only when scoring needs them).
+    /// not when both are bulk-counted exact comparisons (step 4 counts their pairs), nor when
+    /// one is and the other's pairs are enumerated (step 5 does).
     #[inline]
     fn counting_join(&self, x: usize, y: usize) -> bool {
         let (bx, by) = (self.bulk_x >> x & 1 == 1, self.bulk_x >> y & 1 == 1);
@@ -1050,18 +1032,16 @@ impl<'a> Exhaustive<'a> {
     /// of them and on nothing else sparse then sits at its true pattern
     /// (`Σ_{U ⊆ X_S} g(U) = [B with X_S exact]`), without being visited.
     fn exact_subsets(&self, delta: &mut FxHashMap<u128, i128>) {
-        let xs: Vec<usize> = (0..self.sparse.len())
-            .filter(|&si| self.bulk_x >> si & 1 == 1)
-            .collect();
+        let (xs, xl) = self.bulk_levels();
         let lt = self.link_type;
         for u in 1u32..1 << xs.len() {
             if u.count_ones() < 2 {
                 continue;
             }
-            let ks: Vec<usize> = (0..xs.len())
+            let (ks, kl): (Vec<usize>, Vec<u8>) = (0..xs.len())
                 .filter(|&i| u >> i & 1 == 1)
-                .map(|i| self.sparse[xs[i]])
-                .collect();
+                .map(|i| (xs[i], xl[i]))
+                .unzip();
             // (values of U, padded; cell; source) for every record with all of U.
             let mut recs: Vec<([u32; BULK_EXACT_MAX], u32, u16)> = (0..self.ds.len() as u32)
                 .filter_map(|r| {
@@ -1132,13 +1112,7 @@ impl<'a> Exhaustive<'a> {
                 // Every V ⊆ U, with its sign.
                 let m = ks.len() as u32;
                 for v in 0u32..1 << m {
-                    let mut p = base;
-                    for (i, &k) in ks.iter().enumerate() {
-                        if v >> i & 1 == 1 {
-                            let si = self.sparse.iter().position(|&x| x == k).unwrap_or(0);
-                            p = with_level(p, k, self.exact_level[si]);
-                        }
-                    }
+                    let p = self.with_exact(base, &ks, &kl, v);
                     let sign: i128 = if (m - v.count_ones()) % 2 == 0 { 1 } else { -1 };
                     *delta.entry(p).or_insert(0) += sign * n as i128;
                 }
@@ -1695,35 +1669,19 @@ impl<'a> Exhaustive<'a> {
         };
         use routes::Kept;
         // Two or more sparse agreements: the lowest two at positions x < y and levels lx, ly.
+        // Only the joins counting runs: the pairs the others would own (agreeing only on
+        // bulk-counted exact comparisons, or on one enumerated comparison and exact ones) are
+        // found below.
         let allow = |x: usize, y: usize, lx: u8, ly: u8| {
             let (kx, ky) = (self.sparse[x], self.sparse[y]);
-            reaching.iter().any(|&p| {
-                self.owner(agreeing(p)) == Some((x, y))
-                    && Self::level_in(p, kx) == lx
-                    && Self::level_in(p, ky) == ly
-            })
+            self.counting_join(x, y)
+                && reaching.iter().any(|&p| {
+                    self.owner(agreeing(p)) == Some((x, y))
+                        && Self::level_in(p, kx) == lx
+                        && Self::level_in(p, ky) == ly
+                })
         };
-        // Pairs agreeing only on bulk-counted exact comparisons (never kept by counting) are
-        // found below.
-        let allow_fuzzy =
-            |x: usize, y: usize, lx: u8, ly: u8| self.counting_join(x, y) && allow(x, y, lx, ly);
         let stored = self.touched.lock().unwrap_or_else(|e| e.into_inner());
-        let enumerate = |allow: &(dyn Fn(usize, usize, u8, u8) -> bool + Sync)| -> Kept {
-            self.multi_pass(
-                allow,
-                progress,
-                Kept::new,
-                |out, l, r, p| {
-                    if probability(weight_of(p)) >= min_probability {
-                        out.push((l, r, p));
-                    }
-                },
-                |_| {},
-            )
-            .into_iter()
-            .flatten()
-            .collect()
-        };
         let mut kept: Kept = match stored.as_ref() {
             // The pairs the counting pass kept.
             Some(touched) => touched
@@ -1749,7 +1707,21 @@ impl<'a> Exhaustive<'a> {
                 })
                 .flatten()
                 .collect(),
-            None => enumerate(&allow_fuzzy),
+            None => self
+                .multi_pass(
+                    &allow,
+                    progress,
+                    Kept::new,
+                    |out, l, r, p| {
+                        if probability(weight_of(p)) >= min_probability {
+                            out.push((l, r, p));
+                        }
+                    },
+                    |_| {},
+                )
+                .into_iter()
+                .flatten()
+                .collect(),
         };
         drop(stored);
         // Two or more agreements, all on bulk-counted exact comparisons: per agreeing set, a
