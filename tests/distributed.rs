@@ -75,7 +75,7 @@ fn standalone_equals_single_machine_on_febrl4() {
     // Both EM sessions imply a prediction rule, so they were counted in the same job.
     assert_eq!(counts.sessions.len(), 2);
     for (keys, got) in &counts.sessions {
-        let want = cache.counts_within(&fellegi::block::RuleIndex::build(&ds, keys).unwrap());
+        let want = cache.counts_within(&ds, keys).unwrap();
         assert_eq!(got.patterns, want.patterns, "session {keys:?}");
         assert_eq!(got.counts, want.counts, "session {keys:?}");
     }

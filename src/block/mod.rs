@@ -28,6 +28,8 @@ pub const UNIT_PAIRS: u64 = 1 << 16;
 pub struct RuleIndex {
     /// Human-readable rule, e.g. `surname & given_name`.
     pub name: String,
+    /// The keys it was built from, in rule order.
+    pub spec: Vec<KeySpec>,
     /// Per record: the combined key, or [`MISSING`] if any part is missing.
     pub keys: Vec<u32>,
     /// Record indices sorted by (key, index), missing keys left out.
@@ -98,29 +100,44 @@ impl RuleIndex {
             .map(|k| key_values(ds, k))
             .collect::<Result<Vec<_>>>()?;
         let keys_v = combine_keys(parts);
-        let mut order: Vec<u32> = (0..keys_v.len() as u32)
-            .filter(|&r| keys_v[r as usize] != MISSING)
-            .collect();
-        order.sort_unstable_by_key(|&r| (keys_v[r as usize], r));
-        let mut groups = Vec::new();
-        let mut s = 0usize;
-        while s < order.len() {
-            let k = keys_v[order[s] as usize];
-            let mut e = s + 1;
-            while e < order.len() && keys_v[order[e] as usize] == k {
-                e += 1;
+        // Counting sort by key (keys are dense ids: dictionary or combined-key ids); records
+        // stay in index order within a key, as the comparison sort by (key, index) ordered them.
+        // Indexing the 1.16M-record benchmark's four rules: 0.19 s with that sort, 0.12 s.
+        let n_keys = keys_v
+            .iter()
+            .filter(|&&k| k != MISSING)
+            .map(|&k| k as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut starts = vec![0u32; n_keys + 1];
+        for &k in &keys_v {
+            if k != MISSING {
+                starts[k as usize + 1] += 1;
             }
-            if e - s >= 2 {
-                groups.push((s as u32, e as u32));
-            }
-            s = e;
         }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut order = vec![0u32; starts[n_keys] as usize];
+        let mut next = starts.clone();
+        for (r, &k) in keys_v.iter().enumerate() {
+            if k != MISSING {
+                order[next[k as usize] as usize] = r as u32;
+                next[k as usize] += 1;
+            }
+        }
+        let groups: Vec<(u32, u32)> = starts
+            .windows(2)
+            .filter(|w| w[1] - w[0] >= 2)
+            .map(|w| (w[0], w[1]))
+            .collect();
         Ok(RuleIndex {
             name: keys
                 .iter()
                 .map(KeySpec::describe)
                 .collect::<Vec<_>>()
                 .join(" & "),
+            spec: keys.to_vec(),
             keys: keys_v,
             order,
             groups,

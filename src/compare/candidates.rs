@@ -11,8 +11,9 @@ use rustc_hash::FxHashMap;
 use super::merge_maps;
 use super::{Comparer, PatternCounts};
 use crate::block::KeySpec;
-use crate::block::{Blocker, RuleIndex, WorkUnit};
+use crate::block::{Blocker, WorkUnit, key_values};
 use crate::data::{Dataset, MISSING};
+use crate::error::Result;
 use crate::progress::Progress;
 
 /// Whether every pair agreeing on `keys` is a candidate of the prediction `rules`: some
@@ -141,25 +142,111 @@ impl CandidatePatterns {
             .collect()
     }
 
-    /// Pattern counts of the candidates that agree on every key of `session` (an index built
-    /// over the same data).
-    pub fn counts_within(&self, session: &RuleIndex) -> PatternCounts {
-        let n_p = self.patterns.len();
-        let parts = self.map_units(
-            |acc: &mut Vec<u64>, l, r, id| {
-                let k = session.keys[l as usize];
-                if k != MISSING && k == session.keys[r as usize] {
-                    acc[id as usize] += 1;
+    /// Per pattern id: the number of candidates that agree on every key of at least one of
+    /// `sets` (each a list of keys; a pair agrees on a key when both values are present and
+    /// equal). Every set must be covered by the prediction rules ([`covers`]), so these are all
+    /// the pairs of the data agreeing so.
+    ///
+    /// A candidate belongs to the first rule whose keys it agrees on, so the units of rule `r`
+    /// are skipped for a set that contains an earlier rule's keys (none of their pairs can agree
+    /// on it), counted without looking at the pairs when the set is part of rule `r`'s keys,
+    /// and checked pair by pair otherwise, one key at a time (no combined key is built).
+    ///
+    /// # Errors
+    /// As [`crate::block::key_values`].
+    pub fn count_agreeing(&self, ds: &Dataset, sets: &[Vec<KeySpec>]) -> Result<Vec<u64>> {
+        let rules = &self.blocker.rules;
+        let subset = |a: &[KeySpec], b: &[KeySpec]| a.iter().all(|k| b.contains(k));
+        // Per rule, per set: 0 = cannot agree, 1 = every pair agrees, 2 = check.
+        let how: Vec<Vec<u8>> = (0..rules.len())
+            .map(|r| {
+                sets.iter()
+                    .map(|set| {
+                        if rules[..r].iter().any(|e| subset(&e.spec, set)) {
+                            0
+                        } else if subset(set, &rules[r].spec) {
+                            1
+                        } else {
+                            2
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        // The key values of the sets checked pair by pair.
+        let mut keys: Vec<KeySpec> = Vec::new();
+        for h in &how {
+            for (set, &x) in sets.iter().zip(h) {
+                if x == 2 {
+                    for k in set {
+                        if !keys.contains(k) {
+                            keys.push(k.clone());
+                        }
+                    }
                 }
-            },
-            || vec![0u64; n_p],
-        );
+            }
+        }
+        let values = keys
+            .iter()
+            .map(|k| key_values(ds, k))
+            .collect::<Result<Vec<_>>>()?;
+        let checked: Vec<Vec<usize>> = sets
+            .iter()
+            .map(|set| {
+                set.iter()
+                    .filter_map(|k| keys.iter().position(|x| x == k))
+                    .collect()
+            })
+            .collect();
+        let n_p = self.patterns.len();
+        let parts: Vec<Vec<u64>> = self
+            .units
+            .par_iter()
+            .enumerate()
+            .map(|(ui, u)| {
+                let mut acc = vec![0u64; n_p];
+                let h = &how[u.rule as usize];
+                let start = self.offsets[ui];
+                if h.contains(&1) {
+                    let end = self.offsets.get(ui + 1).copied().unwrap_or(self.ids.len());
+                    for &id in &self.ids[start..end] {
+                        acc[id as usize] += 1;
+                    }
+                } else if h.contains(&2) {
+                    let mut k = start;
+                    self.blocker.for_each_pair(u, |l, r| {
+                        let agrees = h.iter().zip(&checked).any(|(&x, ks)| {
+                            x == 2
+                                && ks.iter().all(|&ki| {
+                                    let v = &values[ki];
+                                    v[l as usize] != MISSING && v[l as usize] == v[r as usize]
+                                })
+                        });
+                        if agrees {
+                            acc[self.ids[k] as usize] += 1;
+                        }
+                        k += 1;
+                    });
+                }
+                acc
+            })
+            .collect();
         let mut counts = vec![0u64; n_p];
         for p in parts {
             for (c, x) in counts.iter_mut().zip(p) {
                 *c += x;
             }
         }
+        Ok(counts)
+    }
+
+    /// Pattern counts of the candidates that agree on every key of `keys` (covered by the
+    /// prediction rules, [`covers`]).
+    ///
+    /// # Errors
+    /// As [`crate::block::key_values`].
+    pub fn counts_within(&self, ds: &Dataset, keys: &[KeySpec]) -> Result<PatternCounts> {
+        let counts = self.count_agreeing(ds, &[keys.to_vec()])?;
         let (patterns, counts): (Vec<u128>, Vec<u64>) = self
             .patterns
             .iter()
@@ -167,11 +254,11 @@ impl CandidatePatterns {
             .filter(|(_, c)| *c > 0)
             .map(|(p, c)| (*p, c))
             .unzip();
-        PatternCounts {
+        Ok(PatternCounts {
             n_comparisons: self.n_comparisons,
             patterns,
             counts,
-        }
+        })
     }
 
     /// Pattern counts of all candidates.

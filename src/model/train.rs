@@ -203,10 +203,13 @@ pub fn train(
 
     let all_pairs = source.candidates_are_all_pairs();
     let sessions = sessions_of(spec, all_pairs)?;
+    let t_s = std::time::Instant::now();
     let mut counts = Vec::with_capacity(sessions.len());
     for (si, s) in sessions.iter().enumerate() {
         counts.push(source.session_counts(si, s.blocking.as_deref())?);
     }
+    progress.phase("session pattern counts", t_s);
+    let t_e = std::time::Instant::now();
     let ctx = EstimateCtx {
         spec,
         comparer,
@@ -225,6 +228,7 @@ pub fn train(
     let mut params = est.params;
     params.lambda = lambda;
     let fits = est.fits;
+    progress.phase("EM", t_e);
 
     let bootstrap = if t.bootstrap > 0 {
         let t_b = std::time::Instant::now();

@@ -308,7 +308,11 @@ impl Job {
             seed,
         };
         let computed = LinkMetrics::compute(&ctx, &pairs, &decisions, &clusters);
+        progress.phase("evaluate: against the truth", t);
+        let t_e = Instant::now();
         let mut estimated = EstimatedMetrics::compute(&ctx, &pairs, &decisions, &clusters);
+        progress.phase("evaluate: model-based", t_e);
+        let t_e = Instant::now();
         estimated.estimated = blocking_aware(
             estimated.estimated,
             self.method,
@@ -319,6 +323,7 @@ impl Job {
             &pairs,
             seed,
         );
+        progress.phase("evaluate: blocking-aware", t_e);
         seconds.evaluate_and_write = t.elapsed().as_secs_f64();
         let (metrics, sweep) = match computed {
             Some((mut m, sw)) => {

@@ -2,7 +2,7 @@
 //! pairs from the blocking rules (or their cached patterns), every admissible pair counted
 //! exactly, a seeded record sample for u and the true pairs for the oracle.
 
-use crate::block::{Blocker, KeySpec, RuleIndex, count_pairs, total_pairs};
+use crate::block::{Blocker, KeySpec, count_pairs, total_pairs};
 use crate::compare::candidates::CandidatePatterns;
 use crate::compare::sample::{LevelCounts, sample_level_counts, true_pair_level_counts};
 use crate::compare::{Comparer, PatternCounts, count_patterns};
@@ -92,6 +92,14 @@ impl PairSource for Candidates<'_> {
     }
 
     fn rule_pairs(&self, rules: &[Vec<KeySpec>]) -> Result<u64> {
+        if let Some(c) = self.cache {
+            if rules
+                .iter()
+                .all(|r| crate::compare::candidates::covers(&self.rules, r))
+            {
+                return Ok(c.count_agreeing(self.ds, rules)?.iter().sum());
+            }
+        }
         Ok(count_pairs(&Blocker::new(self.ds, rules, self.link_type)?))
     }
 
@@ -104,7 +112,7 @@ impl PairSource for Candidates<'_> {
             (Some(all), _, None) => all.clone(),
             (_, Some(c), None) => c.counts(),
             (_, Some(c), Some(keys)) if crate::compare::candidates::covers(&self.rules, keys) => {
-                c.counts_within(&RuleIndex::build(self.ds, keys)?)
+                c.counts_within(self.ds, keys)?
             }
             _ => {
                 let rules = match rule {
