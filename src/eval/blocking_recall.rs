@@ -183,6 +183,7 @@ pub fn predictive_interval(
 ) -> [f64; 2] {
     use rand::SeedableRng;
     use rand_distr::{Binomial, Distribution, Poisson};
+    use rayon::prelude::*;
     let prob = |p: &FsParams| written.probabilities(p);
     let is_link: Vec<bool> = prob(fitted).iter().map(|&p| p >= threshold).collect();
     let sets: Vec<(&FsParams, usize)> = if replicates.is_empty() {
@@ -205,38 +206,55 @@ pub fn predictive_interval(
         } else {
             0.0
         };
-        for _ in 0..draws {
-            let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(
-                crate::model::bootstrap::derive_seed(seed, PREDICTIVE_STREAM, d),
-            );
-            d += 1;
-            let (mut tp, mut fn_w) = (0u64, 0u64);
-            for ((&p, &n), &link) in probs.iter().zip(&written.counts).zip(&is_link) {
-                let m = if p >= 1.0 {
-                    n
-                } else if p <= 0.0 {
-                    0
+        // Each draw has its own seed, so the draws run in parallel and are collected in order.
+        let dists: Vec<Option<Binomial>> = probs
+            .iter()
+            .zip(&written.counts)
+            .map(|(&p, &n)| {
+                if p > 0.0 && p < 1.0 {
+                    Binomial::new(n, p).ok()
                 } else {
-                    Binomial::new(n, p).map_or(0, |b| b.sample(&mut rng))
-                };
-                if link {
-                    tp += m;
-                } else {
-                    fn_w += m;
+                    None
                 }
-            }
-            let fn_b = if missed_mean > 0.0 {
-                Poisson::new(missed_mean).map_or(0.0, |p| p.sample(&mut rng))
-            } else {
-                0.0
-            };
-            let all = tp as f64 + fn_w as f64 + fn_b;
-            rates.push(if all > 0.0 {
-                (fn_w as f64 + fn_b) / all
-            } else {
-                0.0
-            });
-        }
+            })
+            .collect();
+        let first = d;
+        d += draws as u64;
+        let drawn: Vec<f64> = (first..d)
+            .into_par_iter()
+            .map(|di| {
+                let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(
+                    crate::model::bootstrap::derive_seed(seed, PREDICTIVE_STREAM, di),
+                );
+                let (mut tp, mut fn_w) = (0u64, 0u64);
+                for (((&p, &n), &link), b) in
+                    probs.iter().zip(&written.counts).zip(&is_link).zip(&dists)
+                {
+                    let m = if p >= 1.0 {
+                        n
+                    } else {
+                        b.as_ref().map_or(0, |b| b.sample(&mut rng))
+                    };
+                    if link {
+                        tp += m;
+                    } else {
+                        fn_w += m;
+                    }
+                }
+                let fn_b = if missed_mean > 0.0 {
+                    Poisson::new(missed_mean).map_or(0.0, |p| p.sample(&mut rng))
+                } else {
+                    0.0
+                };
+                let all = tp as f64 + fn_w as f64 + fn_b;
+                if all > 0.0 {
+                    (fn_w as f64 + fn_b) / all
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        rates.extend(drawn);
     }
     crate::model::bootstrap::percentile_95(&rates)
 }

@@ -1,6 +1,7 @@
 //! Threshold sweeps: precision–recall and ROC curves, average precision, the best-F1 threshold,
 //! and the model's own estimates of its error rates.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// One point of a threshold sweep.
@@ -73,7 +74,8 @@ pub fn sweep(scored: &[(f64, bool)], true_pairs: u64, total_pairs: u128) -> Swee
         .copied()
         .filter(|(p, _)| !p.is_nan())
         .collect();
-    v.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // Equal probabilities form one point, so the order among them does not matter.
+    v.par_sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
     let negatives = (total_pairs.saturating_sub(true_pairs as u128)).max(1) as f64;
     let mut points = Vec::new();
     let (mut tp, mut fp) = (0u64, 0u64);
