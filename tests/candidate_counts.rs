@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use fellegi::block::{Blocker, KeySpec, count_pairs};
+use fellegi::block::{Blocker, KeySpec, count_pairs, rule_has_pair};
 use fellegi::compare::candidates::{CandidatePatterns, covers};
 use fellegi::compare::{Comparer, count_patterns};
 use fellegi::pipeline;
@@ -95,6 +95,18 @@ fn cached_counts_equal_fresh_blockers() {
             assert_eq!(got.patterns, want.patterns, "{link_type} {set:?}");
             assert_eq!(got.counts, want.counts, "{link_type} {set:?}");
         }
+        // Whether a rule gives any pair at all (the warning for an empty deterministic rule;
+        // src/block/mod.rs tests the rules that give none).
+        let mut outcomes = Vec::new();
+        for set in sets.iter().chain(&[keys(
+            r#"["date_of_birth", "given_name", "surname", "postcode", "suburb", "state"]"#,
+        )]) {
+            let n = count_pairs(&Blocker::new(&ds, std::slice::from_ref(set), s.link_type).unwrap());
+            let has = rule_has_pair(&ds, set, s.link_type).unwrap();
+            assert_eq!(has, n > 0, "{link_type} {set:?}");
+            outcomes.push(has);
+        }
+        assert!(outcomes.contains(&true), "{link_type}");
         // Pairs agreeing on any of several sets (λ's deterministic rules), overlapping or not.
         for pick in [&[0usize, 3][..], &[4, 5, 6], &[1, 2, 3, 6], &[5]] {
             let chosen: Vec<Vec<KeySpec>> = pick.iter().map(|&i| sets[i].clone()).collect();

@@ -299,6 +299,39 @@ pub fn total_pairs(link_type: LinkType, sizes: &[u64]) -> u128 {
     }
 }
 
+/// Whether some admissible pair agrees on every key of `keys` (the same as
+/// `count_pairs` of a blocker on that rule alone being non-zero), found by scanning the records
+/// until the first such pair: on data with duplicates that is a small prefix of the records.
+///
+/// # Errors
+/// As [`key_values`].
+pub fn rule_has_pair(ds: &Dataset, keys: &[KeySpec], link_type: LinkType) -> Result<bool> {
+    let parts = keys
+        .iter()
+        .map(|k| key_values(ds, k))
+        .collect::<Result<Vec<_>>>()?;
+    // Per key tuple: the source of its first record (a later record pairs with it when the
+    // link type admits the two sources; for `link`, a record of the same source does not).
+    let mut seen: FxHashMap<Vec<u32>, u16> = FxHashMap::default();
+    let mut key = Vec::with_capacity(parts.len());
+    for r in 0..ds.len() {
+        key.clear();
+        key.extend(parts.iter().map(|p| p[r]));
+        if key.contains(&MISSING) {
+            continue;
+        }
+        let s = ds.source_of[r];
+        match seen.get(&key) {
+            Some(&first) if link_type.admits(first, s) => return Ok(true),
+            Some(_) => {}
+            None => {
+                seen.insert(key.clone(), s);
+            }
+        }
+    }
+    Ok(false)
+}
+
 /// Number of candidate pairs the rules produce (deduplicated).
 pub fn count_pairs(blocker: &Blocker) -> u64 {
     let units = blocker.work_units();
@@ -312,4 +345,65 @@ pub fn count_pairs(blocker: &Blocker) -> u64 {
         .collect::<Vec<u64>>()
         .iter()
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Column, Interner, Source};
+
+    /// Two sources of three records; column `a` repeats only within source 0, `b` repeats
+    /// across the sources.
+    fn two_sources() -> Dataset {
+        let column = |name: &str, words: &[&str]| {
+            let mut int = Interner::default();
+            let values = words
+                .iter()
+                .map(|w| if w.is_empty() { MISSING } else { int.intern(w) })
+                .collect();
+            Column {
+                name: name.into(),
+                values,
+                dict: int.into_dict(),
+            }
+        };
+        let source = |name: &str, start| Source {
+            name: name.into(),
+            path: name.into(),
+            sha256: String::new(),
+            start,
+            len: 3,
+        };
+        Dataset {
+            sources: vec![source("x", 0), source("y", 3)],
+            source_of: vec![0, 0, 0, 1, 1, 1],
+            ids: (0..6).map(|i| i.to_string()).collect(),
+            truth: None,
+            columns: vec![
+                column("a", &["p", "p", "", "q", "r", ""]),
+                column("b", &["s", "t", "", "t", "u", ""]),
+            ],
+        }
+    }
+
+    #[test]
+    fn rule_has_pair_matches_the_pair_count() {
+        let ds = two_sources();
+        let a = vec![KeySpec::Column("a".into())];
+        let b = vec![KeySpec::Column("b".into())];
+        let ab = vec![KeySpec::Column("a".into()), KeySpec::Column("b".into())];
+        for (keys, lt, want) in [
+            (&a, LinkType::Dedupe, true),
+            (&a, LinkType::LinkAndDedupe, true),
+            (&a, LinkType::Link, false),
+            (&b, LinkType::Link, true),
+            (&b, LinkType::Dedupe, true),
+            (&ab, LinkType::Dedupe, false),
+            (&ab, LinkType::Link, false),
+        ] {
+            let n = count_pairs(&Blocker::new(&ds, std::slice::from_ref(keys), lt).unwrap());
+            assert_eq!(n > 0, want, "{keys:?} {lt:?}");
+            assert_eq!(rule_has_pair(&ds, keys, lt).unwrap(), want, "{keys:?} {lt:?}");
+        }
+    }
 }

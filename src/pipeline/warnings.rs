@@ -22,7 +22,6 @@
 use serde::{Deserialize, Serialize};
 
 use super::LinkMethod;
-use crate::block::{Blocker, count_pairs};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::train::Fitted;
@@ -71,12 +70,7 @@ pub fn check_fit(
     {
         let mut empty = 0;
         for (i, rule) in deterministic_rules.iter().enumerate() {
-            let n = count_pairs(&Blocker::new(
-                ds,
-                std::slice::from_ref(rule),
-                settings.link_type,
-            )?);
-            if n == 0 {
+            if !crate::block::rule_has_pair(ds, rule, settings.link_type)? {
                 empty += 1;
                 let keys: Vec<String> = rule.iter().map(|k| k.describe()).collect();
                 out.push(Warning::new(
