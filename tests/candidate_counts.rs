@@ -86,6 +86,20 @@ fn cached_counts_equal_fresh_blockers() {
             Blocker::new(&ds, &rules, s.link_type).unwrap(),
             &p,
         );
+        // Patterns numbered directly or hashed: the same ids for the same pairs.
+        let hashed = CandidatePatterns::build_numbering(
+            &ds,
+            &comparer,
+            Blocker::new(&ds, &rules, s.link_type).unwrap(),
+            &p,
+            0,
+        );
+        assert_eq!(hashed.patterns, cache.patterns, "{link_type}");
+        assert!(cache.patterns.len() > 10, "{link_type}");
+        let listing = |c: &CandidatePatterns| {
+            c.map_units(|v: &mut Vec<(u32, u32, u32)>, l, r, id| v.push((l, r, id)), Vec::new)
+        };
+        assert_eq!(listing(&hashed), listing(&cache), "{link_type}");
         for set in &sets {
             assert!(covers(&rules, set), "{set:?}");
             let got = cache.counts_within(&ds, set).unwrap();

@@ -23,6 +23,10 @@ pub fn covers(rules: &[Vec<KeySpec>], keys: &[KeySpec]) -> bool {
     rules.iter().any(|r| r.iter().all(|k| keys.contains(k)))
 }
 
+/// Most possible patterns (product of the comparisons' level counts) for which
+/// [`CandidatePatterns::build`] numbers patterns directly instead of hashing them.
+pub const DENSE_PATTERNS: u64 = 1 << 22;
+
 /// Pattern ids of all candidate pairs of a blocker.
 #[derive(Debug, Clone)]
 pub struct CandidatePatterns {
@@ -47,46 +51,115 @@ impl CandidatePatterns {
         blocker: Blocker,
         progress: &Progress,
     ) -> CandidatePatterns {
+        Self::build_numbering(ds, comparer, blocker, progress, DENSE_PATTERNS)
+    }
+
+    /// As [`CandidatePatterns::build`], numbering patterns directly when there are at most
+    /// `dense_max` possible ones (hashing them otherwise); the result is the same either way.
+    pub fn build_numbering(
+        ds: &Dataset,
+        comparer: &Comparer,
+        blocker: Blocker,
+        progress: &Progress,
+        dense_max: u64,
+    ) -> CandidatePatterns {
         let units = blocker.work_units();
         let pb = progress.bar(units.len() as u64, "comparing pairs");
-        let parts: Vec<(Vec<u32>, Vec<u128>)> = units
-            .par_iter()
-            .map(|u| {
-                let mut map: FxHashMap<u128, u32> = FxHashMap::default();
-                let mut local = Vec::new();
-                let mut ids = Vec::new();
-                blocker.for_each_pair(u, |l, r| {
-                    let p = comparer.pattern(ds, l, r);
-                    let id = *map.entry(p).or_insert_with(|| {
-                        local.push(p);
-                        local.len() as u32 - 1
-                    });
-                    ids.push(id);
-                });
-                pb.inc(1);
-                (ids, local)
-            })
-            .collect();
-        pb.finish_and_clear();
-        // Global ids in ascending pattern order.
-        let mut all: Vec<u128> = parts.iter().flat_map(|(_, l)| l.iter().copied()).collect();
-        all.sort_unstable();
-        all.dedup();
-        let index: FxHashMap<u128, u32> = all
+        // With few possible patterns (the product of the level counts), a pair's pattern id is
+        // its mixed-radix number, ranked afterwards; otherwise each unit interns its patterns
+        // in a hash map. The 1.16M-record benchmark (20,736 possible patterns, 20 million
+        // pairs): comparing took 1.18-1.27 s with the hash maps, 1.03-1.06 s numbered.
+        let possible = comparer
+            .comparisons
             .iter()
-            .enumerate()
-            .map(|(i, &p)| (p, i as u32))
-            .collect();
+            .try_fold(1u64, |acc, c| acc.checked_mul(c.n_levels() as u64))
+            .filter(|&p| p <= dense_max.min(u64::from(u32::MAX)));
+        // Per unit: its pairs' local pattern ids; the distinct patterns, ascending; and the map
+        // from local to global ids (one shared by every unit, or one per unit).
+        let (parts, all, remaps): (Vec<Vec<u32>>, Vec<u128>, Vec<Vec<u32>>) =
+            if let Some(possible) = possible {
+                let mut strides = Vec::with_capacity(comparer.len());
+                let mut acc = 1u32;
+                for c in &comparer.comparisons {
+                    strides.push(acc);
+                    acc *= c.n_levels() as u32;
+                }
+                let parts: Vec<Vec<u32>> = units
+                    .par_iter()
+                    .map(|u| {
+                        let mut ids = Vec::new();
+                        blocker.for_each_pair(u, |l, r| {
+                            ids.push(comparer.dense_pattern(ds, l, r, &strides));
+                        });
+                        pb.inc(1);
+                        ids
+                    })
+                    .collect();
+                let mut used = vec![false; possible as usize];
+                for ids in &parts {
+                    for &i in ids {
+                        used[i as usize] = true;
+                    }
+                }
+                let mut rank = vec![u32::MAX; possible as usize];
+                let mut all: Vec<u128> = Vec::new();
+                for (i, _) in used.iter().enumerate().filter(|(_, u)| **u) {
+                    rank[i] = all.len() as u32;
+                    let mut key = 0u128;
+                    let mut rest = i as u32;
+                    for (k, c) in comparer.comparisons.iter().enumerate() {
+                        let n = c.n_levels() as u32;
+                        key |= u128::from(rest % n) << (4 * k);
+                        rest /= n;
+                    }
+                    all.push(key);
+                }
+                (parts, all, vec![rank])
+            } else {
+                let parts: Vec<(Vec<u32>, Vec<u128>)> = units
+                    .par_iter()
+                    .map(|u| {
+                        let mut map: FxHashMap<u128, u32> = FxHashMap::default();
+                        let mut local = Vec::new();
+                        let mut ids = Vec::new();
+                        blocker.for_each_pair(u, |l, r| {
+                            let p = comparer.pattern(ds, l, r);
+                            let id = *map.entry(p).or_insert_with(|| {
+                                local.push(p);
+                                local.len() as u32 - 1
+                            });
+                            ids.push(id);
+                        });
+                        pb.inc(1);
+                        (ids, local)
+                    })
+                    .collect();
+                let mut all: Vec<u128> =
+                    parts.iter().flat_map(|(_, l)| l.iter().copied()).collect();
+                all.sort_unstable();
+                all.dedup();
+                let index: FxHashMap<u128, u32> = all
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &p)| (p, i as u32))
+                    .collect();
+                let remaps = parts
+                    .iter()
+                    .map(|(_, local)| local.iter().map(|p| index[p]).collect())
+                    .collect();
+                (parts.into_iter().map(|(ids, _)| ids).collect(), all, remaps)
+            };
+        pb.finish_and_clear();
         let mut offsets = Vec::with_capacity(parts.len());
         let mut total = 0usize;
-        for (ids, _) in &parts {
+        for ids in &parts {
             offsets.push(total);
             total += ids.len();
         }
         let mut ids = vec![0u32; total];
         let mut rest: &mut [u32] = &mut ids;
         let mut slices = Vec::with_capacity(parts.len());
-        for (pids, _) in &parts {
+        for pids in &parts {
             let (head, tail) = rest.split_at_mut(pids.len());
             slices.push(head);
             rest = tail;
@@ -94,8 +167,9 @@ impl CandidatePatterns {
         slices
             .into_par_iter()
             .zip(parts.par_iter())
-            .for_each(|(dst, (pids, local))| {
-                let remap: Vec<u32> = local.iter().map(|p| index[p]).collect();
+            .enumerate()
+            .for_each(|(pi, (dst, pids))| {
+                let remap = &remaps[if remaps.len() == 1 { 0 } else { pi }];
                 for (d, &s) in dst.iter_mut().zip(pids) {
                     *d = remap[s as usize];
                 }

@@ -26,6 +26,7 @@ use crate::compare::util::{CharBuf, EqMask};
 /// Number of buckets in a [`StrProfile`] character histogram. A character
 /// with code point `c` goes to bucket `c % HIST_BUCKETS`.
 pub const HIST_BUCKETS: usize = 32;
+const _: () = assert!(HIST_BUCKETS == 32, "common_upper sums two 16-byte halves");
 
 /// Parameters of the Jaro–Winkler prefix boost.
 ///
@@ -252,11 +253,13 @@ fn common_upper(a: &StrProfile, b: &StrProfile) -> usize {
     if a.saturated || b.saturated {
         return a.len.min(b.len);
     }
-    let mut u = 0u32;
-    for k in 0..HIST_BUCKETS {
-        u += u32::from(a.hist[k].min(b.hist[k]));
-    }
-    u as usize
+    let half = |h: &[u8; HIST_BUCKETS], i: usize| -> [u8; 16] {
+        let mut x = [0u8; 16];
+        x.copy_from_slice(&h[16 * i..16 * i + 16]);
+        x
+    };
+    (super::util::sum_min_16(&half(&a.hist, 0), &half(&b.hist, 0))
+        + super::util::sum_min_16(&half(&a.hist, 1), &half(&b.hist, 1))) as usize
 }
 
 /// Effective prefix weight `l·p` as used by [`jw_from`] (0 when disabled).

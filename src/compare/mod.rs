@@ -413,11 +413,8 @@ pub fn quick_profile(s: &str) -> [u8; 16] {
 /// Upper bound on the number of characters two strings can have in common.
 #[inline]
 fn quick_common(a: &[u8; 16], b: &[u8; 16]) -> u32 {
-    let mut u = 0u32;
-    for k in 0..QUICK_BUCKETS {
-        u += u32::from(a[k].min(b[k]));
-    }
-    u
+    // Byte 15 is the length, not a class count: take its minimum back out.
+    util::sum_min_16(a, b) - u32::from(a[15].min(b[15]))
 }
 
 /// True when Jaro–Winkler of the two strings is certainly below `t` (never wrongly true).
@@ -837,6 +834,19 @@ impl Comparer {
             key |= (lv as u128) << (4 * i);
         }
         key
+    }
+
+    /// The pattern of records `l` and `r` as a mixed-radix number: Σ_i level_i × `strides[i]`,
+    /// with `strides[i]` the product of the level counts of comparisons before `i` (so the
+    /// numbers sort as the packed keys of [`Comparer::pattern`] do).
+    #[inline]
+    pub fn dense_pattern(&self, ds: &crate::data::Dataset, l: u32, r: u32, strides: &[u32]) -> u32 {
+        let (a, b) = (self.row(l), self.row(r));
+        let mut idx = 0u32;
+        for (i, c) in self.comparisons.iter().enumerate() {
+            idx += u32::from(c.level(&ds.columns[c.column], a[i], b[i])) * strides[i];
+        }
+        idx
     }
 
     /// The packed pattern key of records `l` and `r`.

@@ -180,3 +180,33 @@ impl<const N: usize> EqMask<N> {
         }
     }
 }
+
+/// Σ_k min(a[k], b[k]) over 16 bytes: on x86-64 one `pminub` and one `psadbw` (SSE2, part of
+/// the x86-64 baseline), elsewhere a plain loop. The blocked comparison's quick bounds call it
+/// once or twice per string pair; the 1.16M-record benchmark's comparing phase went from
+/// 1.18-1.40 s to 1.12-1.21 s with it (the 15-byte loop it replaces compiled to a partly
+/// scalar sequence of about 40 instructions).
+#[inline]
+pub fn sum_min_16(a: &[u8; 16], b: &[u8; 16]) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            _mm_cvtsi128_si32, _mm_loadu_si128, _mm_min_epu8, _mm_sad_epu8, _mm_setzero_si128,
+            _mm_srli_si128, _mm_add_epi64,
+        };
+        // SAFETY: SSE2 is always available on x86-64; the loads are unaligned 16-byte reads
+        // of two 16-byte arrays.
+        unsafe {
+            let m = _mm_min_epu8(
+                _mm_loadu_si128(a.as_ptr().cast()),
+                _mm_loadu_si128(b.as_ptr().cast()),
+            );
+            let s = _mm_sad_epu8(m, _mm_setzero_si128());
+            _mm_cvtsi128_si32(_mm_add_epi64(s, _mm_srli_si128(s, 8))) as u32
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        a.iter().zip(b).map(|(&x, &y)| u32::from(x.min(y))).sum()
+    }
+}
