@@ -137,6 +137,12 @@ impl StringList {
         self.buf.push_str(s);
         self.ends.push(self.buf.len() as u32);
     }
+    /// Appends every string of `other`, in order.
+    pub fn append(&mut self, other: &StringList) {
+        let base = self.buf.len() as u32;
+        self.buf.push_str(&other.buf);
+        self.ends.extend(other.ends.iter().map(|&e| base + e));
+    }
     /// Appends strings given as one block of text and each string's end within it
     /// (non-decreasing, the last at most `text.len()`, each on a character boundary).
     ///

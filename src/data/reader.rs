@@ -85,7 +85,9 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
             path: path.clone(),
             message: format!("input[{pi}].delimiter: {m}"),
         })?;
+        let t_read = std::time::Instant::now();
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        progress.phase("read file", t_read);
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(Error::Input {
                 path: path.clone(),
@@ -254,9 +256,7 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
         check_unique_ids(path, bytes, &file_chunks, unique_id, delim)?;
         progress.phase("unique ids", t0);
         for c in &file_chunks {
-            for i in 0..c.ids.len() {
-                ids.push(c.ids.get(i));
-            }
+            ids.append(&c.ids);
         }
         // Each file's chunks are merged (in order) and dropped before the next file is parsed.
         let t0 = std::time::Instant::now();
@@ -427,13 +427,13 @@ impl<'a> Chunk<'a> {
             vals.push(MISSING);
             return;
         }
-        let map = &mut self.maps[k];
-        let id = match map.get(v.as_ref()) {
-            Some(&id) => id,
-            None => {
+        // One hash per value (the entry API); a borrowed key is two words to copy.
+        let id = match self.maps[k].entry(v) {
+            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+            std::collections::hash_map::Entry::Vacant(e) => {
                 let id = dict.len() as u32;
-                dict.push(v.clone());
-                map.insert(v, id);
+                dict.push(e.key().clone());
+                e.insert(id);
                 id
             }
         };
