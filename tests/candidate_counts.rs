@@ -68,9 +68,21 @@ fn cached_counts_equal_fresh_blockers() {
     .collect();
     let p = Progress::default();
     for (link_type, files) in [
-        ("link", vec!["datasets/febrl/dataset4a.csv", "datasets/febrl/dataset4b.csv"]),
+        (
+            "link",
+            vec![
+                "datasets/febrl/dataset4a.csv",
+                "datasets/febrl/dataset4b.csv",
+            ],
+        ),
         ("dedupe", vec!["datasets/febrl/dataset3.csv"]),
-        ("link_and_dedupe", vec!["datasets/febrl/dataset4a.csv", "datasets/febrl/dataset4b.csv"]),
+        (
+            "link_and_dedupe",
+            vec![
+                "datasets/febrl/dataset4a.csv",
+                "datasets/febrl/dataset4b.csv",
+            ],
+        ),
     ] {
         let s = Settings::from_toml(&SETTINGS.replace("LINK", link_type), "t")
             .unwrap()
@@ -97,7 +109,10 @@ fn cached_counts_equal_fresh_blockers() {
         assert_eq!(hashed.patterns, cache.patterns, "{link_type}");
         assert!(cache.patterns.len() > 10, "{link_type}");
         let listing = |c: &CandidatePatterns| {
-            c.map_units(|v: &mut Vec<(u32, u32, u32)>, l, r, id| v.push((l, r, id)), Vec::new)
+            c.map_units(
+                |v: &mut Vec<(u32, u32, u32)>, l, r, id| v.push((l, r, id)),
+                Vec::new,
+            )
         };
         assert_eq!(listing(&hashed), listing(&cache), "{link_type}");
         for set in &sets {
@@ -115,7 +130,8 @@ fn cached_counts_equal_fresh_blockers() {
         for set in sets.iter().chain(&[keys(
             r#"["date_of_birth", "given_name", "surname", "postcode", "suburb", "state"]"#,
         )]) {
-            let n = count_pairs(&Blocker::new(&ds, std::slice::from_ref(set), s.link_type).unwrap());
+            let n =
+                count_pairs(&Blocker::new(&ds, std::slice::from_ref(set), s.link_type).unwrap());
             let has = rule_has_pair(&ds, set, s.link_type).unwrap();
             assert_eq!(has, n > 0, "{link_type} {set:?}");
             outcomes.push(has);

@@ -403,7 +403,11 @@ mod tests {
         ] {
             let n = count_pairs(&Blocker::new(&ds, std::slice::from_ref(keys), lt).unwrap());
             assert_eq!(n > 0, want, "{keys:?} {lt:?}");
-            assert_eq!(rule_has_pair(&ds, keys, lt).unwrap(), want, "{keys:?} {lt:?}");
+            assert_eq!(
+                rule_has_pair(&ds, keys, lt).unwrap(),
+                want,
+                "{keys:?} {lt:?}"
+            );
         }
     }
 }

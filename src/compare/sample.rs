@@ -80,7 +80,11 @@ pub fn sample_level_counts(
     for (x, &nx) in per_source.iter().enumerate() {
         for (y, &ny) in per_source.iter().enumerate().skip(x) {
             if link_type.admits(x as u16, y as u16) {
-                admitted += if x == y { nx * nx.saturating_sub(1) / 2 } else { nx * ny };
+                admitted += if x == y {
+                    nx * nx.saturating_sub(1) / 2
+                } else {
+                    nx * ny
+                };
             }
         }
     }
@@ -294,9 +298,11 @@ thresholds = [1, 2]
             let mut rows = rows;
             rows.sort_by_key(|r| r.4);
             let n0 = rows.iter().filter(|r| r.4 == 0).count();
-            let col = |f: &dyn Fn(&(String, String, String, u32, u16)) -> String| -> Vec<String> {
-                rows.iter().map(f).collect()
-            };
+            let words: [Vec<String>; 3] = [
+                rows.iter().map(|r| r.0.clone()).collect(),
+                rows.iter().map(|r| r.1.clone()).collect(),
+                rows.iter().map(|r| r.2.clone()).collect(),
+            ];
             let ds = Dataset {
                 sources: vec![
                     Source { name: "x".into(), path: "x".into(), sha256: String::new(), start: 0, len: n0 },
@@ -306,9 +312,9 @@ thresholds = [1, 2]
                 ids: (0..rows.len()).map(|i| i.to_string()).collect(),
                 truth: Some(rows.iter().map(|r| if r.3 == 0 { MISSING } else { r.3 }).collect()),
                 columns: vec![
-                    column("a", &col(&|r| r.0.clone())),
-                    column("b", &col(&|r| r.1.clone())),
-                    column("c", &col(&|r| r.2.clone())),
+                    column("a", &words[0]),
+                    column("b", &words[1]),
+                    column("c", &words[2]),
                 ],
             };
             let comparer = Comparer::new(&set.comparisons, &ds).unwrap();

@@ -191,8 +191,8 @@ pub fn sum_min_16(a: &[u8; 16], b: &[u8; 16]) -> u32 {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{
-            _mm_cvtsi128_si32, _mm_loadu_si128, _mm_min_epu8, _mm_sad_epu8, _mm_setzero_si128,
-            _mm_srli_si128, _mm_add_epi64,
+            _mm_add_epi64, _mm_cvtsi128_si32, _mm_loadu_si128, _mm_min_epu8, _mm_sad_epu8,
+            _mm_setzero_si128, _mm_srli_si128,
         };
         // SAFETY: SSE2 is always available on x86-64; the loads are unaligned 16-byte reads
         // of two 16-byte arrays.
