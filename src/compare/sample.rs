@@ -12,7 +12,8 @@ use crate::block::total_pairs;
 use crate::data::{Dataset, LinkType, MISSING};
 use crate::progress::Progress;
 
-/// Pairs per chunk of the u-sampling loop (fixed, so results do not depend on the thread count).
+/// Value pairs per chunk of the u-sampling loop (the counts are integer sums, the same for any
+/// split or thread count).
 pub const SAMPLE_CHUNK: u64 = 1 << 16;
 
 /// A portable seed for chunk `i` of a stream seeded with `seed` (SplitMix64 finaliser).
@@ -39,8 +40,10 @@ pub struct LevelCounts {
 /// `n_pairs` admissible pairs are compared; when the data have no more than `n_pairs` admissible
 /// pairs, all of them are compared. With `exclude_true_matches`, sampled pairs whose records share
 /// a truth value are left out (the oracle's u). The sample is drawn with ChaCha8 from
-/// [`chunk_seed`]`(seed, 0)`; pairs are counted in fixed chunks of about [`SAMPLE_CHUNK`] and
-/// merged in order.
+/// [`chunk_seed`]`(seed, 0)`. The counts are those of comparing every pair, computed per
+/// comparison over pairs of the sample's distinct (source, value) groups weighted by the groups'
+/// sizes (a level depends only on the two values), in chunks of about [`SAMPLE_CHUNK`] value
+/// pairs; integer sums, so the split does not change them.
 pub fn sample_level_counts(
     ds: &Dataset,
     comparer: &Comparer,
