@@ -176,21 +176,44 @@ pub fn write_pairs(
     if decisions.is_some() {
         header.push("decision".into());
     }
+    // Pairs of one pattern share their weight and probability, and a level's gamma is one of a
+    // few small integers: both are formatted once (writing the 1.16M-record benchmark's 700,000
+    // pairs formatted 7 million numbers). With term-frequency adjustments weights vary by pair.
+    let gammas: Vec<Vec<String>> = comparer
+        .comparisons
+        .iter()
+        .map(|c| (0..c.n_levels()).map(|l| c.gamma(l as u8).to_string()).collect())
+        .collect();
+    let mut numbers: rustc_hash::FxHashMap<(u64, u64), (String, String)> = Default::default();
+    if pairs.tf_names.is_empty() {
+        for (&w, &p) in pairs.weight.iter().zip(&pairs.probability) {
+            numbers
+                .entry((w.to_bits(), p.to_bits()))
+                .or_insert_with(|| (w.to_string(), p.to_string()));
+        }
+    }
     write_rows_parallel(w, &header, pairs.len(), |cw, i, num| {
         let (l, r) = (pairs.left[i] as usize, pairs.right[i] as usize);
         cw.write_field(ds.ids.get(l))?;
         cw.write_field(ds.source_name(l))?;
         cw.write_field(ds.ids.get(r))?;
         cw.write_field(ds.source_name(r))?;
-        for x in [pairs.weight[i], pairs.probability[i]] {
-            num.clear();
-            let _ = write!(num, "{x}");
-            cw.write_field(&*num)?;
+        let (x, y) = (pairs.weight[i], pairs.probability[i]);
+        match numbers.get(&(x.to_bits(), y.to_bits())) {
+            Some((a, b)) => {
+                cw.write_field(a)?;
+                cw.write_field(b)?;
+            }
+            None => {
+                for x in [x, y] {
+                    num.clear();
+                    let _ = write!(num, "{x}");
+                    cw.write_field(&*num)?;
+                }
+            }
         }
-        for (c, &lv) in comparer.comparisons.iter().zip(pairs.levels_of(i)) {
-            num.clear();
-            let _ = write!(num, "{}", c.gamma(lv));
-            cw.write_field(&*num)?;
+        for (g, &lv) in gammas.iter().zip(pairs.levels_of(i)) {
+            cw.write_field(&g[lv as usize])?;
         }
         if !pairs.tf_names.is_empty() {
             for x in pairs.tf_of(i) {
