@@ -182,7 +182,11 @@ pub fn write_pairs(
     let gammas: Vec<Vec<String>> = comparer
         .comparisons
         .iter()
-        .map(|c| (0..c.n_levels()).map(|l| c.gamma(l as u8).to_string()).collect())
+        .map(|c| {
+            (0..c.n_levels())
+                .map(|l| c.gamma(l as u8).to_string())
+                .collect()
+        })
         .collect();
     let mut numbers: rustc_hash::FxHashMap<(u64, u64), (String, String)> = Default::default();
     if pairs.tf_names.is_empty() {
