@@ -350,23 +350,11 @@ pub fn count_pairs(blocker: &Blocker) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{Column, Interner, Source};
+    use crate::data::{Column, Source};
 
     /// Two sources of three records; column `a` repeats only within source 0, `b` repeats
     /// across the sources.
     fn two_sources() -> Dataset {
-        let column = |name: &str, words: &[&str]| {
-            let mut int = Interner::default();
-            let values = words
-                .iter()
-                .map(|w| if w.is_empty() { MISSING } else { int.intern(w) })
-                .collect();
-            Column {
-                name: name.into(),
-                values,
-                dict: int.into_dict(),
-            }
-        };
         let source = |name: &str, start| Source {
             name: name.into(),
             path: name.into(),
@@ -380,8 +368,8 @@ mod tests {
             ids: (0..6).map(|i| i.to_string()).collect(),
             truth: None,
             columns: vec![
-                column("a", &["p", "p", "", "q", "r", ""]),
-                column("b", &["s", "t", "", "t", "u", ""]),
+                Column::of_words("a", &["p", "p", "", "q", "r", ""]),
+                Column::of_words("b", &["s", "t", "", "t", "u", ""]),
             ],
         }
     }

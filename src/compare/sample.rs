@@ -227,7 +227,7 @@ pub fn true_pair_level_counts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{Column, Interner, Source};
+    use crate::data::{Column, Source};
     use crate::settings::Settings;
     use proptest::prelude::*;
 
@@ -259,19 +259,6 @@ mod tests {
             counts,
             pairs,
             records: ds.len(),
-        }
-    }
-
-    fn column(name: &str, words: &[String]) -> Column {
-        let mut int = Interner::default();
-        let values = words
-            .iter()
-            .map(|w| if w.is_empty() { MISSING } else { int.intern(w) })
-            .collect();
-        Column {
-            name: name.into(),
-            values,
-            dict: int.into_dict(),
         }
     }
 
@@ -315,9 +302,9 @@ thresholds = [1, 2]
                 ids: (0..rows.len()).map(|i| i.to_string()).collect(),
                 truth: Some(rows.iter().map(|r| if r.3 == 0 { MISSING } else { r.3 }).collect()),
                 columns: vec![
-                    column("a", &words[0]),
-                    column("b", &words[1]),
-                    column("c", &words[2]),
+                    Column::of_words("a", &words[0]),
+                    Column::of_words("b", &words[1]),
+                    Column::of_words("c", &words[2]),
                 ],
             };
             let comparer = Comparer::new(&set.comparisons, &ds).unwrap();

@@ -206,6 +206,26 @@ impl<S: AsRef<str>> FromIterator<S> for StringList {
     }
 }
 
+impl Column {
+    /// A column of `words` interned in order, the empty word read as missing (for tests and
+    /// small in-memory tables).
+    pub fn of_words<S: AsRef<str>>(name: &str, words: &[S]) -> Column {
+        let mut int = Interner::default();
+        let values = words
+            .iter()
+            .map(|w| {
+                let w = w.as_ref();
+                if w.is_empty() { MISSING } else { int.intern(w) }
+            })
+            .collect();
+        Column {
+            name: name.into(),
+            values,
+            dict: int.into_dict(),
+        }
+    }
+}
+
 /// Records from one or more sources, columnar and interned.
 #[derive(Debug, Clone, Default)]
 pub struct Dataset {
