@@ -79,7 +79,12 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
 
     // Truth is used only if every file has the column.
     let mut readers = Vec::new();
+    let mut total_bytes = 0u64;
     for (pi, path) in spec.paths.iter().enumerate() {
+        if let Ok(m) = std::fs::metadata(path) {
+            total_bytes += m.len();
+            check_total_size(path, total_bytes, MAX_INPUT_BYTES)?;
+        }
         let desc = spec.descriptions.get(pi).cloned().unwrap_or_default();
         let delim = desc.delimiter_byte().map_err(|m| Error::Input {
             path: path.clone(),
@@ -293,6 +298,23 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
         .collect();
     ds.truth = merged.next().map(|(v, _)| v);
     Ok(ds)
+}
+
+/// Most bytes of CSV input one run reads: string tables (the ids, each column's distinct values)
+/// address their text with 32-bit offsets.
+pub const MAX_INPUT_BYTES: u64 = u32::MAX as u64;
+
+/// Fails when the inputs read so far (`total` bytes, up to and including `path`) pass `limit`.
+fn check_total_size(path: &Path, total: u64, limit: u64) -> Result<()> {
+    if total > limit {
+        return Err(Error::Input {
+            path: path.to_path_buf(),
+            message: format!(
+                "the inputs come to {total} bytes with this file, over the CSV reader's limit of {limit} bytes (4 GiB: its string tables use 32-bit offsets); link at most that much per run, e.g. split the records on a blocking key into separate runs"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Whether `path` names a Parquet file (extension `parquet`, any case): the CSV reader refuses
@@ -901,4 +923,22 @@ fn record_lines(bytes: &[u8], delim: u8) -> Vec<u64> {
         out.push(line);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_over_the_size_limit_are_refused_with_the_file_and_the_fix() {
+        let p = Path::new("big.csv");
+        assert!(check_total_size(p, 100, 100).is_ok());
+        let e = check_total_size(p, 101, 100).unwrap_err().to_string();
+        assert!(e.contains("big.csv") && e.contains("101 bytes"), "{e}");
+        assert!(
+            e.contains("limit of 100 bytes") && e.contains("per run"),
+            "{e}"
+        );
+        assert_eq!(MAX_INPUT_BYTES, 4_294_967_295);
+    }
 }
