@@ -252,13 +252,40 @@ impl Blocker {
     /// Calls `f(l, r)` for every candidate pair of the unit (record indices, `l < r`), skipping
     /// pairs the link type does not admit and pairs an earlier rule already produced.
     #[inline]
-    pub fn for_each_pair(&self, unit: &WorkUnit, mut f: impl FnMut(u32, u32)) {
+    pub fn for_each_pair(&self, unit: &WorkUnit, f: impl FnMut(u32, u32)) {
+        self.for_each_pair_ahead(unit, |_, _| {}, f);
+    }
+
+    /// As [`Blocker::for_each_pair`], calling `ahead(next, after_next)` before each group with
+    /// the members of the rule's next two groups (empty past the last), so the caller can
+    /// prefetch what their pairs will read: first the rows of `after_next`, then, from those
+    /// rows, the values of `next`. The earlier rules' keys of `next` are prefetched here.
+    #[inline]
+    pub fn for_each_pair_ahead(
+        &self,
+        unit: &WorkUnit,
+        mut ahead: impl FnMut(&[u32], &[u32]),
+        mut f: impl FnMut(u32, u32),
+    ) {
         let rule = &self.rules[unit.rule as usize];
         let earlier = &self.rules[..unit.rule as usize];
         let check_source = self.link_type == LinkType::Link;
+        let group = |gi: u32| -> &[u32] {
+            rule.groups
+                .get(gi as usize)
+                .map_or(&[], |&(s, e)| &rule.order[s as usize..e as usize])
+        };
         for gi in unit.g0..unit.g1 {
-            let (s, e) = rule.groups[gi as usize];
-            let members = &rule.order[s as usize..e as usize];
+            let members = group(gi);
+            if unit.i1 == 0 {
+                let next = group(gi + 1);
+                for er in earlier {
+                    for &m in next {
+                        crate::data::prefetch(&er.keys[m as usize]);
+                    }
+                }
+                ahead(next, group(gi + 2));
+            }
             let (i0, i1) = if unit.i1 > 0 {
                 (unit.i0 as usize, unit.i1 as usize)
             } else {

@@ -248,6 +248,61 @@ impl Comparison {
         }
     }
 
+    /// Adds `level × stride` to `dst[j]` for the `j`-th value pair of `vals` (interned ids of
+    /// this comparison's column, unparsed values already [`MISSING`]): the levels of
+    /// [`Comparison::level`], computed in one loop per comparison so the evaluator is chosen
+    /// once per batch rather than once per pair.
+    #[inline]
+    pub fn add_levels(
+        &self,
+        col: &Column,
+        vals: impl Iterator<Item = (u32, u32)>,
+        stride: u32,
+        dst: &mut [u32],
+    ) {
+        if self.one_missing_is_else || !self.unparsed.is_empty() {
+            for (d, (a, b)) in dst.iter_mut().zip(vals) {
+                *d += u32::from(self.level(col, a, b)) * stride;
+            }
+            return;
+        }
+        match &self.fast {
+            Fast::None => {
+                for (d, (a, b)) in dst.iter_mut().zip(vals) {
+                    *d += u32::from(self.level_generic(col, a, b)) * stride;
+                }
+            }
+            &Fast::Exact { null, exact, other } => {
+                for (d, (a, b)) in dst.iter_mut().zip(vals) {
+                    *d += u32::from(exact_level(null, exact, other, a, b)) * stride;
+                }
+            }
+            Fast::Jw {
+                null,
+                exact,
+                levels,
+                other,
+                reject,
+            } => {
+                for (d, (a, b)) in dst.iter_mut().zip(vals) {
+                    let l = jw_level(self, (*null, *exact, *other), levels, reject, a, b);
+                    *d += u32::from(l) * stride;
+                }
+            }
+            Fast::Lev {
+                null,
+                exact,
+                levels,
+                other,
+            } => {
+                for (d, (a, b)) in dst.iter_mut().zip(vals) {
+                    *d +=
+                        u32::from(lev_level(self, (*null, *exact, *other), levels, a, b)) * stride;
+                }
+            }
+        }
+    }
+
     /// The generic evaluator: every predicate in order, each similarity computed at most once.
     fn level_generic(&self, col: &Column, a: u32, b: u32) -> u8 {
         let missing = a == MISSING || b == MISSING;
@@ -553,76 +608,101 @@ impl Fast {
     fn level(&self, c: &Comparison, a: u32, b: u32) -> u8 {
         match self {
             Fast::None => unreachable!("dispatched to the generic evaluator"),
-            Fast::Exact { null, exact, other } => {
-                if a == MISSING || b == MISSING {
-                    *null
-                } else if a == b {
-                    *exact
-                } else {
-                    *other
-                }
-            }
+            Fast::Exact { null, exact, other } => exact_level(*null, *exact, *other, a, b),
             Fast::Jw {
                 null,
                 exact,
                 levels,
                 other,
                 reject,
-            } => {
-                if a == MISSING || b == MISSING {
-                    return *null;
-                }
-                if a == b {
-                    return *exact;
-                }
-                let (qa, qb) = (&c.quick[a as usize], &c.quick[b as usize]);
-                let (la, lb) = (qa[15] as usize, qb[15] as usize);
-                if la < TABLE_LEN && lb < TABLE_LEN {
-                    let u = (quick_common(qa, qb) as usize).min(la.min(lb));
-                    if reject[(la * TABLE_LEN + lb) * TABLE_LEN + u] {
-                        return *other;
-                    }
-                } else if quick_jw_below(qa, qb, &c.jw, c.min_jw) {
-                    return *other;
-                }
-                let (pa, pb) = (&c.profiles[a as usize], &c.profiles[b as usize]);
-                match jaro::jaro_winkler_at_least(pa, pb, &c.jw, c.min_jw) {
-                    Some(s) => levels
-                        .iter()
-                        .find(|(t, _)| s >= *t)
-                        .map_or(*other, |&(_, l)| l),
-                    None => *other,
-                }
-            }
+            } => jw_level(c, (*null, *exact, *other), levels, reject, a, b),
             Fast::Lev {
                 null,
                 exact,
                 levels,
                 other,
-            } => {
-                if a == MISSING || b == MISSING {
-                    return *null;
-                }
-                if a == b {
-                    return *exact;
-                }
-                let kmax = c.max_lev.unwrap_or(0);
-                if quick_edit_lower_bound(&c.quick[a as usize], &c.quick[b as usize]) > kmax {
-                    return *other;
-                }
-                let (pa, pb) = (&c.profiles[a as usize], &c.profiles[b as usize]);
-                if jaro::levenshtein_lower_bound(pa, pb) > kmax {
-                    return *other;
-                }
-                match levenshtein::levenshtein_within(pa.as_str(), pb.as_str(), kmax) {
-                    Some(d) => levels
-                        .iter()
-                        .find(|(k, _)| d <= *k)
-                        .map_or(*other, |&(_, l)| l),
-                    None => *other,
-                }
-            }
+            } => lev_level(c, (*null, *exact, *other), levels, a, b),
         }
+    }
+}
+
+/// [`Fast::Exact`]'s level of the value pair (`a`, `b`).
+#[inline(always)]
+fn exact_level(null: u8, exact: u8, other: u8, a: u32, b: u32) -> u8 {
+    if a == MISSING || b == MISSING {
+        null
+    } else if a == b {
+        exact
+    } else {
+        other
+    }
+}
+
+/// [`Fast::Jw`]'s level of the value pair (`a`, `b`); `(null, exact, other)` are its levels.
+#[inline(always)]
+fn jw_level(
+    c: &Comparison,
+    (null, exact, other): (u8, u8, u8),
+    levels: &[(f64, u8)],
+    reject: &[bool],
+    a: u32,
+    b: u32,
+) -> u8 {
+    if a == MISSING || b == MISSING {
+        return null;
+    }
+    if a == b {
+        return exact;
+    }
+    let (qa, qb) = (&c.quick[a as usize], &c.quick[b as usize]);
+    let (la, lb) = (qa[15] as usize, qb[15] as usize);
+    if la < TABLE_LEN && lb < TABLE_LEN {
+        let u = (quick_common(qa, qb) as usize).min(la.min(lb));
+        if reject[(la * TABLE_LEN + lb) * TABLE_LEN + u] {
+            return other;
+        }
+    } else if quick_jw_below(qa, qb, &c.jw, c.min_jw) {
+        return other;
+    }
+    let (pa, pb) = (&c.profiles[a as usize], &c.profiles[b as usize]);
+    match jaro::jaro_winkler_at_least(pa, pb, &c.jw, c.min_jw) {
+        Some(s) => levels
+            .iter()
+            .find(|(t, _)| s >= *t)
+            .map_or(other, |&(_, l)| l),
+        None => other,
+    }
+}
+
+/// [`Fast::Lev`]'s level of the value pair (`a`, `b`); `(null, exact, other)` are its levels.
+#[inline(always)]
+fn lev_level(
+    c: &Comparison,
+    (null, exact, other): (u8, u8, u8),
+    levels: &[(usize, u8)],
+    a: u32,
+    b: u32,
+) -> u8 {
+    if a == MISSING || b == MISSING {
+        return null;
+    }
+    if a == b {
+        return exact;
+    }
+    let kmax = c.max_lev.unwrap_or(0);
+    if quick_edit_lower_bound(&c.quick[a as usize], &c.quick[b as usize]) > kmax {
+        return other;
+    }
+    let (pa, pb) = (&c.profiles[a as usize], &c.profiles[b as usize]);
+    if jaro::levenshtein_lower_bound(pa, pb) > kmax {
+        return other;
+    }
+    match levenshtein::levenshtein_within(pa.as_str(), pb.as_str(), kmax) {
+        Some(d) => levels
+            .iter()
+            .find(|(k, _)| d <= *k)
+            .map_or(other, |&(_, l)| l),
+        None => other,
     }
 }
 
@@ -849,6 +929,51 @@ impl Comparer {
         idx
     }
 
+    /// Appends to `out` the mixed-radix pattern of each pair of `pairs` (as
+    /// [`Comparer::dense_pattern`]), one comparison at a time over the whole batch.
+    pub fn dense_patterns(
+        &self,
+        ds: &crate::data::Dataset,
+        pairs: &[(u32, u32)],
+        strides: &[u32],
+        out: &mut Vec<u32>,
+    ) {
+        let start = out.len();
+        out.resize(start + pairs.len(), 0);
+        let dst = &mut out[start..];
+        let k = self.comparisons.len();
+        let rows = &self.rows;
+        for (i, c) in self.comparisons.iter().enumerate() {
+            let vals = pairs
+                .iter()
+                .map(|&(l, r)| (rows[l as usize * k + i], rows[r as usize * k + i]));
+            c.add_levels(&ds.columns[c.column], vals, strides[i], dst);
+        }
+    }
+
+    /// Prefetches the rows of `rows_of` and, from the rows of `values_of` (already fetched by
+    /// an earlier call), each compared value's bound data and profile: the look-ahead of
+    /// [`crate::block::Blocker::for_each_pair_ahead`].
+    #[inline]
+    pub fn prefetch(&self, values_of: &[u32], rows_of: &[u32]) {
+        let k = self.comparisons.len();
+        for &m in rows_of {
+            crate::data::prefetch(&self.rows[m as usize * k]);
+        }
+        for &m in values_of {
+            for (c, &v) in self.comparisons.iter().zip(self.row(m)) {
+                if v != MISSING {
+                    if let Some(q) = c.quick.get(v as usize) {
+                        crate::data::prefetch(q);
+                    }
+                    if let Some(p) = c.profiles.get(v as usize) {
+                        crate::data::prefetch(p);
+                    }
+                }
+            }
+        }
+    }
+
     /// The packed pattern key of records `l` and `r`.
     #[inline]
     pub fn pattern(&self, ds: &crate::data::Dataset, l: u32, r: u32) -> u128 {
@@ -1003,6 +1128,15 @@ mod quick_tests {
                             prop_assert_eq!(c.level(&col, x, y), c.level(&col, y, x));
                         }
                         prop_assert_eq!(c.level(&col, x, MISSING), c.level_generic(&col, x, MISSING));
+                    }
+                    // The batched evaluator adds the same levels, times the stride.
+                    let vals: Vec<(u32, u32)> = col.values.iter().flat_map(|&x| {
+                        col.values.iter().map(move |&y| (x, y)).chain([(x, MISSING), (MISSING, x)])
+                    }).collect();
+                    let mut dst = vec![1u32; vals.len()];
+                    c.add_levels(&col, vals.iter().copied(), 7, &mut dst);
+                    for (&(x, y), &d) in vals.iter().zip(&dst) {
+                        prop_assert_eq!(d, 1 + 7 * u32::from(c.level_generic(&col, x, y)));
                     }
                 }
             }
