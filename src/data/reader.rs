@@ -593,6 +593,11 @@ fn parse_chunk<'a>(
     };
     let needs_csv = bytes.contains(&b'"') || (bytes.contains(&b'\r') && lone_cr());
     if !needs_csv {
+        if fmt.delim.is_ascii() && fmt.delim != b'\n' && fmt.delim != b'\r' && !bytes.contains(&0) {
+            if let Ok(text) = std::str::from_utf8(bytes) {
+                return parse_scanned(path, text, header, fields, compared, fmt);
+            }
+        }
         return parse_plain(path, bytes, header, fields, compared, fmt);
     }
     let mut rdr = csv::ReaderBuilder::new()
@@ -641,7 +646,85 @@ fn parse_chunk<'a>(
     Ok(out)
 }
 
-/// The fast path for text without quote characters: fields are plain slices of the file.
+/// The fast path for text without quote characters, valid UTF-8 and free of NUL bytes, with an
+/// ASCII delimiter: one vectorised scan ([`memchr::memchr2_iter`]) finds every delimiter and
+/// line end of the chunk, and fields are slices of the chunk's text, so no field is validated
+/// on its own; values whose column's rule is the identity skip it. Otherwise (or to name the
+/// line of a bad byte) [`parse_plain`] reads the chunk field by field. The same chunk gives the
+/// same [`Chunk`] either way (a property test checks it). On the 1.16M-record benchmark,
+/// alternated in one session (minimum of four runs), parsing took 0.71 s field by field and
+/// 0.51 s so.
+fn parse_scanned<'a>(
+    path: &Path,
+    text: &'a str,
+    header: &[String],
+    fields: &[usize],
+    compared: &[Option<&str>],
+    fmt: &Format<'_>,
+) -> Result<Chunk<'a>> {
+    let bytes = text.as_bytes();
+    let mut out = Chunk::new(fields.len() - 1);
+    let mut want: Vec<Vec<usize>> = vec![Vec::new(); header.len()];
+    for (k, &fi) in fields.iter().enumerate() {
+        want[fi].push(k);
+    }
+    let identity: Vec<bool> = fmt.rules.iter().map(ValueRule::is_identity).collect();
+    let mut line = 0u64;
+    // Byte ranges of the current record's fields.
+    let mut cols: Vec<(usize, usize)> = Vec::with_capacity(header.len());
+    let mut record = |cols: &mut Vec<(usize, usize)>, line: u64| -> Result<()> {
+        if let Some(last) = cols.last_mut() {
+            if last.1 > last.0 && bytes[last.1 - 1] == b'\r' {
+                last.1 -= 1;
+            }
+        }
+        if cols.len() == 1 && cols[0].0 == cols[0].1 {
+            cols.clear();
+            return Ok(()); // a blank line
+        }
+        check_row(
+            path,
+            line,
+            header,
+            cols.len(),
+            cols.iter().map(|(a, b)| b - a),
+        )?;
+        for (fi, ks) in want.iter().enumerate() {
+            let (a, b) = cols[fi];
+            let v = &text[a..b];
+            for &k in ks {
+                check_compared_len(path, line, header, fi, v, compared[k])?;
+                if k == 0 {
+                    push_id(&mut out, path, line, header, fi, v)?;
+                } else if identity[k] {
+                    out.push(k - 1, Cow::Borrowed(v));
+                } else {
+                    out.push(k - 1, fmt.rules[k].apply(Cow::Borrowed(v)));
+                }
+            }
+        }
+        out.n += 1;
+        cols.clear();
+        Ok(())
+    };
+    let mut start = 0usize;
+    for pos in memchr::memchr2_iter(fmt.delim, b'\n', bytes) {
+        cols.push((start, pos));
+        start = pos + 1;
+        if bytes[pos] == b'\n' {
+            line += 1;
+            record(&mut cols, line)?;
+        }
+    }
+    if start < bytes.len() || !cols.is_empty() {
+        cols.push((start, bytes.len()));
+        line += 1;
+        record(&mut cols, line)?;
+    }
+    Ok(out)
+}
+
+/// Text without quote characters, field by field: fields are plain slices of the file.
 fn parse_plain<'a>(
     path: &Path,
     bytes: &'a [u8],
@@ -1050,6 +1133,52 @@ mod tests {
             "{e}"
         );
         assert_eq!(MAX_INPUT_BYTES, 4_294_967_295);
+    }
+
+    proptest::proptest! {
+        /// The scanning parser and the field-by-field one read any quote-free chunk alike:
+        /// the same records, ids and values, or the same error on the same line.
+        #[test]
+        fn scanned_and_plain_parsing_agree(
+            noise in "[ab1é,\r\n]{0,80}",
+            rows in proptest::collection::vec(("[ab1é]{0,3}", "[ab1é]{0,3}", "[ab1é]{0,3}", "\n|\r\n|\n\n|,\n"), 0..12),
+            last_newline in proptest::bool::ANY,
+            use_noise in proptest::bool::ANY,
+            skip_missing in proptest::bool::ANY,
+        ) {
+            let mut text = String::new();
+            for (i, (_, x, y, end)) in rows.iter().enumerate() {
+                text.push_str(&format!("{i},{x},{y}{end}"));
+            }
+            if !last_newline {
+                text.pop();
+            }
+            let text = if use_noise { noise } else { text };
+            let header: Vec<String> = ["id", "x", "y"].iter().map(|h| h.to_string()).collect();
+            let fields = [0usize, 2, 1, 2];
+            let compared = [None, Some("comparison[0]"), None, None];
+            let mut rule = ValueRule::default();
+            if skip_missing {
+                rule.missing = vec!["b".into()];
+            }
+            let rules = [ValueRule::default(), rule.clone(), ValueRule::default(), rule];
+            let fmt = Format { delim: b',', rules: &rules };
+            let path = Path::new("t.csv");
+            let a = parse_scanned(path, &text, &header, &fields, &compared, &fmt);
+            let b = parse_plain(path, text.as_bytes(), &header, &fields, &compared, &fmt);
+            match (a, b) {
+                (Ok(a), Ok(b)) => {
+                    proptest::prop_assert_eq!(a.n, b.n);
+                    proptest::prop_assert_eq!(a.ids.iter().collect::<Vec<_>>(), b.ids.iter().collect::<Vec<_>>());
+                    for (fa, fb) in a.fields.iter().zip(&b.fields) {
+                        proptest::prop_assert_eq!(&fa.vals, &fb.vals);
+                        proptest::prop_assert_eq!(&fa.dict, &fb.dict);
+                    }
+                }
+                (Err(a), Err(b)) => proptest::prop_assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => proptest::prop_assert!(false, "scanned {:?} plain {:?}", a.map(|c| c.n), b.map(|c| c.n)),
+            }
+        }
     }
 
     /// A file of several chunks whose first chunk has a nearly unique column (so that chunk
