@@ -35,6 +35,9 @@ pub struct LevelCounts {
     pub records: usize,
 }
 
+/// Value pairs per call of the batched evaluator in [`sample_level_counts`].
+const SAMPLE_RUN: usize = 512;
+
 /// Compares every admissible pair among a seeded random sample of records and counts their
 /// levels (Splink's `estimate_u_using_random_sampling`): the sample size is chosen so that about
 /// `n_pairs` admissible pairs are compared; when the data have no more than `n_pairs` admissible
@@ -137,14 +140,23 @@ pub fn sample_level_counts(
                 .into_par_iter()
                 .map(|b| {
                     let mut acc = vec![0u64; w];
+                    // Levels of one value against a run of others, computed by the batched
+                    // evaluator (one dispatch per run): at 198,782 records u sampling took
+                    // 0.153 s pair by pair, 0.131 s so (minimum of ten alternated runs).
+                    let mut lv: Vec<u32> = Vec::with_capacity(SAMPLE_RUN);
                     for i in b[0]..b[1] {
                         let (xi, vi, ni) = groups[i];
                         if link_type.admits(xi, xi) && ni > 1 {
                             acc[c.level(col, vi, vi) as usize] += ni * (ni - 1) / 2;
                         }
-                        for &(xj, vj, nj) in &groups[i + 1..] {
-                            if link_type.admits(xi, xj) {
-                                acc[c.level(col, vi, vj) as usize] += ni * nj;
+                        for run in groups[i + 1..].chunks(SAMPLE_RUN) {
+                            lv.clear();
+                            lv.resize(run.len(), 0);
+                            c.add_levels(col, run.iter().map(|&(_, vj, _)| (vi, vj)), 1, &mut lv);
+                            for (&(xj, _, nj), &l) in run.iter().zip(&lv) {
+                                if link_type.admits(xi, xj) {
+                                    acc[l as usize] += ni * nj;
+                                }
                             }
                         }
                     }
