@@ -43,7 +43,9 @@ pub fn prefetch<T>(x: &T) {
             // SAFETY: a prefetch is a hint; it reads nothing architecturally and cannot
             // fault, whatever the address (the pointer is formed from `start` by offsetting
             // within or just before the object, never dereferenced).
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_sub(start as usize - line)) };
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(line.wrapping_sub(start as usize)))
+            };
             line += 64;
         }
     }
@@ -291,5 +293,22 @@ impl Dataset {
     /// Number of records in each source.
     pub fn source_sizes(&self) -> Vec<u64> {
         self.sources.iter().map(|s| s.len as u64).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Objects spanning several cache lines, at every alignment: the line arithmetic must not
+    /// overflow (debug builds check it; a panic here once broke every debug-built run).
+    #[test]
+    fn prefetch_spans_any_object() {
+        let buf = [7u8; 512];
+        for off in 0..64 {
+            let big: &[u8; 200] = buf[off..off + 200].try_into().unwrap();
+            super::prefetch(big);
+            super::prefetch(&buf[off]);
+        }
+        super::prefetch(&());
+        assert_eq!(buf[0], 7);
     }
 }
