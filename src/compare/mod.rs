@@ -626,16 +626,23 @@ impl Fast {
     }
 }
 
+/// The level every fast evaluator gives before comparing strings: `null` when a value is
+/// missing, `exact` when the two are the same value; `None` otherwise.
+#[inline(always)]
+fn missing_or_equal(null: u8, exact: u8, a: u32, b: u32) -> Option<u8> {
+    if a == MISSING || b == MISSING {
+        Some(null)
+    } else if a == b {
+        Some(exact)
+    } else {
+        None
+    }
+}
+
 /// [`Fast::Exact`]'s level of the value pair (`a`, `b`).
 #[inline(always)]
 fn exact_level(null: u8, exact: u8, other: u8, a: u32, b: u32) -> u8 {
-    if a == MISSING || b == MISSING {
-        null
-    } else if a == b {
-        exact
-    } else {
-        other
-    }
+    missing_or_equal(null, exact, a, b).unwrap_or(other)
 }
 
 /// [`Fast::Jw`]'s level of the value pair (`a`, `b`); `(null, exact, other)` are its levels.
@@ -648,11 +655,8 @@ fn jw_level(
     a: u32,
     b: u32,
 ) -> u8 {
-    if a == MISSING || b == MISSING {
-        return null;
-    }
-    if a == b {
-        return exact;
+    if let Some(l) = missing_or_equal(null, exact, a, b) {
+        return l;
     }
     let (qa, qb) = (&c.quick[a as usize], &c.quick[b as usize]);
     let (la, lb) = (qa[15] as usize, qb[15] as usize);
@@ -683,11 +687,8 @@ fn lev_level(
     a: u32,
     b: u32,
 ) -> u8 {
-    if a == MISSING || b == MISSING {
-        return null;
-    }
-    if a == b {
-        return exact;
+    if let Some(l) = missing_or_equal(null, exact, a, b) {
+        return l;
     }
     let kmax = c.max_lev.unwrap_or(0);
     if quick_edit_lower_bound(&c.quick[a as usize], &c.quick[b as usize]) > kmax {
@@ -916,21 +917,10 @@ impl Comparer {
         key
     }
 
-    /// The pattern of records `l` and `r` as a mixed-radix number: Σ_i level_i × `strides[i]`,
-    /// with `strides[i]` the product of the level counts of comparisons before `i` (so the
-    /// numbers sort as the packed keys of [`Comparer::pattern`] do).
-    #[inline]
-    pub fn dense_pattern(&self, ds: &crate::data::Dataset, l: u32, r: u32, strides: &[u32]) -> u32 {
-        let (a, b) = (self.row(l), self.row(r));
-        let mut idx = 0u32;
-        for (i, c) in self.comparisons.iter().enumerate() {
-            idx += u32::from(c.level(&ds.columns[c.column], a[i], b[i])) * strides[i];
-        }
-        idx
-    }
-
-    /// Appends to `out` the mixed-radix pattern of each pair of `pairs` (as
-    /// [`Comparer::dense_pattern`]), one comparison at a time over the whole batch.
+    /// Appends to `out` the pattern of each pair `(l, r)` of `pairs` as a mixed-radix number:
+    /// Σ_i level_i × `strides[i]`, with `strides[i]` the product of the level counts of
+    /// comparisons before `i` (so the numbers sort as the packed keys of [`Comparer::pattern`]
+    /// do), one comparison at a time over the whole batch.
     pub fn dense_patterns(
         &self,
         ds: &crate::data::Dataset,
