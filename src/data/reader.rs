@@ -227,15 +227,7 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
         let parsed: Vec<Result<Chunk<'_>>> = ranges
             .par_iter()
             .map(|&(s, e)| {
-                // The chunk's hash maps are only needed while parsing it.
-                let c = parse_chunk(path, &bytes[s..e], header, &fields, &compared, &fmt).map(
-                    |mut c| {
-                        for f in &mut c.fields {
-                            f.table = None;
-                        }
-                        c
-                    },
-                );
+                let c = parse_chunk(path, &bytes[s..e], header, &fields, &compared, &fmt);
                 pb.inc(1);
                 c
             })
@@ -423,54 +415,75 @@ impl IfEmpty for String {
     }
 }
 
-/// One parsed chunk of a file: ids and, per wanted field, local ids into a local dictionary.
+/// One parsed chunk of a file: its ids and, per wanted field, its values in row order.
 struct Chunk<'a> {
     n: usize,
+    /// The chunk's bytes, which borrowed values are spans of.
+    text: &'a [u8],
     ids: StringList,
     /// Per field after the id.
-    fields: Vec<LocalField<'a>>,
+    fields: Vec<LocalField>,
 }
 
-/// One field's values in one chunk: local ids into a local dictionary in first-appearance
-/// order, borrowing from the file's bytes where the field needed no unescaping, with each
-/// entry's [`str_hash`] (the merge reuses it).
+/// One field's values in one chunk, in row order, each a [`Span`]: of the chunk's text for a
+/// value read as it stands, or of `owned` for one a value rule changed or the CSV reader
+/// unescaped. Nothing is deduplicated here: the merge interns every value into the field's
+/// one dictionary, in file order.
 ///
-/// A field whose values are nearly all distinct (over [`RAW_SHARE`] of the first
-/// [`RAW_PROBE`] values of the chunk) stops deduplicating for the rest of the chunk: each value
-/// becomes its own entry and the merge, which interns every entry anyway, removes the repeats.
-/// The dataset is the same either way; the chunk just skips a hash table that would hold almost
-/// every value (none of the 1.16M-record benchmark's columns is that distinct: duplicates sit
-/// near their originals).
-///
-/// On that benchmark, alternated in one session (minimum of four runs), parsing took 1.42 s
-/// with a `HashMap<Cow<str>, u32>` per field and chunk and the merge rehashing every distinct
-/// value, 1.26 s with tables of bare ids and stored hashes, 1.18 s with [`IdTable`]s; merging
-/// took 0.36, 0.32 and 0.29 s.
+/// Earlier versions kept a hash table per field and chunk (or a local dictionary of `Cow`
+/// strings for nearly distinct fields). On the 1.16M-record benchmark, alternated in one
+/// session (minimum of five runs), parsing took 0.53 s that way and 0.29 s with every value
+/// kept as it came; the merge, which then probes its table once per value instead of once per
+/// distinct value of a chunk, took 0.15-0.24 s either way. The spans (8 bytes a value) hold
+/// less than the local dictionaries did.
 #[derive(Default)]
-struct LocalField<'a> {
-    vals: Vec<u32>,
-    dict: Vec<Cow<'a, str>>,
-    hashes: Vec<u64>,
-    /// Local ids by value; `None` once the field went raw.
-    table: Option<IdTable>,
+struct LocalField {
+    spans: Vec<u64>,
+    owned: String,
 }
 
-/// Values of a field looked at before a chunk decides whether deduplicating it pays.
-const RAW_PROBE: usize = 4096;
-/// Share of distinct values among the first [`RAW_PROBE`] above which a field goes raw.
-const RAW_SHARE: f64 = 0.75;
+/// A value's place, packed in 64 bits: whether it is in `owned` (bit 63), its length in bytes
+/// (bits 36-62) and its offset (bits 0-35). Length 0 is a missing value.
+struct Span;
+
+impl Span {
+    const OWNED: u64 = 1 << 63;
+    const LEN_BITS: u32 = 27;
+    const OFFSET_BITS: u32 = 36;
+
+    /// Packs a value of `len` bytes at `offset`, or `None` when either is out of range (a
+    /// chunk or arena over 64 GiB, a value over 128 MiB).
+    fn pack(owned: bool, offset: usize, len: usize) -> Option<u64> {
+        if offset >> Self::OFFSET_BITS != 0 || len >> Self::LEN_BITS != 0 {
+            return None;
+        }
+        Some(
+            (if owned { Self::OWNED } else { 0 })
+                | (len as u64) << Self::OFFSET_BITS
+                | offset as u64,
+        )
+    }
+
+    fn owned(s: u64) -> bool {
+        s & Self::OWNED != 0
+    }
+
+    fn len(s: u64) -> usize {
+        ((s >> Self::OFFSET_BITS) & ((1 << Self::LEN_BITS) - 1)) as usize
+    }
+
+    fn offset(s: u64) -> usize {
+        (s & ((1 << Self::OFFSET_BITS) - 1)) as usize
+    }
+}
 
 impl<'a> Chunk<'a> {
-    fn new(n_fields: usize) -> Self {
+    fn new(text: &'a [u8], n_fields: usize) -> Self {
         Chunk {
             n: 0,
+            text,
             ids: StringList::default(),
-            fields: (0..n_fields)
-                .map(|_| LocalField {
-                    table: Some(IdTable::default()),
-                    ..Default::default()
-                })
-                .collect(),
+            fields: (0..n_fields).map(|_| LocalField::default()).collect(),
         }
     }
 
@@ -493,42 +506,47 @@ impl<'a> Chunk<'a> {
         if k == 0 {
             push_id(self, path, line, header, fi, v)?;
         } else if rule.is_identity() {
-            self.push(k - 1, Cow::Borrowed(v));
+            self.push(path, k - 1, &Cow::Borrowed(v))?;
         } else {
-            self.push(k - 1, rule.apply(Cow::Borrowed(v)));
+            self.push(path, k - 1, &rule.apply(Cow::Borrowed(v)))?;
         }
         Ok(())
     }
 
-    /// Adds value `v` of field `k` (after the id); `borrowed` when it lives as long as the file.
+    /// Adds value `v` of field `k` (after the id): as a span of the chunk's text when it is one,
+    /// else copied to the field's `owned` text.
     #[inline]
-    fn push(&mut self, k: usize, v: Cow<'a, str>) {
+    fn push(&mut self, path: &Path, k: usize, v: &str) -> Result<()> {
         let f = &mut self.fields[k];
         if v.is_empty() {
-            f.vals.push(MISSING);
-            return;
+            f.spans.push(0);
+            return Ok(());
         }
-        let h = str_hash(&v);
-        let id = match &mut f.table {
-            None => {
-                f.dict.push(v);
-                f.hashes.push(h);
-                f.dict.len() as u32 - 1
-            }
-            Some(table) => {
-                let dict = &f.dict;
-                let n = dict.len() as u32;
-                let id = table.intern(h, &v, |i| &dict[i as usize], || n);
-                if id == n {
-                    f.dict.push(v);
-                    f.hashes.push(h);
-                }
-                id
-            }
+        let at = (v.as_ptr() as usize).wrapping_sub(self.text.as_ptr() as usize);
+        let span = if at < self.text.len() && v.len() <= self.text.len() - at {
+            Span::pack(false, at, v.len())
+        } else {
+            f.owned.push_str(v);
+            Span::pack(true, f.owned.len() - v.len(), v.len())
         };
-        f.vals.push(id);
-        if f.vals.len() == RAW_PROBE && f.dict.len() as f64 > RAW_SHARE * RAW_PROBE as f64 {
-            f.table = None;
+        let span = span.ok_or_else(|| Error::Input {
+            path: path.to_path_buf(),
+            message: "the file is too large to read in one go (a sixteenth of it over 64 GiB, or a value over 128 MiB after cleaning); split it into smaller files".into(),
+        })?;
+        f.spans.push(span);
+        Ok(())
+    }
+
+    /// The value of `span` in field `k` (`""`: missing).
+    #[inline]
+    fn get(&self, k: usize, span: u64) -> &str {
+        let (o, n) = (Span::offset(span), Span::len(span));
+        if Span::owned(span) {
+            &self.fields[k].owned[o..o + n]
+        } else {
+            // SAFETY: `push` makes a text span only of a `&str` lying inside `self.text`, so
+            // the bytes at the span are that string's, valid UTF-8.
+            unsafe { std::str::from_utf8_unchecked(&self.text[o..o + n]) }
         }
     }
 }
@@ -632,7 +650,7 @@ fn parse_chunk<'a>(
         .flexible(true)
         .from_reader(bytes);
     let mut rec = csv::ByteRecord::new();
-    let mut out = Chunk::new(fields.len() - 1);
+    let mut out = Chunk::new(bytes, fields.len() - 1);
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
@@ -663,8 +681,8 @@ fn parse_chunk<'a>(
             if k == 0 {
                 push_id(&mut out, path, line, header, fi, v)?;
             } else {
-                let v = fmt.rules[k].apply(Cow::Borrowed(v)).into_owned();
-                out.push(k - 1, Cow::Owned(v));
+                let v = fmt.rules[k].apply(Cow::Borrowed(v));
+                out.push(path, k - 1, &v)?;
             }
         }
         out.n += 1;
@@ -698,7 +716,7 @@ fn parse_scanned<'a>(
     fmt: &Format<'_>,
 ) -> Result<Chunk<'a>> {
     let bytes = text.as_bytes();
-    let mut out = Chunk::new(fields.len() - 1);
+    let mut out = Chunk::new(bytes, fields.len() - 1);
     let want = wanted_by_column(header.len(), fields);
     let mut line = 0u64;
     // Byte ranges of the current record's fields.
@@ -757,7 +775,7 @@ fn parse_plain<'a>(
     compared: &[Option<&str>],
     fmt: &Format<'_>,
 ) -> Result<Chunk<'a>> {
-    let mut out = Chunk::new(fields.len() - 1);
+    let mut out = Chunk::new(bytes, fields.len() - 1);
     let want = wanted_by_column(header.len(), fields);
     let mut line = 0u64;
     let mut cols: Vec<&'a [u8]> = Vec::with_capacity(header.len());
@@ -1034,32 +1052,22 @@ impl FieldMerge {
     fn merge(&mut self, chunks: &[Chunk<'_>], f: usize) {
         self.values.reserve(chunks.iter().map(|c| c.n).sum());
         for c in chunks {
-            let LocalField {
-                vals,
-                dict: local,
-                hashes,
-                ..
-            } = &c.fields[f];
-            let remap: Vec<u32> = local
-                .iter()
-                .zip(hashes)
-                .map(|(v, &h)| {
-                    let dict = &self.dict;
-                    let n = dict.len() as u32;
-                    let id = self.map.intern(h, v, |i| dict.get(i as usize), || n);
-                    if id == n {
-                        self.dict.push(v);
-                    }
-                    id
-                })
-                .collect();
-            self.values.extend(vals.iter().map(|&v| {
-                if v == MISSING {
-                    MISSING
-                } else {
-                    remap[v as usize]
+            for &span in &c.fields[f].spans {
+                let v = c.get(f, span);
+                if v.is_empty() {
+                    self.values.push(MISSING);
+                    continue;
                 }
-            }));
+                let dict = &self.dict;
+                let n = dict.len() as u32;
+                let id = self
+                    .map
+                    .intern(str_hash(v), v, |i| dict.get(i as usize), || n);
+                if id == n {
+                    self.dict.push(v);
+                }
+                self.values.push(id);
+            }
         }
     }
 }
@@ -1185,9 +1193,10 @@ mod tests {
                 (Ok(a), Ok(b)) => {
                     proptest::prop_assert_eq!(a.n, b.n);
                     proptest::prop_assert_eq!(a.ids.iter().collect::<Vec<_>>(), b.ids.iter().collect::<Vec<_>>());
-                    for (fa, fb) in a.fields.iter().zip(&b.fields) {
-                        proptest::prop_assert_eq!(&fa.vals, &fb.vals);
-                        proptest::prop_assert_eq!(&fa.dict, &fb.dict);
+                    for k in 0..a.fields.len() {
+                        let va: Vec<&str> = a.fields[k].spans.iter().map(|&s| a.get(k, s)).collect();
+                        let vb: Vec<&str> = b.fields[k].spans.iter().map(|&s| b.get(k, s)).collect();
+                        proptest::prop_assert_eq!(va, vb);
                     }
                 }
                 (Err(a), Err(b)) => proptest::prop_assert_eq!(a.to_string(), b.to_string()),
@@ -1196,15 +1205,16 @@ mod tests {
         }
     }
 
-    /// A file of several chunks whose first chunk has a nearly unique column (so that chunk
-    /// stops deduplicating it, see [`LocalField`]) and repeats across chunks: every column reads
-    /// back value for value, with each dictionary holding distinct values in first-appearance
-    /// order, as a sequential reader would assign them.
+    /// A file of several chunks with a nearly unique column, repeats across chunks, long values,
+    /// missing values and, in one chunk, quoted fields (that chunk goes through the CSV reader
+    /// and its values are copied, see [`LocalField`]): every column reads back value for value,
+    /// with each dictionary holding distinct values in first-appearance order, as a sequential
+    /// reader would assign them.
     #[test]
     fn values_are_interned_in_first_appearance_order_across_chunks() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("many.csv");
-        // 16 chunks of 6,250 rows: more than RAW_PROBE each.
+        // 16 chunks of 6,250 rows.
         let n = 100_000usize;
         let value = |i: usize, c: usize| -> String {
             match c {
@@ -1214,14 +1224,23 @@ mod tests {
                 // long values (not kept inline), a few hundred distinct
                 1 => format!("{}-{}", "x".repeat(30), (i * 13) % 311),
                 // low cardinality with some missing
-                _ if i % 17 == 0 => String::new(),
-                _ => format!("g{}", i % 5),
+                2 if i % 17 == 0 => String::new(),
+                2 => format!("g{}", i % 5),
+                // a comma (so quoted in the file) in a few rows of one chunk
+                _ if (50_000..50_100).contains(&i) => format!("q,{}", i % 3),
+                _ => format!("q{}", i % 3),
             }
         };
-        let mut text = String::from("record_id,a,b,c\n");
+        let mut text = String::from("record_id,a,b,c,d\n");
         for i in 0..n {
+            let d = value(i, 3);
+            let d = if d.contains(',') {
+                format!("\"{d}\"")
+            } else {
+                d
+            };
             text.push_str(&format!(
-                "{i},{},{},{}\n",
+                "{i},{},{},{},{d}\n",
                 value(i, 0),
                 value(i, 1),
                 value(i, 2)
@@ -1232,7 +1251,7 @@ mod tests {
         let spec = InputSpec {
             paths: vec![path],
             unique_id: "record_id".into(),
-            columns: ["a", "b", "c"]
+            columns: ["a", "b", "c", "d"]
                 .iter()
                 .map(|c| (c.to_string(), format!("comparison[{c}]")))
                 .collect(),
