@@ -251,38 +251,38 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
             });
         }
         progress.phase("parse", t0);
+        // The id check and the checksum run beside the merge, filling the threads that the
+        // merge's one table per column leaves idle (its near-unique columns take longest). Each
+        // file's chunks are merged (in order) and dropped before the next file is parsed.
         let t0 = std::time::Instant::now();
-        check_unique_ids(path, bytes, &file_chunks, unique_id, delim)?;
-        progress.phase("unique ids", t0);
+        let ((unique, sha256), ()) = rayon::join(
+            || {
+                rayon::join(
+                    || check_unique_ids(path, bytes, &file_chunks, unique_id, delim),
+                    || hex_sha256(bytes),
+                )
+            },
+            || {
+                merged
+                    .par_iter_mut()
+                    .enumerate()
+                    .for_each(|(f, m)| m.merge(&file_chunks, f))
+            },
+        );
+        unique?;
         for c in &file_chunks {
             ids.append(&c.ids);
         }
-        // Each file's chunks are merged (in order) and dropped before the next file is parsed.
-        let t0 = std::time::Instant::now();
-        merged
-            .par_iter_mut()
-            .enumerate()
-            .for_each(|(f, m)| m.merge(&file_chunks, f));
         drop(file_chunks);
-        progress.phase("merge dictionaries", t0);
+        progress.phase("unique ids, sha256 and merge dictionaries", t0);
         ds.sources.push(Source {
             name,
             path: (*path).clone(),
-            sha256: String::new(),
+            sha256,
             start,
             len,
         });
     }
-    // Checksums in parallel with the merge.
-    let t0 = std::time::Instant::now();
-    let digests: Vec<String> = readers
-        .par_iter()
-        .map(|(_, b, _, _, _)| hex_sha256(b))
-        .collect();
-    for (s, d) in ds.sources.iter_mut().zip(digests) {
-        s.sha256 = d;
-    }
-    progress.phase("sha256", t0);
     let mut merged = merged.into_iter().map(|m| (m.values, m.dict));
     ds.ids = ids;
     ds.columns = wanted
