@@ -141,8 +141,8 @@ pub fn read_csv_files(spec: &InputSpec, progress: &crate::progress::Progress) ->
         readers.push((path, bytes, header, desc, delim));
     }
 
-    // Parse every file in fixed chunks, in parallel, then merge the chunk dictionaries in order:
-    // ids are then assigned in first-appearance order exactly as a sequential reader would.
+    // Parse every file in fixed chunks, in parallel, then intern each column's values chunk by
+    // chunk, in order: ids are then assigned in first-appearance order exactly as a sequential reader would.
     let n_fields = wanted.len() + usize::from(has_truth && spec.truth.is_some());
     let mut merged: Vec<FieldMerge> = (0..n_fields).map(|_| FieldMerge::default()).collect();
     for (pi, (path, bytes, header, desc, delim)) in readers.iter().enumerate() {
@@ -432,10 +432,9 @@ struct Chunk<'a> {
 ///
 /// Earlier versions kept a hash table per field and chunk (or a local dictionary of `Cow`
 /// strings for nearly distinct fields). On the 1.16M-record benchmark, alternated in one
-/// session (minimum of five runs), parsing took 0.53 s that way and 0.29 s with every value
-/// kept as it came; the merge, which then probes its table once per value instead of once per
-/// distinct value of a chunk, took 0.15-0.24 s either way. The spans (8 bytes a value) hold
-/// less than the local dictionaries did.
+/// session (minimum of five runs), parsing took 0.47-0.53 s that way and 0.17-0.18 s with
+/// spans; the merge, which now probes its table once per value instead of once per distinct
+/// value of a chunk, went from 0.18 s to 0.20-0.22 s, and the peak memory did not change.
 #[derive(Default)]
 struct LocalField {
     spans: Vec<u64>,
@@ -506,7 +505,7 @@ impl<'a> Chunk<'a> {
         if k == 0 {
             push_id(self, path, line, header, fi, v)?;
         } else if rule.is_identity() {
-            self.push(path, k - 1, &Cow::Borrowed(v))?;
+            self.push(path, k - 1, v)?;
         } else {
             self.push(path, k - 1, &rule.apply(Cow::Borrowed(v)))?;
         }
@@ -531,7 +530,7 @@ impl<'a> Chunk<'a> {
         };
         let span = span.ok_or_else(|| Error::Input {
             path: path.to_path_buf(),
-            message: "the file is too large to read in one go (a sixteenth of it over 64 GiB, or a value over 128 MiB after cleaning); split it into smaller files".into(),
+            message: "a value is over 128 MiB after cleaning, or one column's cleaned text in one sixteenth of the file is over 64 GiB, more than the reader can address; split the file or shorten that column's values".into(),
         })?;
         f.spans.push(span);
         Ok(())
@@ -987,16 +986,16 @@ struct Slot {
 }
 
 impl IdTable {
-    /// The id of `v` (hash `h`, from [`str_hash`]) if present, else `fresh()` inserted as its id.
-    /// `long(id)` gives the string of an id whose string is over [`INLINE`] bytes.
+    /// The id of `v` if present, else `fresh()` inserted as its id. `long(id)` gives the
+    /// string of an id whose string is over [`INLINE`] bytes.
     #[inline]
     fn intern<'s>(
         &mut self,
-        h: u64,
         v: &str,
         long: impl Fn(u32) -> &'s str,
         fresh: impl FnOnce() -> u32,
     ) -> u32 {
+        let h = str_hash(v);
         let b = v.as_bytes();
         let short = b.len() <= INLINE;
         let found = self.table.find(h, |s| {
@@ -1060,9 +1059,7 @@ impl FieldMerge {
                 }
                 let dict = &self.dict;
                 let n = dict.len() as u32;
-                let id = self
-                    .map
-                    .intern(str_hash(v), v, |i| dict.get(i as usize), || n);
+                let id = self.map.intern(v, |i| dict.get(i as usize), || n);
                 if id == n {
                     self.dict.push(v);
                 }
